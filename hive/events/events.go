@@ -1,0 +1,102 @@
+// Package events carries events between services: publish/subscribe.
+//
+// A service emits an event, such as "order.placed", without knowing who
+// listens. Every service that subscribed to that type gets it once
+// (fan-out); the instances of one service share the work (competing
+// consumers). Two implementations share the Bus interface: events/rabbitmq
+// for real deployments and events/memory for tests and single-process demos.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Event is the envelope every event travels in.
+type Event struct {
+	ID      string          `json:"id"`                 // unique per event; handlers use it to spot duplicates
+	Type    string          `json:"type"`               // dotted name, e.g. "order.placed"; the routing key
+	Source  string          `json:"source"`             // the instance ID that emitted it
+	TraceID string          `json:"trace_id,omitempty"` // the trace of the request that caused it
+	Time    time.Time       `json:"time"`               // when it was emitted
+	Body    json.RawMessage `json:"body"`               // the payload, JSON
+}
+
+// Handler handles one event. Returning an error means "not handled": the
+// bus delivers the event again later, a bounded number of times, and then
+// moves it to a dead-letter queue.
+type Handler func(ctx context.Context, e Event) error
+
+// Subscription says which events a handler wants and how it shares them.
+type Subscription struct {
+	// Service is the subscribing service. All instances of one service
+	// share one queue per handler, so each event is handled by one of them.
+	Service string
+
+	// Name tells apart the handlers of one service; it becomes part of the
+	// queue name, so keep it stable across releases.
+	Name string
+
+	// Pattern selects event types: words separated by dots, where "*"
+	// matches exactly one word and "#" matches zero or more words.
+	Pattern string
+
+	// Broadcast gives every instance its own queue, so every instance
+	// handles every event. The queue disappears with the instance.
+	Broadcast bool
+
+	// Instance is the subscribing instance's ID; it names broadcast queues.
+	Instance string
+}
+
+// Bus publishes events and delivers them to subscribers.
+//
+// Implementations are safe for concurrent use. Delivery is at least once:
+// a handler may see the same event twice and must cope.
+type Bus interface {
+	// Publish returns nil only once the event is stored safely (for
+	// RabbitMQ: confirmed by the broker). Otherwise it returns an error and
+	// the caller knows the event may be lost.
+	Publish(ctx context.Context, e Event) error
+
+	// Subscribe starts delivering events that match s to h. Delivery goes
+	// on until the returned stop function is called; stop waits for
+	// handlers in flight to return and settles their messages.
+	Subscribe(ctx context.Context, s Subscription, h Handler) (stop func(), err error)
+
+	// Close stops all subscriptions and releases connections.
+	Close() error
+}
+
+// ErrClosed is returned by a Bus that has been closed.
+var ErrClosed = errors.New("events: bus closed")
+
+// Match reports whether an event type matches a subscription pattern, with
+// the rules of a RabbitMQ topic exchange: "*" matches one word, "#" matches
+// zero or more words.
+func Match(pattern, eventType string) bool {
+	return match(strings.Split(pattern, "."), strings.Split(eventType, "."))
+}
+
+func match(pattern, words []string) bool {
+	for len(pattern) > 0 {
+		switch p := pattern[0]; p {
+		case "#":
+			for i := 0; i <= len(words); i++ {
+				if match(pattern[1:], words[i:]) {
+					return true
+				}
+			}
+			return false
+		default:
+			if len(words) == 0 || (p != "*" && p != words[0]) {
+				return false
+			}
+		}
+		pattern, words = pattern[1:], words[1:]
+	}
+	return len(words) == 0
+}

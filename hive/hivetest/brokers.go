@@ -1,0 +1,168 @@
+package hivetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// The images that docker-compose.yml uses too; both are built for amd64
+// and arm64.
+const (
+	rabbitMQImage  = "rabbitmq:3.13-management"
+	zooKeeperImage = "zookeeper:3.9"
+)
+
+// RequireBrokersEnv makes a missing broker a test failure instead of a skip.
+// CI sets it, so that no broker test can pass by silently skipping.
+const RequireBrokersEnv = "HIVE_REQUIRE_BROKERS"
+
+// RabbitMQ returns the AMQP URL of a RabbitMQ broker for t, trying in turn:
+//
+//  1. the HIVE_AMQP_URL environment variable;
+//  2. the default local port, 127.0.0.1:5672, if it answers;
+//  3. a container started with testcontainers-go, if Docker runs;
+//
+// and otherwise skips t with a message that says to run "make up" (or fails
+// it, when HIVE_REQUIRE_BROKERS=1).
+func RabbitMQ(t testing.TB) string {
+	t.Helper()
+	if u := os.Getenv("HIVE_AMQP_URL"); u != "" {
+		return u
+	}
+	if answers("127.0.0.1:5672") {
+		return "amqp://guest:guest@127.0.0.1:5672/"
+	}
+	addr, err := rabbitContainer.start(rabbitMQImage, "5672/tcp", nil, "Server startup complete")
+	if err != nil {
+		missing(t, "RabbitMQ", "127.0.0.1:5672", "HIVE_AMQP_URL", err)
+	}
+	return "amqp://guest:guest@" + addr + "/"
+}
+
+// ZooKeeper returns the address list (host:port) of a ZooKeeper ensemble for
+// t, trying the HIVE_ZOOKEEPER environment variable (comma-separated), then
+// 127.0.0.1:2181, then a testcontainers-go container, like RabbitMQ does.
+func ZooKeeper(t testing.TB) []string {
+	t.Helper()
+	if s := os.Getenv("HIVE_ZOOKEEPER"); s != "" {
+		return strings.Split(s, ",")
+	}
+	if answers("127.0.0.1:2181") {
+		return []string{"127.0.0.1:2181"}
+	}
+	addr, err := zkContainer.start(zooKeeperImage, "2181/tcp", map[string]string{"ZOO_4LW_COMMANDS_WHITELIST": "*"}, "binding to port")
+	if err != nil {
+		missing(t, "ZooKeeper", "127.0.0.1:2181", "HIVE_ZOOKEEPER", err)
+	}
+	return []string{addr}
+}
+
+// AMQPHost returns the host:port part of an AMQP URL, for tests that need to
+// reach the broker below the AMQP level.
+func AMQPHost(amqpURL string) string {
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// Namespace returns a namespace no other test uses: a ZooKeeper root, an
+// exchange and queue prefix of its own. Tests that share brokers stay apart
+// this way and can run in parallel.
+func Namespace(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("hivetest: random namespace: %v", err)
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(t.Name()))
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	return "test-" + name + "-" + hex.EncodeToString(b)
+}
+
+func answers(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+func missing(t testing.TB, broker, addr, env string, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("%s is not running: nothing answers on %s, %s is not set, and no container could be started (%v).\n"+
+		"Start the brokers with `make up` in the repository's top folder, or set %s to a broker's address.",
+		broker, addr, env, err, env)
+	if os.Getenv(RequireBrokersEnv) == "1" {
+		t.Fatal(msg + "\n(" + RequireBrokersEnv + "=1 turns this skip into a failure.)")
+	}
+	t.Skip(msg)
+}
+
+// A container is started at most once per test binary and shared by all
+// its tests (each test keeps to its own namespace); the Ryuk reaper of
+// testcontainers-go removes it when the test binary ends.
+var rabbitContainer, zkContainer sharedContainer
+
+type sharedContainer struct {
+	once sync.Once
+	addr string
+	err  error
+}
+
+func (c *sharedContainer) start(image, port string, env map[string]string, readyLog string) (string, error) {
+	c.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		c.addr, c.err = startContainer(ctx, image, port, env, readyLog)
+	})
+	return c.addr, c.err
+}
+
+func startContainer(ctx context.Context, image, port string, env map[string]string, readyLog string) (addr string, err error) {
+	// testcontainers-go panics in some setups without Docker; a missing
+	// Docker must read as an error, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("docker is not available: %v", r)
+		}
+	}()
+	provider, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		return "", fmt.Errorf("docker is not available: %w", err)
+	}
+	defer provider.Close()
+	if err := provider.Health(ctx); err != nil {
+		return "", fmt.Errorf("docker is not available: %w", err)
+	}
+	ctr, err := testcontainers.Run(ctx, image,
+		testcontainers.WithExposedPorts(port),
+		testcontainers.WithEnv(env),
+		testcontainers.WithWaitStrategy(wait.ForListeningPort(port), wait.ForLog(readyLog)),
+	)
+	if err != nil {
+		return "", fmt.Errorf("start %s: %w", image, err)
+	}
+	return ctr.PortEndpoint(ctx, port, "")
+}

@@ -1,0 +1,64 @@
+// Package registry is how hive instances find each other: service discovery.
+//
+// An instance registers itself when it starts and deregisters when it stops.
+// A caller looks up, or better watches, the instances of the service it wants
+// to call. Three implementations share the Registry interface:
+// registry/zookeeper for real deployments, registry/memory for tests and
+// single-process demos, and registry/static for fixed addresses.
+package registry
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Instance describes one running copy of a service. It is what the registry
+// stores, as JSON, for every live instance.
+type Instance struct {
+	ID       string    `json:"id"`                // unique per process, e.g. "menu-3f9a1c"
+	Service  string    `json:"service"`           // the service's name, e.g. "menu"
+	Endpoint string    `json:"endpoint"`          // host:port where its RPC server listens
+	Version  string    `json:"version,omitempty"` // free-form build or release version
+	Host     string    `json:"host,omitempty"`    // the machine's host name
+	PID      int       `json:"pid,omitempty"`     // the process id
+	Started  time.Time `json:"started"`           // when the instance started
+
+	// Idempotent lists the methods that are safe to call twice, so a client
+	// may retry them on another instance after a failure.
+	Idempotent []string `json:"idempotent,omitempty"`
+}
+
+// Registry registers instances and tells who is alive.
+//
+// Implementations are safe for concurrent use.
+type Registry interface {
+	// Register announces inst until Deregister is called or the process
+	// dies. Registering the same ID again replaces the earlier record.
+	Register(ctx context.Context, inst Instance) error
+
+	// Deregister removes inst. Removing an instance that is not registered
+	// is not an error.
+	Deregister(ctx context.Context, inst Instance) error
+
+	// Services returns the names of all services with at least one
+	// instance, sorted.
+	Services(ctx context.Context) ([]string, error)
+
+	// Instances returns the live instances of service, sorted by ID. A
+	// service with no instances gives an empty list, not an error.
+	Instances(ctx context.Context, service string) ([]Instance, error)
+
+	// Watch sends the full list of service's instances (sorted by ID) at
+	// once and again after every change, until ctx ends; then it closes the
+	// channel. A slow reader only ever misses intermediate lists, never
+	// the latest one.
+	Watch(ctx context.Context, service string) (<-chan []Instance, error)
+
+	// Close releases the registry's connections. Instances registered
+	// through it disappear.
+	Close() error
+}
+
+// ErrClosed is returned by a Registry that has been closed.
+var ErrClosed = errors.New("registry: closed")
