@@ -1,0 +1,184 @@
+package hive
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Every instance answers three built-in methods, like lymph's: ping (are you
+// alive?), status (counters), and inspect (what do you offer?). The hive CLI
+// uses them; curl can too: curl 127.0.0.1:8001/rpc/status
+var builtinNames = []string{"ping", "status", "inspect"}
+
+func isBuiltin(name string) bool { return slices.Contains(builtinNames, name) }
+
+// Pong is the answer to ping.
+type Pong struct {
+	Service  string `json:"service"`
+	Instance string `json:"instance"`
+}
+
+// Status is the answer to status: what an instance has done since it
+// started.
+type Status struct {
+	Service       string    `json:"service"`
+	Instance      string    `json:"instance"`
+	Version       string    `json:"version,omitempty"`
+	Endpoint      string    `json:"endpoint"`
+	Started       time.Time `json:"started"`
+	Calls         int64     `json:"calls"`          // RPCs answered, built-ins included
+	Errors        int64     `json:"errors"`         // RPCs answered with an error
+	InFlight      int64     `json:"in_flight"`      // RPCs being answered now
+	EventsHandled int64     `json:"events_handled"` // events handled successfully
+	EventsFailed  int64     `json:"events_failed"`  // handler runs that returned an error
+	EventsEmitted int64     `json:"events_emitted"`
+	LatencyP50    float64   `json:"latency_p50_ms"` // over the latest RPCs, in milliseconds
+	LatencyP99    float64   `json:"latency_p99_ms"`
+}
+
+// Inspection is the answer to inspect: the methods and subscriptions of a
+// service, with the shapes of their JSON.
+type Inspection struct {
+	Service string             `json:"service"`
+	Methods []MethodInfo       `json:"methods"`
+	Events  []EventHandlerInfo `json:"events"`
+}
+
+// MethodInfo describes one method. Request and Response are examples: the
+// zero value of each type, as JSON.
+type MethodInfo struct {
+	Name         string          `json:"name"`
+	Idempotent   bool            `json:"idempotent,omitempty"`
+	Builtin      bool            `json:"builtin,omitempty"`
+	RequestType  string          `json:"request_type"`
+	Request      json.RawMessage `json:"request"`
+	ResponseType string          `json:"response_type"`
+	Response     json.RawMessage `json:"response"`
+}
+
+// EventHandlerInfo describes one event subscription.
+type EventHandlerInfo struct {
+	Pattern   string          `json:"pattern"`
+	Broadcast bool            `json:"broadcast,omitempty"`
+	BodyType  string          `json:"body_type"`
+	Body      json.RawMessage `json:"body"`
+}
+
+func (s *Service) builtin(name string) (func(context.Context, []byte) (any, error), bool) {
+	switch name {
+	case "ping":
+		return func(context.Context, []byte) (any, error) {
+			r := s.record()
+			return Pong{Service: r.Service, Instance: r.ID}, nil
+		}, true
+	case "status":
+		return func(context.Context, []byte) (any, error) { return s.status(), nil }, true
+	case "inspect":
+		return func(context.Context, []byte) (any, error) { return s.inspect(), nil }, true
+	}
+	return nil, false
+}
+
+func (s *Service) status() Status {
+	r := s.record()
+	p50, p99 := s.stats.latencies()
+	return Status{
+		Service:       r.Service,
+		Instance:      r.ID,
+		Version:       r.Version,
+		Endpoint:      r.Endpoint,
+		Started:       r.Started,
+		Calls:         s.stats.calls.Load(),
+		Errors:        s.stats.errors.Load(),
+		InFlight:      s.stats.inFlight.Load(),
+		EventsHandled: s.stats.eventsHandled.Load(),
+		EventsFailed:  s.stats.eventsFailed.Load(),
+		EventsEmitted: s.stats.eventsEmitted.Load(),
+		LatencyP50:    ms(p50),
+		LatencyP99:    ms(p99),
+	}
+}
+
+func (s *Service) inspect() Inspection {
+	in := Inspection{Service: s.name, Methods: []MethodInfo{}, Events: []EventHandlerInfo{}}
+	for _, name := range s.methodNames() {
+		m := s.methods[name]
+		in.Methods = append(in.Methods, MethodInfo{
+			Name:         name,
+			Idempotent:   m.idempotent,
+			RequestType:  typeName(m.request),
+			Request:      example(m.request),
+			ResponseType: typeName(m.response),
+			Response:     example(m.response),
+		})
+	}
+	for _, name := range builtinNames {
+		in.Methods = append(in.Methods, MethodInfo{Name: name, Builtin: true, Idempotent: true})
+	}
+	for _, sub := range s.subs {
+		in.Events = append(in.Events, EventHandlerInfo{
+			Pattern:   sub.pattern,
+			Broadcast: sub.broadcast,
+			BodyType:  typeName(sub.body),
+			Body:      example(sub.body),
+		})
+	}
+	return in
+}
+
+func example(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`null`)
+	}
+	return b
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// stats counts what an instance does. Counters are atomic, so that counting
+// never makes two calls wait for each other.
+type stats struct {
+	calls, errors, inFlight                    atomic.Int64
+	eventsHandled, eventsFailed, eventsEmitted atomic.Int64
+
+	mu     sync.Mutex
+	recent [512]time.Duration // a ring of the latest call latencies
+	next   int
+	filled bool
+}
+
+func (st *stats) begin() { st.inFlight.Add(1) }
+
+func (st *stats) end(d time.Duration, failed bool) {
+	st.inFlight.Add(-1)
+	st.calls.Add(1)
+	if failed {
+		st.errors.Add(1)
+	}
+	st.mu.Lock()
+	st.recent[st.next] = d
+	st.next = (st.next + 1) % len(st.recent)
+	st.filled = st.filled || st.next == 0
+	st.mu.Unlock()
+}
+
+// latencies returns the 50th and 99th percentile of the latest calls.
+func (st *stats) latencies() (p50, p99 time.Duration) {
+	st.mu.Lock()
+	n := st.next
+	if st.filled {
+		n = len(st.recent)
+	}
+	sorted := slices.Clone(st.recent[:n])
+	st.mu.Unlock()
+	if n == 0 {
+		return 0, 0
+	}
+	slices.Sort(sorted)
+	return sorted[n*50/100], sorted[n*99/100]
+}

@@ -1,0 +1,268 @@
+package hive
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive/registry"
+)
+
+// DefaultCallTimeout is how long a call may take when its context has no
+// deadline of its own.
+const DefaultCallTimeout = 5 * time.Second
+
+// Client calls the methods of services. It finds their instances through a
+// registry, which it watches, so that a call costs no registry round trip.
+// A Client is safe for concurrent use.
+type Client struct {
+	registry registry.Registry
+	picker   Picker
+	timeout  time.Duration
+	http     *http.Client
+	logger   *slog.Logger
+
+	ctx    context.Context // ends when the client is closed, and its watches with it
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	watches map[string]*watch // per service
+}
+
+// ClientOptions configure a Client. The zero value is ready to use.
+type ClientOptions struct {
+	Picker  Picker        // chooses an instance per call; RoundRobin if nil
+	Timeout time.Duration // for calls without a deadline; DefaultCallTimeout if 0
+	Logger  *slog.Logger  // slog.Default() if nil
+}
+
+// NewClient returns a client that finds instances through reg. Close it
+// when done.
+func NewClient(reg registry.Registry, opts ClientOptions) *Client {
+	if opts.Picker == nil {
+		opts.Picker = RoundRobin()
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultCallTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Client{
+		registry: reg,
+		picker:   opts.Picker,
+		timeout:  opts.Timeout,
+		http:     &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}},
+		logger:   opts.Logger,
+		ctx:      ctx,
+		cancel:   cancel,
+		watches:  make(map[string]*watch),
+	}
+}
+
+// Close stops the client's registry watches and closes idle connections.
+func (c *Client) Close() error {
+	c.cancel()
+	c.http.CloseIdleConnections()
+	return nil
+}
+
+// Call calls method, written "service.method" (for example "menu.get"),
+// with req encoded as JSON, and decodes the response into resp, which must
+// be a pointer (or nil, to drop the response).
+//
+// The call ends at ctx's deadline, or after the client's default timeout;
+// the deadline and ctx's trace id travel with the request. A failure is an
+// *Error: one the remote method returned, with its code, or one that says
+// why no answer came (Timeout, Unavailable).
+//
+// When an instance cannot be reached, or says it is Unavailable, the call is
+// tried again on another instance: that is safe because the request was
+// never handled. After other failures, only methods declared Idempotent are
+// tried again.
+func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
+	service, name, ok := strings.Cut(method, ".")
+	if !ok || service == "" || name == "" {
+		return fmt.Errorf("hive: call %q: write the method as service.method, for example menu.get", method)
+	}
+	if _, has := ctx.Deadline(); !has {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	ctx, _ = ensureTrace(ctx)
+
+	var body []byte
+	if req != nil {
+		var err error
+		if body, err = json.Marshal(req); err != nil {
+			return fmt.Errorf("hive: call %s: cannot encode the request as JSON: %w", method, err)
+		}
+	}
+
+	instances, err := c.instances(ctx, service)
+	if err != nil {
+		return c.fail(ctx, method, err)
+	}
+	var lastErr error
+	for len(instances) > 0 {
+		inst := c.picker.Pick(instances)
+		instances = slices.DeleteFunc(instances, func(i registry.Instance) bool { return i.ID == inst.ID })
+
+		err := c.send(ctx, inst, name, body, resp)
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		if ctx.Err() != nil || !retryable(err, slices.Contains(inst.Idempotent, name)) {
+			break
+		}
+		c.logger.WarnContext(ctx, "call failed, trying another instance", "method", method, "instance", inst.ID, "error", err)
+	}
+	return c.fail(ctx, method, lastErr)
+}
+
+// send makes one attempt at one instance.
+func (c *Client) send(ctx context.Context, inst registry.Instance, name string, body []byte, resp any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+inst.Endpoint+rpcPath+name, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(traceHeader, TraceID(ctx))
+	if deadline, ok := ctx.Deadline(); ok {
+		req.Header.Set(timeoutHeader, time.Until(deadline).String())
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return errorEnvelope(res.StatusCode, data)
+	}
+	if resp == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, resp); err != nil {
+		return &Error{Code: Internal, Message: fmt.Sprintf("the response is not valid JSON for %s: %v", typeName(resp), err)}
+	}
+	return nil
+}
+
+// retryable says whether a failed attempt may be tried on another instance.
+func retryable(err error, idempotent bool) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code == Unavailable
+	}
+	if neverSent(err) {
+		return true
+	}
+	// The request may have been handled before the connection broke.
+	return idempotent
+}
+
+// neverSent reports whether err means that the request never reached an
+// instance: nobody listened at its address.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// fail turns the last failure of a call into the *Error the caller gets.
+func (c *Client) fail(ctx context.Context, method string, err error) error {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		e = &Error{Code: e.Code, Message: e.Message, cause: e.cause}
+	case ctx.Err() != nil:
+		deadline, _ := ctx.Deadline()
+		e = &Error{Code: Timeout, Message: "no answer before the deadline", cause: ctx.Err()}
+		if errors.Is(ctx.Err(), context.Canceled) {
+			e = &Error{Code: Unavailable, Message: "the call was canceled", cause: ctx.Err()}
+		} else if !deadline.IsZero() {
+			e.Message = fmt.Sprintf("no answer before the deadline (%s ago)", time.Since(deadline).Round(time.Millisecond))
+		}
+	default:
+		e = &Error{Code: Unavailable, Message: err.Error(), cause: err}
+	}
+	e.Method = method
+	return e
+}
+
+// A watch keeps the instances of one service up to date.
+type watch struct {
+	ready chan struct{} // closed when the first list arrived
+	mu    sync.Mutex
+	list  []registry.Instance
+}
+
+// instances returns the live instances of service, from the cache; the
+// first call for a service starts watching it and waits for its first list.
+func (c *Client) instances(ctx context.Context, service string) ([]registry.Instance, error) {
+	c.mu.Lock()
+	w, ok := c.watches[service]
+	if !ok {
+		updates, err := c.registry.Watch(c.ctx, service)
+		if err != nil {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("cannot look up service %s: %w", service, err)
+		}
+		w = &watch{ready: make(chan struct{})}
+		c.watches[service] = w
+		go c.follow(service, w, updates)
+	}
+	c.mu.Unlock()
+
+	select {
+	case <-w.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	w.mu.Lock()
+	list := slices.Clone(w.list)
+	w.mu.Unlock()
+	if len(list) == 0 {
+		return nil, Errorf(Unavailable, "no instance of service %s is running", service)
+	}
+	return list, nil
+}
+
+// follow copies each new list from the registry into w, until the registry
+// stops sending; then it forgets w, so that the next call watches afresh.
+func (c *Client) follow(service string, w *watch, updates <-chan []registry.Instance) {
+	first := true
+	for list := range updates {
+		w.mu.Lock()
+		w.list = list
+		w.mu.Unlock()
+		if first {
+			close(w.ready)
+			first = false
+		}
+	}
+	c.mu.Lock()
+	if c.watches[service] == w {
+		delete(c.watches, service)
+	}
+	c.mu.Unlock()
+	if first {
+		close(w.ready) // wake up waiting calls; they find no instances
+	}
+}

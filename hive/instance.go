@@ -1,0 +1,272 @@
+package hive
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/registry"
+)
+
+// Config is what a service needs to run: where to listen, and the registry
+// and event bus to use. Run builds one from the environment; tests build
+// their own (see the hivetest package).
+type Config struct {
+	Registry registry.Registry // required
+	Bus      events.Bus        // required if the service handles or emits events
+
+	Listen    string // the address to listen on; "127.0.0.1:0" (any free port) if empty
+	Advertise string // the host:port others reach it at; the listener's address if empty
+
+	Logger       *slog.Logger  // slog.Default() if nil
+	Picker       Picker        // how calls pick an instance; RoundRobin if nil
+	CallTimeout  time.Duration // the deadline of calls without one, in and out; DefaultCallTimeout if 0
+	MaxBodyBytes int64         // the largest request body accepted; 1 MiB if 0
+}
+
+// instance is the running part of a Service.
+type instance struct {
+	cfg      Config
+	record   registry.Instance
+	logger   *slog.Logger
+	client   *Client
+	server   *http.Server
+	served   chan struct{} // closed when the server's Serve returns
+	unsubs   []func()
+	stopping bool
+}
+
+// Start starts the service: it runs the OnStart hooks, listens, subscribes
+// to its events and finally registers, so that nobody calls it before it is
+// ready. It returns once the instance serves; Stop stops it.
+func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
+	if cfg.Registry == nil {
+		return fmt.Errorf("hive: start %s: Config.Registry is nil", s.name)
+	}
+	if cfg.Bus == nil && len(s.subs) > 0 {
+		return fmt.Errorf("hive: start %s: the service handles events, but Config.Bus is nil", s.name)
+	}
+	cfg = withDefaults(cfg)
+
+	s.mu.Lock()
+	if s.running != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("hive: start %s: already started; build a new Service for another instance", s.name)
+	}
+	in := &instance{cfg: cfg, served: make(chan struct{})}
+	in.record = registry.Instance{ID: s.name + "-" + newID()[:8], Service: s.name, Version: s.version, PID: os.Getpid(), Started: time.Now().UTC()}
+	in.record.Host, _ = os.Hostname()
+	for _, name := range s.methodNames() {
+		if s.methods[name].idempotent {
+			in.record.Idempotent = append(in.record.Idempotent, name)
+		}
+	}
+	in.logger = slog.New(LogHandler(cfg.Logger.Handler())).With("service", s.name, "instance", in.record.ID)
+	in.client = NewClient(cfg.Registry, ClientOptions{Picker: cfg.Picker, Timeout: cfg.CallTimeout, Logger: in.logger})
+	s.running = in
+	s.mu.Unlock()
+
+	defer func() {
+		if err != nil {
+			s.shutdown(context.Background())
+			err = fmt.Errorf("hive: start %s: %w", s.name, err)
+		}
+	}()
+
+	for _, hook := range s.onStart {
+		if err := hook(ctx); err != nil {
+			return fmt.Errorf("start hook: %w", err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	in.record.Endpoint = ln.Addr().String()
+	if cfg.Advertise != "" {
+		in.record.Endpoint = cfg.Advertise
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc(rpcPath, s.serveHTTP)
+	in.server = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(in.logger.Handler(), slog.LevelWarn)}
+	go func() {
+		defer close(in.served)
+		if err := in.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			in.logger.Error("server stopped", "error", err)
+		}
+	}()
+
+	for _, sub := range s.subs {
+		unsub, err := cfg.Bus.Subscribe(ctx, events.Subscription{
+			Service:   s.name,
+			Name:      sub.pattern,
+			Pattern:   sub.pattern,
+			Broadcast: sub.broadcast,
+			Instance:  in.record.ID,
+		}, s.eventHandler(sub))
+		if err != nil {
+			return fmt.Errorf("subscribe to %q: %w", sub.pattern, err)
+		}
+		in.unsubs = append(in.unsubs, unsub)
+	}
+
+	if err := cfg.Registry.Register(ctx, in.record); err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	in.logger.Info("started", "endpoint", in.record.Endpoint, "methods", s.methodNames())
+	return nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Picker == nil {
+		cfg.Picker = RoundRobin()
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = defaultMaxBody
+	}
+	return cfg
+}
+
+// eventHandler wraps an event handler: it puts the event's trace id into
+// the context, turns a panic into an error, and counts.
+func (s *Service) eventHandler(sub *subscription) events.Handler {
+	return func(ctx context.Context, e events.Event) (err error) {
+		in := s.running
+		if e.TraceID != "" {
+			ctx = WithTraceID(ctx, e.TraceID)
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("handler of %q panicked: %v", sub.pattern, p)
+			}
+			if err != nil {
+				s.stats.eventsFailed.Add(1)
+				in.logger.WarnContext(ctx, "event handler failed", "event", e.Type, "id", e.ID, "error", err)
+				return
+			}
+			s.stats.eventsHandled.Add(1)
+			in.logger.DebugContext(ctx, "event handled", "event", e.Type, "id", e.ID)
+		}()
+		return sub.handle(ctx, e)
+	}
+}
+
+// Stop stops the service gracefully: it deregisters first, so that callers
+// stop sending; then it stops taking new requests and events, waits for
+// those in flight (until ctx ends), and runs the OnStop hooks.
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	in := s.running
+	if in == nil || in.stopping {
+		s.mu.Unlock()
+		return nil
+	}
+	in.stopping = true
+	s.mu.Unlock()
+	return s.shutdown(ctx)
+}
+
+func (s *Service) shutdown(ctx context.Context) error {
+	in := s.running
+	var errs []error
+	if in.record.Endpoint != "" {
+		if err := in.cfg.Registry.Deregister(ctx, in.record); err != nil {
+			errs = append(errs, fmt.Errorf("deregister: %w", err))
+		}
+	}
+	if in.server != nil {
+		if err := in.server.Shutdown(ctx); err != nil {
+			in.server.Close()
+			errs = append(errs, fmt.Errorf("drain requests: %w", err))
+		}
+		<-in.served
+	}
+	for _, unsub := range in.unsubs {
+		unsub()
+	}
+	for _, hook := range s.onStop {
+		if err := hook(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop hook: %w", err))
+		}
+	}
+	in.client.Close()
+	in.logger.Info("stopped")
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("hive: stop %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// Call calls another service's method; see Client.Call.
+func (s *Service) Call(ctx context.Context, method string, req, resp any) error {
+	in, err := s.instance("call " + method)
+	if err != nil {
+		return err
+	}
+	return in.client.Call(ctx, method, req, resp)
+}
+
+// Emit publishes an event of the given type, with body encoded as JSON. It
+// returns nil only once the event bus has the event safely.
+func (s *Service) Emit(ctx context.Context, eventType string, body any) error {
+	in, err := s.instance("emit " + eventType)
+	if err != nil {
+		return err
+	}
+	if in.cfg.Bus == nil {
+		return fmt.Errorf("hive: %s: emit %s: Config.Bus is nil", s.name, eventType)
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("hive: %s: emit %s: cannot encode the body as JSON: %w", s.name, eventType, err)
+	}
+	ctx, trace := ensureTrace(ctx)
+	e := events.Event{ID: newID(), Type: eventType, Source: in.record.ID, TraceID: trace, Time: time.Now().UTC(), Body: data}
+	if err := in.cfg.Bus.Publish(ctx, e); err != nil {
+		return fmt.Errorf("hive: %s: emit %s: %w", s.name, eventType, err)
+	}
+	s.stats.eventsEmitted.Add(1)
+	in.logger.DebugContext(ctx, "event emitted", "event", eventType, "id", e.ID)
+	return nil
+}
+
+// Logger returns the instance's logger. Log with a context (InfoContext and
+// friends) and each line carries the trace id of the work at hand.
+func (s *Service) Logger() *slog.Logger {
+	if in, err := s.instance(""); err == nil {
+		return in.logger
+	}
+	return slog.New(LogHandler(slog.Default().Handler())).With("service", s.name)
+}
+
+// ID returns the instance id, once started.
+func (s *Service) ID() string { return s.record().ID }
+
+// Endpoint returns the host:port the instance serves RPCs at, once started.
+func (s *Service) Endpoint() string { return s.record().Endpoint }
+
+func (s *Service) instance(what string) (*instance, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		return nil, fmt.Errorf("hive: %s: %s: the service is not started", s.name, what)
+	}
+	return s.running, nil
+}

@@ -1,0 +1,231 @@
+// Package hive is a small framework for writing services that talk to each
+// other: by RPC (request and response, JSON over HTTP, straight from one
+// instance to another), by events (publish and subscribe through an event
+// bus such as RabbitMQ), and that find each other through a registry (such
+// as ZooKeeper).
+//
+// A service is a name, typed RPC methods, event handlers and start/stop
+// hooks:
+//
+//	svc := hive.New("greeter")
+//	hive.Handle(svc, "greet", func(ctx context.Context, req Request) (Reply, error) {
+//		return Reply{Greeting: "Hello, " + req.Name}, nil
+//	})
+//	hive.Run(svc)
+//
+// Run reads its configuration from the environment (see ConfigFromEnv),
+// registers the instance, serves until SIGINT or SIGTERM, and then shuts
+// down gracefully. Tests start services with Start, or with the hivetest
+// package.
+package hive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/registry"
+)
+
+// Service is one instance of a service: what it offers (methods, event
+// handlers, hooks), and, once started, the running instance. Build it with
+// New, Handle, On, OnStart and OnStop, then Start or Run it once. To run two
+// instances in one process, build two Services.
+type Service struct {
+	name    string
+	version string
+
+	methods map[string]*method
+	subs    []*subscription
+	onStart []func(context.Context) error
+	onStop  []func(context.Context) error
+
+	mu      sync.Mutex
+	running *instance // nil until Start
+	stats   stats
+}
+
+// method is one RPC method: call decodes the request body, runs the
+// handler and returns the response to encode.
+type method struct {
+	name       string
+	idempotent bool
+	request    any // zero values, for inspect
+	response   any
+	call       func(ctx context.Context, body []byte) (any, error)
+}
+
+// subscription is one event handler.
+type subscription struct {
+	pattern   string
+	broadcast bool
+	body      any // zero value, for inspect
+	handle    func(ctx context.Context, e events.Event) error
+}
+
+// New returns a service called name. The name is how callers find it, so it
+// should be short and stable: "menu", "order", "kitchen".
+func New(name string) *Service {
+	return &Service{name: name, methods: make(map[string]*method)}
+}
+
+// Name returns the service's name.
+func (s *Service) Name() string { return s.name }
+
+// SetVersion records a version string that the registry and the status
+// method show; it changes nothing else.
+func (s *Service) SetVersion(v string) { s.version = v }
+
+// A MethodOption changes how a method is served or called.
+type MethodOption func(*method)
+
+// Idempotent declares that calling the method twice has the same effect as
+// calling it once. Clients then retry it on another instance after any
+// failure that may be the instance's fault, even when the request may
+// already have reached the first instance.
+func Idempotent() MethodOption {
+	return func(m *method) { m.idempotent = true }
+}
+
+// Handle adds an RPC method called name to s. The request body is decoded
+// from JSON into a Req, and the Resp that fn returns is encoded as JSON. To
+// fail, fn returns an error; an *Error (see Errorf) reaches the caller with
+// its code, any other error arrives as Internal.
+//
+// Handle panics if s already has a method of that name or if s is running:
+// both are mistakes in the program, not in its input.
+func Handle[Req, Resp any](s *Service, name string, fn func(ctx context.Context, req Req) (Resp, error), opts ...MethodOption) {
+	m := &method{
+		name:     name,
+		request:  *new(Req),
+		response: *new(Resp),
+		call: func(ctx context.Context, body []byte) (any, error) {
+			var req Req
+			if len(body) > 0 {
+				if err := json.Unmarshal(body, &req); err != nil {
+					return nil, Errorf(BadRequest, "the request body is not valid JSON for %s: %v", typeName(req), err)
+				}
+			}
+			return fn(ctx, req)
+		},
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	s.mustBeStopped("Handle")
+	if _, ok := s.methods[name]; ok || isBuiltin(name) {
+		panic(fmt.Sprintf("hive: service %s already has a method %q", s.name, name))
+	}
+	s.methods[name] = m
+}
+
+// An EventOption changes how an event handler gets its events.
+type EventOption func(*subscription)
+
+// Broadcast makes every instance of the service handle every event, instead
+// of one instance per event. Use it for things each instance must know, such
+// as "menu.changed" to clear a cache.
+func Broadcast() EventOption {
+	return func(s *subscription) { s.broadcast = true }
+}
+
+// Event is an event as a handler gets it: the envelope, with the body
+// decoded into T.
+type Event[T any] struct {
+	ID      string    // unique per event; the same when an event is delivered again
+	Type    string    // "order.placed"
+	Source  string    // the instance that emitted it
+	TraceID string    // the trace of the work that caused it
+	Time    time.Time // when it was emitted
+	Body    T
+}
+
+// On subscribes s to events whose type matches pattern: dot-separated
+// words, where "*" matches one word and "#" matches any number of words
+// ("order.placed", "order.*", "#").
+//
+// By default the instances of a service share its events: each event is
+// handled by one of them. An event is delivered at least once, so fn may see
+// the same event again (use Event.ID to tell) and must cope. When fn returns
+// an error, the event is delivered again later, a few times, and then moved
+// to a dead-letter queue.
+//
+// On panics if s already handles that pattern or is running.
+func On[T any](s *Service, pattern string, fn func(ctx context.Context, e Event[T]) error, opts ...EventOption) {
+	sub := &subscription{
+		pattern: pattern,
+		body:    *new(T),
+		handle: func(ctx context.Context, e events.Event) error {
+			ev := Event[T]{ID: e.ID, Type: e.Type, Source: e.Source, TraceID: e.TraceID, Time: e.Time}
+			if err := json.Unmarshal(e.Body, &ev.Body); err != nil {
+				return fmt.Errorf("event %s (%s): the body is not valid JSON for %s: %w", e.ID, e.Type, typeName(ev.Body), err)
+			}
+			return fn(ctx, ev)
+		},
+	}
+	for _, opt := range opts {
+		opt(sub)
+	}
+	s.mustBeStopped("On")
+	for _, other := range s.subs {
+		if other.pattern == pattern {
+			panic(fmt.Sprintf("hive: service %s already handles events %q", s.name, pattern))
+		}
+	}
+	s.subs = append(s.subs, sub)
+}
+
+// OnStart adds a hook that runs when the service starts, before it serves
+// anything. An error stops the start.
+func (s *Service) OnStart(fn func(ctx context.Context) error) {
+	s.mustBeStopped("OnStart")
+	s.onStart = append(s.onStart, fn)
+}
+
+// OnStop adds a hook that runs when the service stops, after it has drained
+// its requests and events.
+func (s *Service) OnStop(fn func(ctx context.Context) error) {
+	s.mustBeStopped("OnStop")
+	s.onStop = append(s.onStop, fn)
+}
+
+func (s *Service) mustBeStopped(what string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running != nil {
+		panic(fmt.Sprintf("hive: %s on service %s after it started", what, s.name))
+	}
+}
+
+// methodNames returns the names of s's own methods, sorted.
+func (s *Service) methodNames() []string {
+	names := make([]string, 0, len(s.methods))
+	for name := range s.methods {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// record returns the registry record of the running instance.
+func (s *Service) record() registry.Instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		return registry.Instance{}
+	}
+	return s.running.record
+}
+
+func typeName(v any) string {
+	t := reflect.TypeOf(v)
+	if t == nil {
+		return "any"
+	}
+	return t.String()
+}
