@@ -117,10 +117,11 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 	}
 	var lastErr error
 	for len(instances) > 0 {
-		inst := c.picker.Pick(instances)
+		inst, done := c.picker.Pick(instances)
 		instances = slices.DeleteFunc(instances, func(i registry.Instance) bool { return i.ID == inst.ID })
 
 		err := c.send(ctx, inst, name, body, resp)
+		done(err)
 		if err == nil {
 			return nil
 		}
