@@ -96,19 +96,11 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 	if !ok || service == "" || name == "" {
 		return fmt.Errorf("hive: call %q: write the method as service.method, for example menu.get", method)
 	}
-	if _, has := ctx.Deadline(); !has {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	ctx, _ = ensureTrace(ctx)
-
-	var body []byte
-	if req != nil {
-		var err error
-		if body, err = json.Marshal(req); err != nil {
-			return fmt.Errorf("hive: call %s: cannot encode the request as JSON: %w", method, err)
-		}
+	ctx, cancel := c.callContext(ctx)
+	defer cancel()
+	body, err := encode(method, req)
+	if err != nil {
+		return err
 	}
 
 	instances, err := c.instances(ctx, service)
@@ -132,6 +124,45 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 		c.logger.WarnContext(ctx, "call failed, trying another instance", "method", method, "instance", inst.ID, "error", err)
 	}
 	return c.fail(ctx, method, lastErr)
+}
+
+// CallInstance calls method (without the service's name: "status") on one
+// particular instance, with no picking and no retries. Tools use it to ask
+// every instance of a service in turn.
+func (c *Client) CallInstance(ctx context.Context, inst registry.Instance, method string, req, resp any) error {
+	ctx, cancel := c.callContext(ctx)
+	defer cancel()
+	body, err := encode(inst.Service+"."+method, req)
+	if err != nil {
+		return err
+	}
+	if err := c.send(ctx, inst, method, body, resp); err != nil {
+		return c.fail(ctx, inst.Service+"."+method, err)
+	}
+	return nil
+}
+
+// callContext gives a call its deadline (the client's default, unless ctx
+// has one) and its trace id (a new one, unless ctx has one).
+func (c *Client) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	cancel := context.CancelFunc(func() {})
+	if _, has := ctx.Deadline(); !has {
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+	}
+	ctx, _ = ensureTrace(ctx)
+	return ctx, cancel
+}
+
+// encode returns the request body: req as JSON, or nothing for a nil req.
+func encode(method string, req any) ([]byte, error) {
+	if req == nil {
+		return nil, nil
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("hive: call %s: cannot encode the request as JSON: %w", method, err)
+	}
+	return body, nil
 }
 
 // send makes one attempt at one instance.
