@@ -38,15 +38,12 @@ const RequireBrokersEnv = "HIVE_REQUIRE_BROKERS"
 // it, when HIVE_REQUIRE_BROKERS=1).
 func RabbitMQ(t testing.TB) string {
 	t.Helper()
-	if u := os.Getenv("HIVE_AMQP_URL"); u != "" {
+	if u := os.Getenv(rabbitMQ.env); u != "" {
 		return u
 	}
-	if answers("127.0.0.1:5672") {
-		return "amqp://guest:guest@127.0.0.1:5672/"
-	}
-	addr, err := rabbitContainer.start(rabbitMQImage, "5672/tcp", nil, "Server startup complete")
-	if err != nil {
-		missing(t, "RabbitMQ", "127.0.0.1:5672", "HIVE_AMQP_URL", err)
+	addr := resolve(t, rabbitMQ)
+	if addr == "" {
+		return "" // only a fake testing.TB gets here: a real one stops in resolve
 	}
 	return "amqp://guest:guest@" + addr + "/"
 }
@@ -56,17 +53,61 @@ func RabbitMQ(t testing.TB) string {
 // 127.0.0.1:2181, then a testcontainers-go container, like RabbitMQ does.
 func ZooKeeper(t testing.TB) []string {
 	t.Helper()
-	if s := os.Getenv("HIVE_ZOOKEEPER"); s != "" {
+	if s := os.Getenv(zooKeeper.env); s != "" {
 		return strings.Split(s, ",")
 	}
-	if answers("127.0.0.1:2181") {
-		return []string{"127.0.0.1:2181"}
-	}
-	addr, err := zkContainer.start(zooKeeperImage, "2181/tcp", map[string]string{"ZOO_4LW_COMMANDS_WHITELIST": "*"}, "binding to port")
-	if err != nil {
-		missing(t, "ZooKeeper", "127.0.0.1:2181", "HIVE_ZOOKEEPER", err)
+	addr := resolve(t, zooKeeper)
+	if addr == "" {
+		return nil // only a fake testing.TB gets here: a real one stops in resolve
 	}
 	return []string{addr}
+}
+
+// A broker is what resolve needs to know to find one: its name for
+// messages, the environment variable that points at it, the local address
+// that docker-compose.yml publishes, and how to start a container of it.
+type broker struct {
+	name        string
+	env         string
+	defaultAddr string
+	container   func() (addr string, err error)
+}
+
+var (
+	rabbitMQ = broker{
+		name:        "RabbitMQ",
+		env:         "HIVE_AMQP_URL",
+		defaultAddr: "127.0.0.1:5672",
+		container: func() (string, error) {
+			return rabbitContainer.start(rabbitMQImage, "5672/tcp", nil, "Server startup complete")
+		},
+	}
+	zooKeeper = broker{
+		name:        "ZooKeeper",
+		env:         "HIVE_ZOOKEEPER",
+		defaultAddr: "127.0.0.1:2181",
+		container: func() (string, error) {
+			return zkContainer.start(zooKeeperImage, "2181/tcp", map[string]string{"ZOO_4LW_COMMANDS_WHITELIST": "*"}, "binding to port")
+		},
+	}
+)
+
+// resolve returns the host:port of broker b once its environment variable
+// has been ruled out: b.defaultAddr if it answers, otherwise a container's
+// address. When neither works it skips t, or fails it under
+// HIVE_REQUIRE_BROKERS=1, and returns "" (which only a fake testing.TB,
+// one that does not stop the test, ever sees).
+func resolve(t testing.TB, b broker) string {
+	t.Helper()
+	if answers(b.defaultAddr) {
+		return b.defaultAddr
+	}
+	addr, err := b.container()
+	if err != nil {
+		missing(t, b.name, b.defaultAddr, b.env, err)
+		return ""
+	}
+	return addr
 }
 
 // AMQPHost returns the host:port part of an AMQP URL, for tests that need to
@@ -116,6 +157,7 @@ func missing(t testing.TB, broker, addr, env string, err error) {
 		broker, addr, env, err, env)
 	if os.Getenv(RequireBrokersEnv) == "1" {
 		t.Fatal(msg + "\n(" + RequireBrokersEnv + "=1 turns this skip into a failure.)")
+		return
 	}
 	t.Skip(msg)
 }
@@ -141,21 +183,16 @@ func (c *sharedContainer) start(image, port string, env map[string]string, ready
 }
 
 func startContainer(ctx context.Context, image, port string, env map[string]string, readyLog string) (addr string, err error) {
-	// testcontainers-go panics in some setups without Docker; a missing
-	// Docker must read as an error, not a crash.
+	if err := dockerRuns(ctx); err != nil {
+		return "", err
+	}
+	// testcontainers-go panics in some setups; that must read as an error,
+	// not a crash.
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("docker is not available: %v", r)
+			err = fmt.Errorf("start %s: %v", image, r)
 		}
 	}()
-	provider, err := testcontainers.NewDockerProvider()
-	if err != nil {
-		return "", fmt.Errorf("docker is not available: %w", err)
-	}
-	defer provider.Close()
-	if err := provider.Health(ctx); err != nil {
-		return "", fmt.Errorf("docker is not available: %w", err)
-	}
 	ctr, err := testcontainers.Run(ctx, image,
 		testcontainers.WithExposedPorts(port),
 		testcontainers.WithEnv(env),
@@ -165,4 +202,26 @@ func startContainer(ctx context.Context, image, port string, env map[string]stri
 		return "", fmt.Errorf("start %s: %w", image, err)
 	}
 	return ctr.PortEndpoint(ctx, port, "")
+}
+
+// dockerRuns returns nil when a Docker engine answers, and otherwise an
+// error that says why not. Without Docker it returns at once (in about a
+// millisecond), so a test without brokers skips quickly instead of hanging.
+func dockerRuns(ctx context.Context) (err error) {
+	// testcontainers-go panics in some setups without Docker; a missing
+	// Docker must read as an error, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("docker is not available: %v", r)
+		}
+	}()
+	provider, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		return fmt.Errorf("docker is not available: %w", err)
+	}
+	defer provider.Close()
+	if err := provider.Health(ctx); err != nil {
+		return fmt.Errorf("docker is not available: %w", err)
+	}
+	return nil
 }

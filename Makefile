@@ -1,0 +1,68 @@
+# The workshop's top-level Makefile (GNU make). `make help` lists what it
+# can do. Each step folder has a Makefile of its own for that step.
+#
+# The tools can be swapped on the command line, for example
+#   make test GO=go1.26.8          (another Go)
+#   make test TESTFLAGS=           (without the race detector, which needs cgo)
+
+GO        ?= go
+GOFMT     ?= gofmt
+COMPOSE   ?= docker compose
+TESTFLAGS ?= -race
+
+.DEFAULT_GOAL := help
+
+.PHONY: help up down doctor test fmt vet test-hive test-tools
+
+# Every target with a "## " comment shows up in `make help`.
+help: ## List the targets
+	@echo "Usage: make TARGET"
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  make %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+# --- The brokers ---------------------------------------------------------
+
+up: ## Start RabbitMQ and ZooKeeper in Docker, and wait until both are healthy
+	@$(COMPOSE) up -d --wait || { echo; echo "make up failed: run 'make doctor' to see what is missing."; exit 1; }
+	@echo
+	@echo "RabbitMQ and ZooKeeper are up."
+	@echo "  RabbitMQ web UI: http://127.0.0.1:15672 (user guest, password guest)"
+	@echo "  Stop them with:  make down"
+
+down: ## Stop and remove the broker containers
+	$(COMPOSE) down
+
+doctor: ## Check your machine: Go, Docker, and whether the brokers answer
+	@command -v $(GO) >/dev/null 2>&1 || { \
+		echo "  ✗ Go: '$(GO)' is not on your PATH."; \
+		echo "      → Install Go $$(sed -n 's/^go //p' go.mod) or newer from https://go.dev/dl/"; \
+		exit 1; }
+	@$(GO) run ./internal/workshop/doctor
+
+# --- Tests ---------------------------------------------------------------
+
+# `make test` runs everything that must pass, in CI too (.ci/run).
+# To add a check, write it as a target of its own and list it here.
+# Still to come: test-solutions (every solution passes its step's tests
+# against real brokers) and check-exercises (the exercise files are
+# generated, fresh, and still fail).
+test: fmt vet test-hive test-tools ## Run every check that must pass (CI runs this)
+	@echo
+	@echo "make test: all checks passed."
+
+fmt: ## Check that every Go file is formatted with gofmt
+	@files=$$($(GOFMT) -l .); \
+	if [ -n "$$files" ]; then \
+		echo "These files are not formatted; run gofmt -w on them:"; \
+		echo "$$files" | sed 's/^/  /'; \
+		exit 1; \
+	fi
+
+vet: ## Run go vet on every package
+	$(GO) vet ./...
+
+test-hive: ## Test the hive framework (broker tests skip when no broker runs)
+	$(GO) test $(TESTFLAGS) ./hive/...
+
+test-tools: ## Test the workshop's own tools (make doctor and friends)
+	$(GO) test $(TESTFLAGS) ./internal/...

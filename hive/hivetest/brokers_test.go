@@ -1,0 +1,247 @@
+package hivetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A namespace becomes a ZooKeeper path element and the prefix of RabbitMQ
+// exchange and queue names, so it keeps to lower-case letters, digits and
+// dashes: no "/" (a ZooKeeper path separator), no "." or ".." (which
+// ZooKeeper refuses), nothing that needs quoting anywhere.
+var safeName = regexp.MustCompile(`^test-[a-z0-9-]+-[0-9a-f]{8}$`)
+
+func TestNamespaceIsSafe(t *testing.T) {
+	names := []string{
+		"Plain",
+		"With Spaces And UPPER case",
+		"slashes/dots..and:colons",
+		"ünïcödé ÄÖÜ ß 蜂",
+		strings.Repeat("long", 100),
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			ns := Namespace(t)
+			if !safeName.MatchString(ns) {
+				t.Errorf("Namespace = %q, want it to match %s", ns, safeName)
+			}
+			// AMQP names may be up to 255 bytes; services append their own
+			// names to the namespace, so it must stay well below that.
+			if len(ns) > 60 {
+				t.Errorf("Namespace = %q is %d bytes long, want at most 60", ns, len(ns))
+			}
+		})
+	}
+}
+
+func TestNamespaceIsUnique(t *testing.T) {
+	seen := make(map[string]bool)
+	for range 1000 {
+		ns := Namespace(t)
+		if seen[ns] {
+			t.Fatalf("Namespace returned %q twice", ns)
+		}
+		seen[ns] = true
+	}
+}
+
+func TestRabbitMQFromEnv(t *testing.T) {
+	// The variable wins even over a broker that answers on the default
+	// port, and it is returned as it is, without dialing it.
+	const url = "amqp://user:secret@rabbit.example:5999/vhost"
+	t.Setenv("HIVE_AMQP_URL", url)
+	if got := RabbitMQ(t); got != url {
+		t.Errorf("RabbitMQ = %q, want %q from HIVE_AMQP_URL", got, url)
+	}
+}
+
+func TestZooKeeperFromEnv(t *testing.T) {
+	t.Setenv("HIVE_ZOOKEEPER", "zk1.example:2181,zk2.example:2182")
+	got := ZooKeeper(t)
+	want := []string{"zk1.example:2181", "zk2.example:2182"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ZooKeeper = %q, want %q from HIVE_ZOOKEEPER", got, want)
+	}
+}
+
+func TestAMQPHost(t *testing.T) {
+	if got := AMQPHost("amqp://guest:guest@127.0.0.1:5672/"); got != "127.0.0.1:5672" {
+		t.Errorf("AMQPHost = %q, want 127.0.0.1:5672", got)
+	}
+}
+
+func TestResolveUsesDefaultPortWhenItAnswers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	b := testBroker(l.Addr().String(), func() (string, error) {
+		t.Error("resolve started a container although the default port answers")
+		return "", nil
+	})
+	if got := resolve(t, b); got != l.Addr().String() {
+		t.Errorf("resolve = %q, want the default address %q", got, l.Addr())
+	}
+}
+
+func TestResolveStartsContainerWhenDefaultPortIsClosed(t *testing.T) {
+	b := testBroker(closedAddr(t), func() (string, error) { return "127.0.0.1:32768", nil })
+	if got := resolve(t, b); got != "127.0.0.1:32768" {
+		t.Errorf("resolve = %q, want the container's address", got)
+	}
+}
+
+// No environment variable, nothing on the default port, no Docker: the test
+// is skipped with a message that says to run `make up`, or fails when
+// HIVE_REQUIRE_BROKERS=1. A fake testing.TB records which.
+func TestResolveWithoutBrokerSkipsOrFails(t *testing.T) {
+	for _, tc := range []struct {
+		require             string
+		wantSkip, wantFatal bool
+	}{
+		{require: "", wantSkip: true},
+		{require: "1", wantFatal: true},
+	} {
+		t.Run(RequireBrokersEnv+"="+tc.require, func(t *testing.T) {
+			t.Setenv(RequireBrokersEnv, tc.require)
+			fake := &recordingTB{TB: t}
+			b := testBroker(closedAddr(t), func() (string, error) {
+				return "", errors.New("docker is not available: no engine in this test")
+			})
+			if got := resolve(fake, b); got != "" {
+				t.Errorf("resolve = %q, want \"\"", got)
+			}
+			if fake.skipped != tc.wantSkip || fake.failed != tc.wantFatal {
+				t.Fatalf("skipped=%v failed=%v, want skipped=%v failed=%v", fake.skipped, fake.failed, tc.wantSkip, tc.wantFatal)
+			}
+			for _, want := range []string{"make up", "TestBroker", b.defaultAddr, b.env, "no engine in this test"} {
+				if !strings.Contains(fake.msg, want) {
+					t.Errorf("message does not mention %q:\n%s", want, fake.msg)
+				}
+			}
+		})
+	}
+}
+
+// Without a Docker engine, testcontainers-go must answer with an error,
+// quickly: not hang, not panic.
+func TestDockerRunsFailsFastWithoutDocker(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := dockerRuns(ctx)
+	took := time.Since(start)
+	if err == nil {
+		t.Skip("a Docker engine runs here; this test is about machines without one")
+	}
+	t.Logf("without Docker, dockerRuns took %v: %v", took, err)
+	if !strings.HasPrefix(err.Error(), "docker is not available") {
+		t.Errorf("error = %q, want it to start with \"docker is not available\"", err)
+	}
+	if took > 10*time.Second {
+		t.Errorf("dockerRuns took %v, want well under 10s", took)
+	}
+}
+
+// The whole chain, through a real *testing.T and the real testcontainers-go
+// path: the test binary runs TestChildWithoutBroker in a child process (so
+// that its Skip or Fatal ends only the child) and reads what it printed.
+func TestWithoutBrokerOrDocker(t *testing.T) {
+	if dockerRuns(context.Background()) == nil {
+		t.Skip("a Docker engine runs here, so the helper would start a container")
+	}
+	for _, require := range []string{"", "1"} {
+		t.Run(RequireBrokersEnv+"="+require, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestChildWithoutBroker$", "-test.v")
+			cmd.Env = append(os.Environ(), childAddrEnv+"="+closedAddr(t), RequireBrokersEnv+"="+require)
+			start := time.Now()
+			out, err := cmd.CombinedOutput()
+			t.Logf("the child took %v", time.Since(start))
+			if ctx.Err() != nil {
+				t.Fatalf("the child hung:\n%s", out)
+			}
+			want, wantErr := "--- SKIP: TestChildWithoutBroker", false
+			if require == "1" {
+				want, wantErr = "--- FAIL: TestChildWithoutBroker", true
+			}
+			if !strings.Contains(string(out), want) || (err != nil) != wantErr {
+				t.Fatalf("want %q and error=%v, got error %v and output:\n%s", want, wantErr, err, out)
+			}
+			if !strings.Contains(string(out), "make up") {
+				t.Errorf("the message does not say to run `make up`:\n%s", out)
+			}
+		})
+	}
+}
+
+// childAddrEnv tells TestChildWithoutBroker that it runs as the child of
+// TestWithoutBrokerOrDocker, and which closed port to use as the default.
+const childAddrEnv = "HIVETEST_CHILD_DEFAULT_ADDR"
+
+func TestChildWithoutBroker(t *testing.T) {
+	addr := os.Getenv(childAddrEnv)
+	if addr == "" {
+		return // a normal run: this test only works as a child process
+	}
+	b := rabbitMQ // the real one, with its real container path
+	b.defaultAddr = addr
+	resolve(t, b)
+	t.Error("resolve returned instead of skipping or failing the test")
+}
+
+func testBroker(defaultAddr string, container func() (string, error)) broker {
+	return broker{name: "TestBroker", env: "HIVE_TEST_BROKER_URL", defaultAddr: defaultAddr, container: container}
+}
+
+// closedAddr returns a local address that nothing listens on.
+func closedAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// recordingTB is a testing.TB whose Skip and Fatal only record what they
+// were called with, so that a test can check which one resolve chose.
+// Everything else goes to the real test it wraps.
+type recordingTB struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (r *recordingTB) Helper()                     {}
+func (r *recordingTB) Skip(args ...any)            { r.skipped, r.msg = true, fmt.Sprint(args...) }
+func (r *recordingTB) Skipf(f string, args ...any) { r.skipped, r.msg = true, fmt.Sprintf(f, args...) }
+func (r *recordingTB) Fatal(args ...any)           { r.failed, r.msg = true, fmt.Sprint(args...) }
+func (r *recordingTB) Fatalf(f string, args ...any) {
+	r.failed, r.msg = true, fmt.Sprintf(f, args...)
+}
+
+// docker-compose.yml and the testcontainers-go fallback must start the very
+// same images, or tests would run against other brokers than the workshop.
+func TestComposeFileUsesTheSameImages(t *testing.T) {
+	compose, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, image := range []string{rabbitMQImage, zooKeeperImage} {
+		if !strings.Contains(string(compose), "image: "+image+"\n") {
+			t.Errorf("docker-compose.yml does not use the image %q that brokers.go uses", image)
+		}
+	}
+}

@@ -1,0 +1,257 @@
+// Command doctor checks that a machine is ready for the workshop and says
+// what to do about anything that is not. Run it from the repository's top
+// folder with `make doctor` (or `go run ./internal/workshop/doctor`).
+//
+// Steps 1 and 2 need nothing but Go. Steps 3 to 5 need RabbitMQ and
+// ZooKeeper, which `make up` starts in Docker. So only a missing or too old
+// Go makes the doctor exit with an error; everything else is a warning.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"go/version"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// A check is one line of the checklist: ✓ or ✗, what was found, and for a
+// ✗ a hint that says what to do about it.
+type check struct {
+	ok   bool
+	what string
+	hint string
+}
+
+func main() {
+	fmt.Println("Checking your machine for the workshop:")
+	fmt.Println()
+
+	goCheck := checkGo()
+	rabbit := checkRabbitMQ()
+	zk := checkZooKeeper()
+	brokersUp := rabbit.ok && zk.ok
+
+	checks := []check{goCheck}
+	checks = append(checks, checkDocker(brokersUp)...)
+	checks = append(checks, rabbit, zk)
+	for _, c := range checks {
+		mark := "✓"
+		if !c.ok {
+			mark = "✗"
+		}
+		fmt.Printf("  %s %s\n", mark, c.what)
+		if !c.ok && c.hint != "" {
+			fmt.Printf("      → %s\n", strings.ReplaceAll(c.hint, "\n", "\n        "))
+		}
+	}
+
+	fmt.Println()
+	if !goCheck.ok {
+		fmt.Println("Not ready: the workshop needs Go first (see above).")
+		os.Exit(1)
+	}
+	fmt.Println("Steps 1–2 (no brokers needed): ready.")
+	if brokersUp {
+		fmt.Println("Steps 3–5 (RabbitMQ and ZooKeeper): ready.")
+	} else {
+		fmt.Println("Steps 3–5 need RabbitMQ and ZooKeeper: run `make up` before step 3 (see the ✗ lines above).")
+	}
+}
+
+// checkGo compares the Go that runs this program (the one that will build
+// and test the workshop) with the version that go.mod asks for.
+func checkGo() check {
+	have := runtime.Version() // for example "go1.26.8"
+	want, err := goModVersion()
+	if err != nil {
+		return check{what: "Go " + strings.TrimPrefix(have, "go") + ": cannot read go.mod (" + err.Error() + ")",
+			hint: "Run the doctor from the repository's top folder: `make doctor`."}
+	}
+	what := fmt.Sprintf("Go %s (go.mod needs %s or newer)", strings.TrimPrefix(have, "go"), want)
+	// A development build ("devel ...") is not a release number; trust it.
+	if version.IsValid(have) && version.Compare(have, "go"+want) < 0 {
+		return check{what: what, hint: "Install Go " + want + " or newer from https://go.dev/dl/"}
+	}
+	return check{ok: true, what: what}
+}
+
+// goModVersion returns the version on the "go" line of the go.mod in the
+// current folder or the nearest folder above it.
+func goModVersion() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		f, err := os.Open(filepath.Join(dir, "go.mod"))
+		if err == nil {
+			defer f.Close()
+			s := bufio.NewScanner(f)
+			for s.Scan() {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(s.Text()), "go "); ok {
+					return strings.TrimSpace(v), nil
+				}
+			}
+			return "", errors.New("go.mod has no go line")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod here or in a folder above")
+		}
+		dir = parent
+	}
+}
+
+// checkDocker checks the docker command, its compose plugin and the engine.
+// They are needed only for `make up`: when the brokers already run some
+// other way, the hints say so.
+func checkDocker(brokersUp bool) []check {
+	why := "\n`make up` needs it to start the brokers for steps 3–5."
+	if brokersUp {
+		why = "\nOnly `make up` needs it, and your brokers already run: you can skip this."
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		return []check{{what: "Docker is not installed",
+			hint: "Install Docker Desktop or Docker Engine: https://docs.docker.com/get-docker/" + why}}
+	}
+	var checks []check
+
+	if out, err := run("docker", "compose", "version", "--short"); err != nil {
+		checks = append(checks, check{what: "Docker Compose (`docker compose`) is missing",
+			hint: "Install the Compose plugin: https://docs.docker.com/compose/install/" + why})
+	} else {
+		checks = append(checks, check{ok: true, what: "Docker Compose " + out})
+	}
+
+	out, err := run("docker", "version", "--format", "{{.Server.Version}}")
+	switch {
+	case err == nil:
+		checks = append(checks, check{ok: true, what: "Docker engine " + out + " is running"})
+	case strings.Contains(out, "permission denied"):
+		checks = append(checks, check{what: "Docker engine: permission denied",
+			hint: "Add yourself to the docker group (sudo usermod -aG docker $USER), then log in again." + why})
+	default:
+		checks = append(checks, check{what: "Docker engine is not running (" + firstLine(out) + ")",
+			hint: "Start Docker Desktop, or on Linux: sudo systemctl start docker." + why})
+	}
+	return checks
+}
+
+// checkRabbitMQ looks for RabbitMQ where the workshop's code looks for it:
+// at HIVE_AMQP_URL if that is set, otherwise on the port that
+// docker-compose.yml publishes.
+func checkRabbitMQ() check {
+	addr, from := "127.0.0.1:5672", ""
+	if s := os.Getenv("HIVE_AMQP_URL"); s != "" {
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			return check{what: "RabbitMQ: HIVE_AMQP_URL is not a URL: " + s,
+				hint: "Set it like amqp://guest:guest@127.0.0.1:5672/ or unset it."}
+		}
+		addr, from = u.Host, " (from HIVE_AMQP_URL)"
+	}
+	return checkBroker("RabbitMQ", addr, from, isRabbitMQ, "127.0.0.1:15672")
+}
+
+// checkZooKeeper does the same for ZooKeeper and HIVE_ZOOKEEPER, a
+// comma-separated list of host:port of which one answering is enough.
+func checkZooKeeper() check {
+	addrs, from := []string{"127.0.0.1:2181"}, ""
+	if s := os.Getenv("HIVE_ZOOKEEPER"); s != "" {
+		addrs, from = strings.Split(s, ","), " (from HIVE_ZOOKEEPER)"
+	}
+	var c check
+	for _, addr := range addrs {
+		if c = checkBroker("ZooKeeper", strings.TrimSpace(addr), from, isZooKeeper); c.ok {
+			break
+		}
+	}
+	return c
+}
+
+// checkBroker asks addr whether it is the broker (with is). If nothing
+// answers, it checks that `make up` could publish the broker's ports: addr
+// and any extra ports, such as RabbitMQ's web UI.
+func checkBroker(name, addr, from string, is func(net.Conn) bool, extraPorts ...string) check {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(3 * time.Second))
+		if is(conn) {
+			return check{ok: true, what: name + " answers on " + addr + from}
+		}
+		c := check{what: name + ": something that is not " + name + " answers on " + addr + from,
+			hint: "Stop the program that uses " + addr + ", then run `make up`."}
+		if from != "" {
+			c.hint = "Point the variable at " + name + ", or unset it and run `make up`."
+		}
+		return c
+	}
+	if from != "" {
+		return check{what: name + ": nothing answers on " + addr + from,
+			hint: "Start the broker that this variable points at, or unset the variable and run `make up`."}
+	}
+	for _, port := range append([]string{addr}, extraPorts...) {
+		l, err := net.Listen("tcp", port)
+		if err != nil {
+			return check{what: name + ": not running, and " + port + " is taken by another program",
+				hint: "Stop the program that uses " + port + ", then run `make up`."}
+		}
+		l.Close()
+	}
+	return check{what: name + ": not running (" + addr + " is free, so `make up` can start it)",
+		hint: "Run `make up` before step 3."}
+}
+
+// isRabbitMQ greets the server in AMQP 0-9-1 and checks its first answer:
+// a method frame (type 1) on channel 0 carrying connection.start (class 10,
+// method 10). That is how every RabbitMQ connection begins.
+func isRabbitMQ(conn net.Conn) bool {
+	if _, err := conn.Write([]byte("AMQP\x00\x00\x09\x01")); err != nil {
+		return false
+	}
+	b := make([]byte, 11) // type, channel (2), size (4), class (2), method (2)
+	if _, err := io.ReadFull(conn, b); err != nil {
+		return false
+	}
+	return b[0] == 1 && b[1] == 0 && b[2] == 0 && b[8] == 10 && b[10] == 10
+}
+
+// isZooKeeper sends "srvr", one of ZooKeeper's four-letter commands, which
+// is allowed by default. Even a server that refuses the command, or that is
+// still starting, answers in words that only ZooKeeper uses.
+func isZooKeeper(conn net.Conn) bool {
+	if _, err := conn.Write([]byte("srvr")); err != nil {
+		return false
+	}
+	b, _ := io.ReadAll(conn) // the server closes the connection after answering
+	s := string(b)
+	return strings.Contains(s, "Zookeeper version") || strings.Contains(s, "is not executed because it is not in the whitelist")
+}
+
+// run runs a command for at most ten seconds (a stuck Docker engine can
+// make `docker` hang) and returns its trimmed output, stdout and stderr.
+func run(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		return "no answer within 10s", ctx.Err()
+	}
+	return strings.TrimSpace(string(out)), err
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
