@@ -10,6 +10,9 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -27,6 +30,34 @@ type Instance struct {
 	// Idempotent lists the methods that are safe to call twice, so a client
 	// may retry them on another instance after a failure.
 	Idempotent []string `json:"idempotent,omitempty"`
+}
+
+// Validate reports whether inst can be registered: it needs a service name,
+// an ID and an endpoint of the form host:port.
+func (inst Instance) Validate() error {
+	if err := checkName(inst.Service); err != nil {
+		return fmt.Errorf("registry: instance %q: service name: %w", inst.ID, err)
+	}
+	if err := checkName(inst.ID); err != nil {
+		return fmt.Errorf("registry: instance of service %q: ID: %w", inst.Service, err)
+	}
+	if _, _, err := net.SplitHostPort(inst.Endpoint); err != nil {
+		return fmt.Errorf("registry: instance %q: endpoint %q is not host:port", inst.ID, inst.Endpoint)
+	}
+	return nil
+}
+
+// checkName rejects names that cannot be an element of a ZooKeeper path.
+// Every registry applies the rule, so a name that works in a test with the
+// in-memory registry works in production too.
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty")
+	case name == "." || name == ".." || strings.Contains(name, "/"):
+		return fmt.Errorf("%q is not allowed: it may not contain \"/\" or be \".\" or \"..\"", name)
+	}
+	return nil
 }
 
 // Registry registers instances and tells who is alive.

@@ -1,0 +1,216 @@
+package zookeeper_test
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/registry"
+	"github.com/hive-workshop/microservices-go/hive/registry/registrytest"
+	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
+)
+
+func TestRegistry(t *testing.T) {
+	registrytest.Run(t, func(t *testing.T) func() registry.Registry {
+		servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+		removeAfter(t, servers, "/"+ns)
+		return func() registry.Registry { return newRegistry(t, servers, ns) }
+	})
+}
+
+func TestInstanceIsAnEphemeralJSONNode(t *testing.T) {
+	t.Parallel()
+	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	removeAfter(t, servers, "/"+ns)
+	r := newRegistry(t, servers, ns)
+	require.NoError(t, r.Register(t.Context(), menu1))
+
+	path := "/" + ns + "/services/menu/menu-1"
+	data, stat, err := inspector(t, servers).Get(path)
+	require.NoError(t, err, "the instance must be stored at /<namespace>/services/<service>/<id>")
+	assert.NotZero(t, stat.EphemeralOwner, "the instance's node must be ephemeral, so it goes when its process dies")
+	assert.JSONEq(t, `{"id":"menu-1","service":"menu","endpoint":"127.0.0.1:8002","started":"0001-01-01T00:00:00Z"}`, string(data))
+}
+
+func TestNamespaceDefaultsToHive(t *testing.T) {
+	t.Parallel()
+	servers := hivetest.ZooKeeper(t)
+	service := hivetest.Namespace(t) // a service of its own keeps the shared "hive" namespace tidy
+	removeAfter(t, servers, "/hive/services/"+service)
+	r := newRegistry(t, servers, "")
+	require.NoError(t, r.Register(t.Context(), registry.Instance{ID: service + "-1", Service: service, Endpoint: "127.0.0.1:8002"}))
+
+	ok, _, err := inspector(t, servers).Exists("/hive/services/" + service + "/" + service + "-1")
+	require.NoError(t, err)
+	assert.True(t, ok, "with an empty namespace the instance must be under /hive/services")
+}
+
+// A process that stops gracefully closes its session; the servers delete its
+// nodes at once, and a watcher on another connection sees the instance go
+// long before a session timeout.
+func TestStartAndStopAreSeenByAWatcher(t *testing.T) {
+	t.Parallel()
+	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	removeAfter(t, servers, "/"+ns)
+	watcher := newRegistry(t, servers, ns)
+	w, err := watcher.Watch(t.Context(), "menu")
+	require.NoError(t, err)
+	registrytest.Expect(t, w, 5*time.Second)
+
+	bee := newRegistry(t, servers, ns)
+	require.NoError(t, bee.Register(t.Context(), menu1))
+	registrytest.Expect(t, w, 5*time.Second, "menu-1")
+	require.NoError(t, bee.Close())
+	registrytest.Expect(t, w, 2*time.Second) // the session timeout is 4s
+}
+
+// An expired session loses its ephemeral nodes. The registry must notice
+// the new session, register its instances again, and watch again.
+func TestExpiredSessionRegistersAgain(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	removeAfter(t, servers, "/"+ns)
+	proxy := startProxy(t, servers[0])
+	bee := newRegistry(t, []string{proxy.addr()}, ns) // on a connection the test can cut
+	watcher := newRegistry(t, servers, ns)
+
+	require.NoError(t, bee.Register(ctx, menu1))
+	fromWatcher, err := watcher.Watch(ctx, "menu")
+	require.NoError(t, err)
+	registrytest.Expect(t, fromWatcher, 5*time.Second, "menu-1")
+	fromBee, err := bee.Watch(ctx, "menu")
+	require.NoError(t, err)
+	registrytest.Expect(t, fromBee, 5*time.Second, "menu-1")
+	path := "/" + ns + "/services/menu/menu-1"
+	oldOwner := owner(t, inspector(t, servers), path)
+
+	// Cut the bee off until the servers expire its session (4s, checked
+	// every 2s tick), which deletes its node; then let it reconnect.
+	proxy.cut()
+	registrytest.Expect(t, fromWatcher, 15*time.Second)
+	proxy.restore()
+
+	registrytest.Expect(t, fromWatcher, 15*time.Second, "menu-1")
+	assert.NotEqual(t, oldOwner, owner(t, inspector(t, servers), path),
+		"the instance came back, but its node still belongs to the expired session")
+	require.NoError(t, watcher.Register(ctx, registry.Instance{ID: "menu-2", Service: "menu", Endpoint: "127.0.0.1:8012"}))
+	registrytest.Expect(t, fromBee, 5*time.Second, "menu-1", "menu-2") // the bee's own watch was set again
+}
+
+func TestNewFailsFastWhenNothingListens(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // now nothing listens there
+
+	var logs lockedBuffer
+	start := time.Now()
+	r, err := zookeeper.New(t.Context(), []string{addr}, "", slog.New(slog.NewTextHandler(&logs, nil)))
+	took := time.Since(start)
+
+	require.Error(t, err, "New must fail when no ZooKeeper server answers")
+	assert.Nil(t, r)
+	assert.Contains(t, err.Error(), "no server answers at "+addr+" within 3s: run `make up`, or set HIVE_ZOOKEEPER",
+		"the error must say what is wrong and what to do")
+	assert.Less(t, took, 5*time.Second, "New must give up after its connect timeout of 3s, not retry for ever")
+	assert.Contains(t, logs.String(), "failed to connect to "+addr, "the zk client's complaints must go to the given slog logger")
+}
+
+var menu1 = registry.Instance{ID: "menu-1", Service: "menu", Endpoint: "127.0.0.1:8002"}
+
+// newRegistry connects a registry for t, closed when t ends.
+func newRegistry(t *testing.T, servers []string, namespace string) *zookeeper.Registry {
+	t.Helper()
+	r, err := zookeeper.New(t.Context(), servers, namespace, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// inspector is a plain zk connection for t, to look at the tree directly.
+func inspector(t *testing.T, servers []string) *zk.Conn {
+	t.Helper()
+	conn, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogger(quiet{}))
+	require.NoError(t, err)
+	t.Cleanup(conn.Close)
+	return conn
+}
+
+// owner returns the session that owns the ephemeral node at path.
+func owner(t *testing.T, conn *zk.Conn, path string) int64 {
+	t.Helper()
+	_, stat, err := conn.Get(path)
+	require.NoError(t, err, "read the node %s", path)
+	require.NotZero(t, stat.EphemeralOwner, "the node %s must be ephemeral", path)
+	return stat.EphemeralOwner
+}
+
+// removeAfter deletes the tree at path when t ends, after the registries
+// have closed: persistent service nodes would otherwise pile up.
+func removeAfter(t *testing.T, servers []string, path string) {
+	t.Cleanup(func() {
+		conn, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogger(quiet{}))
+		if err != nil {
+			t.Errorf("clean up %s: %v", path, err)
+			return
+		}
+		defer conn.Close()
+		if err := deleteTree(conn, path); err != nil {
+			t.Errorf("clean up %s: %v", path, err)
+		}
+	})
+}
+
+func deleteTree(conn *zk.Conn, path string) error {
+	children, _, err := conn.Children(path)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, child := range children {
+		if err := deleteTree(conn, path+"/"+child); err != nil {
+			return err
+		}
+	}
+	if err := conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return err
+	}
+	return nil
+}
+
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
+
+// lockedBuffer is a bytes.Buffer that the zk client's goroutines may write
+// while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Clone(b.buf.String())
+}
