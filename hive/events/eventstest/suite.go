@@ -1,0 +1,409 @@
+// Package eventstest is the behavioural test suite that every
+// implementation of events.Bus must pass, so that they all behave alike:
+//
+//	func TestBus(t *testing.T) {
+//		eventstest.Run(t, func(t *testing.T) func() eventstest.Bus { ... })
+//	}
+package eventstest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+)
+
+// The options the suite expects every bus to be built with. Prefetch must
+// be small: one test relies on an instance taking no more than Prefetch
+// events at once.
+const (
+	MaxAttempts = 3
+	RetryDelay  = 50 * time.Millisecond
+	Prefetch    = 4
+)
+
+// Bus is what the suite tests: an events.Bus that also shows its dead
+// letters.
+type Bus interface {
+	events.Bus
+	DeadLetters(ctx context.Context, s events.Subscription) ([]events.DeadLetter, error)
+}
+
+// A Backend prepares a fresh namespace for the test t and returns connect,
+// which starts one more bus instance in it. The instances of one connect
+// share their queues, as the processes of one hive do. The backend builds
+// them with MaxAttempts, RetryDelay and Prefetch, and closes them when t
+// ends.
+type Backend func(t *testing.T) (connect func() Bus)
+
+// Run runs the suite, each test in a parallel subtest with a backend of its
+// own.
+func Run(t *testing.T, backend Backend) {
+	tests := []struct {
+		name string
+		test func(t *testing.T, connect func() Bus)
+	}{
+		{"EveryServiceGetsEveryEvent", testFanOut},
+		{"InstancesShareTheWork", testCompetingConsumers},
+		{"BroadcastReachesEveryInstance", testBroadcast},
+		{"Wildcards", testWildcards},
+		{"FailingHandlerEndsInDeadLetters", func(t *testing.T, connect func() Bus) {
+			testGivingUp(t, connect, func() error { return errors.New("out of stock") }, "out of stock")
+		}},
+		{"PanickingHandlerEndsInDeadLetters", func(t *testing.T, connect func() Bus) {
+			testGivingUp(t, connect, func() error { panic("nil menu") }, "nil menu")
+		}},
+		{"StopWaitsForHandlerInFlight", testStop},
+		{"IncompleteSubscriptionIsRefused", testIncompleteSubscription},
+		{"ClosedBusRefuses", testClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.test(t, backend(t))
+		})
+	}
+}
+
+// Logger returns a logger that writes to t's output, which go test shows
+// when t fails or runs with -v.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// timeout bounds every wait. It is long, because a wait ends as soon as
+// what it waits for has happened.
+const (
+	timeout = 10 * time.Second
+	tick    = 5 * time.Millisecond
+)
+
+func testFanOut(t *testing.T, connect func() Bus) {
+	kitchen, notifier := newRecorder(), newRecorder()
+	subscribe(t, connect(), events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}, kitchen.handle)
+	subscribe(t, connect(), events.Subscription{Service: "notifier", Name: "orders", Pattern: "order.placed"}, notifier.handle)
+
+	ids := publish(t, connect(), "order.placed", 10)
+	requireExactlyOnce(t, "the kitchen service", ids, kitchen)
+	requireExactlyOnce(t, "the notifier service", ids, notifier)
+}
+
+func testCompetingConsumers(t *testing.T, connect func() Bus) {
+	// Every handler holds on to its event until both instances have had
+	// one. An instance takes at most Prefetch events at once, so if it
+	// holds them all, the rest must go to the other one.
+	first, second := newRecorder(), newRecorder()
+	bothBusy := make(chan struct{})
+	var once sync.Once
+	hold := func(r *recorder) events.Handler {
+		return func(ctx context.Context, e events.Event) error {
+			r.handle(ctx, e)
+			if first.total() > 0 && second.total() > 0 {
+				once.Do(func() { close(bothBusy) })
+			}
+			select {
+			case <-bothBusy:
+			case <-time.After(timeout): // the test fails below
+			}
+			return nil
+		}
+	}
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	subscribe(t, connect(), s, hold(first))
+	subscribe(t, connect(), s, hold(second))
+
+	ids := publish(t, connect(), "order.placed", 2*Prefetch+2)
+	select {
+	case <-bothBusy:
+	case <-time.After(timeout):
+		t.Fatalf("after %v, only one of the two instances has handled events (first %d, second %d): they do not share the queue",
+			timeout, first.total(), second.total())
+	}
+	requireExactlyOnce(t, "the two kitchen instances together", ids, first, second)
+}
+
+func testBroadcast(t *testing.T, connect func() Bus) {
+	one, two := newRecorder(), newRecorder()
+	s := events.Subscription{Service: "menu", Name: "prices", Pattern: "price.changed", Broadcast: true}
+	s.Instance = "menu-1"
+	subscribe(t, connect(), s, one.handle)
+	s.Instance = "menu-2"
+	subscribe(t, connect(), s, two.handle)
+
+	ids := publish(t, connect(), "price.changed", 5)
+	requireExactlyOnce(t, "instance menu-1", ids, one)
+	requireExactlyOnce(t, "instance menu-2", ids, two)
+}
+
+func testWildcards(t *testing.T, connect func() Bus) {
+	star, orderHash, hash := newRecorder(), newRecorder(), newRecorder()
+	bus := connect()
+	subscribe(t, bus, events.Subscription{Service: "a", Name: "star", Pattern: "order.*"}, star.handle)
+	subscribe(t, bus, events.Subscription{Service: "b", Name: "order-hash", Pattern: "order.#"}, orderHash.handle)
+	subscribe(t, bus, events.Subscription{Service: "c", Name: "hash", Pattern: "#"}, hash.handle)
+
+	placed := publish(t, bus, "order.placed", 1)
+	added := publish(t, bus, "order.item.added", 1)
+	paid := publish(t, bus, "payment.done", 1)
+	requireExactlyOnce(t, `the subscriber to "#"`, slices.Concat(placed, added, paid), hash)
+	requireExactlyOnce(t, `the subscriber to "order.#"`, slices.Concat(placed, added), orderHash)
+	requireExactlyOnce(t, `the subscriber to "order.*"`, placed, star)
+}
+
+// testGivingUp checks that an event whose handler keeps failing (by
+// calling fail) is tried MaxAttempts times, RetryDelay apart, and then
+// lands in the dead letters; and that other events keep flowing meanwhile.
+func testGivingUp(t *testing.T, connect func() Bus, fail func() error, reason string) {
+	var (
+		mu       sync.Mutex
+		attempts []time.Time
+	)
+	attemptCount := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(attempts)
+	}
+	good := newRecorder()
+	goodDone := make(chan struct{})
+	handler := func(ctx context.Context, e events.Event) error {
+		if e.Type == "order.placed" {
+			return good.handle(ctx, e)
+		}
+		mu.Lock()
+		attempts = append(attempts, time.Now())
+		n := len(attempts)
+		mu.Unlock()
+		if n == 2 {
+			// Hold the second attempt until the good events got through:
+			// they must not wait for the failing one.
+			select {
+			case <-goodDone:
+			case <-time.After(timeout): // the test fails below
+			}
+		}
+		return fail()
+	}
+	bus := connect()
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.*"}
+	subscribe(t, bus, s, handler)
+
+	bad := publish(t, bus, "order.rejected", 1)[0]
+	require.Eventually(t, func() bool { return attemptCount() > 0 }, timeout, tick, "the handler never got the event that fails")
+	requireExactlyOnce(t, "the handler, while another event was failing,", publish(t, bus, "order.placed", 5), good)
+	close(goodDone)
+
+	var letters []events.DeadLetter
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var err error
+		letters, err = bus.DeadLetters(t.Context(), s)
+		require.NoError(c, err, "reading the dead letters failed")
+		require.Len(c, letters, 1, "the failing event is not (alone) in the dead letters")
+	}, timeout, tick)
+	assert.Equal(t, bad, letters[0].Event.ID, "the dead letter is not the event that failed")
+	assert.Contains(t, letters[0].Reason, reason, "the dead letter's reason does not give the handler's error")
+
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, attempts, MaxAttempts, "the failing handler was called %d times, want MaxAttempts = %d", len(attempts), MaxAttempts)
+	for i := 1; i < len(attempts); i++ {
+		gap := attempts[i].Sub(attempts[i-1])
+		assert.GreaterOrEqual(t, gap, RetryDelay, "attempt %d came %v after the one before, sooner than RetryDelay", i+1, gap)
+	}
+}
+
+func testStop(t *testing.T, connect func() Bus) {
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	slow := func(ctx context.Context, e events.Event) error {
+		select {
+		case started <- struct{}{}:
+		default: // a second delivery; the test fails below
+		}
+		select {
+		case <-release:
+		case <-time.After(timeout): // the test fails below
+		}
+		return nil
+	}
+	bus := connect()
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	stop := subscribe(t, bus, s, slow)
+	first := publish(t, bus, "order.placed", 1)[0]
+	select {
+	case <-started:
+	case <-time.After(timeout):
+		t.Fatal("the handler never got the event")
+	}
+
+	stopped := make(chan struct{})
+	go func() {
+		stop()
+		close(stopped)
+	}()
+	// Not seeing something happen takes a while: give stop time to return
+	// too early.
+	select {
+	case <-stopped:
+		t.Fatal("stop returned while a handler was still running")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-stopped:
+	case <-time.After(timeout):
+		t.Fatal("stop did not return after the handler had")
+	}
+
+	// stop settled the event: a new subscriber to the queue gets the next
+	// event, and not the first one again.
+	later := newRecorder()
+	stopLater := subscribe(t, bus, s, later.handle)
+	next := publish(t, bus, "order.placed", 1)
+	requireExactlyOnce(t, "the subscriber after stop", next, later)
+	stopLater() // waits for every handler, so the first event would have been counted
+	assert.Zero(t, later.count(first), "the event handled before stop came again: stop did not settle it")
+}
+
+func testIncompleteSubscription(t *testing.T, connect func() Bus) {
+	bus := connect()
+	nop := func(context.Context, events.Event) error { return nil }
+	for _, s := range []events.Subscription{
+		{Name: "orders", Pattern: "order.placed"},
+		{Service: "kitchen", Pattern: "order.placed"},
+		{Service: "kitchen", Name: "orders"},
+		{Service: "kitchen", Name: "orders", Pattern: "order.placed", Broadcast: true},
+	} {
+		stop, err := bus.Subscribe(t.Context(), s, nop)
+		if !assert.Error(t, err, "Subscribe accepted the incomplete subscription %+v", s) {
+			stop()
+		}
+	}
+}
+
+func testClosed(t *testing.T, connect func() Bus) {
+	bus := connect()
+	require.NoError(t, bus.Close(), "Close failed")
+	err := bus.Publish(t.Context(), newEvent("order.placed"))
+	assert.ErrorIs(t, err, events.ErrClosed, "Publish after Close should fail with events.ErrClosed")
+	_, err = bus.Subscribe(t.Context(), events.Subscription{Service: "kitchen", Name: "orders", Pattern: "#"},
+		func(context.Context, events.Event) error { return nil })
+	assert.ErrorIs(t, err, events.ErrClosed, "Subscribe after Close should fail with events.ErrClosed")
+	assert.NoError(t, bus.Close(), "a second Close should do nothing")
+}
+
+// subscribe subscribes h to s on bus, and stops it when t ends.
+func subscribe(t *testing.T, bus events.Bus, s events.Subscription, h events.Handler) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	stop, err := bus.Subscribe(ctx, s, h)
+	require.NoError(t, err, "subscribing %s to %q failed", s.Service, s.Pattern)
+	t.Cleanup(stop)
+	return stop
+}
+
+// publish publishes n new events of type eventType, and returns their IDs.
+func publish(t *testing.T, bus events.Bus, eventType string, n int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	ids := make([]string, n)
+	for i := range ids {
+		e := newEvent(eventType)
+		require.NoError(t, bus.Publish(ctx, e), "publishing a %s event failed", eventType)
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+func newEvent(eventType string) events.Event {
+	return events.Event{
+		ID:     rand.Text(),
+		Type:   eventType,
+		Source: "eventstest",
+		Time:   time.Now().UTC(),
+		Body:   json.RawMessage(`{"dish":"pizza"}`),
+	}
+}
+
+// requireExactlyOnce waits until the recorders together have seen every
+// event in ids, and then checks that they saw each exactly once and
+// nothing else. who names them in failure messages.
+func requireExactlyOnce(t *testing.T, who string, ids []string, recorders ...*recorder) {
+	t.Helper()
+	count := func(id string) int {
+		n := 0
+		for _, r := range recorders {
+			n += r.count(id)
+		}
+		return n
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var missing []string
+		for _, id := range ids {
+			if count(id) == 0 {
+				missing = append(missing, id)
+			}
+		}
+		assert.Empty(c, missing, "%s never got %d of the %d events", who, len(missing), len(ids))
+	}, timeout, tick)
+
+	for _, id := range ids {
+		if n := count(id); n != 1 {
+			t.Errorf("%s handled event %s %d times, want exactly once", who, id, n)
+		}
+	}
+	for _, r := range recorders {
+		for _, id := range r.ids() {
+			if !slices.Contains(ids, id) {
+				t.Errorf("%s got event %s, which was not meant for it", who, id)
+			}
+		}
+	}
+}
+
+// A recorder counts the events its handler was given, by ID.
+type recorder struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func newRecorder() *recorder {
+	return &recorder{seen: make(map[string]int)}
+}
+
+// handle is an events.Handler that records e.
+func (r *recorder) handle(_ context.Context, e events.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen[e.ID]++
+	return nil
+}
+
+func (r *recorder) count(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[id]
+}
+
+func (r *recorder) total() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.seen)
+}
+
+func (r *recorder) ids() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.seen))
+}

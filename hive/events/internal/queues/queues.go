@@ -1,0 +1,56 @@
+// Package queues holds what the event buses share about their queues: how
+// a subscription's queue is named, which subscriptions make sense, and how
+// a handler is called so that a panic cannot take the process down.
+package queues
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+)
+
+// Name returns the name of the queue s reads from. All instances of a
+// service share one queue per handler name; a broadcast subscription has a
+// queue per instance:
+//
+//	<namespace>.<service>.<name>
+//	<namespace>.<service>.<name>.<instance>
+func Name(namespace string, s events.Subscription) string {
+	name := namespace + "." + s.Service + "." + s.Name
+	if s.Broadcast {
+		name += "." + s.Instance
+	}
+	return name
+}
+
+// Check returns an error that says what s lacks, or nil if s is complete.
+func Check(s events.Subscription) error {
+	switch {
+	case s.Service == "":
+		return errors.New("subscription has no Service")
+	case s.Name == "":
+		return errors.New("subscription has no Name")
+	case s.Pattern == "":
+		return errors.New("subscription has no Pattern")
+	case s.Broadcast && s.Instance == "":
+		return errors.New("broadcast subscription has no Instance")
+	}
+	return nil
+}
+
+// Call calls h with e. A panic in h becomes an error, so the bus treats it
+// like any other failure (retry, then dead letter) instead of crashing;
+// its stack trace goes to log, as nobody else will ever see it.
+func Call(ctx context.Context, log *slog.Logger, h events.Handler, e events.Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("events: handler panicked", "event", e.Type, "id", e.ID, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return h(ctx, e)
+}

@@ -1,0 +1,255 @@
+// Package memory is an event bus inside one process, for tests and
+// single-process demos. It has the same queues as events/rabbitmq, and the
+// same fan-out, competing consumers, retries and dead letters, but no
+// broker: events live only as long as the process.
+//
+// One Bus plays the broker and every instance's connection at once, so all
+// the instances of a test or demo must share the same Bus.
+package memory
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/events/internal/queues"
+)
+
+// Options tune a Bus. A zero field takes its default.
+type Options struct {
+	// MaxAttempts is how many times in all an event is handed to a failing
+	// handler before it goes to the dead letters. Default 3.
+	MaxAttempts int
+
+	// RetryDelay is how long a failed event waits before its next attempt.
+	// Default 1s.
+	RetryDelay time.Duration
+
+	// Prefetch is how many events one subscription handles at once.
+	// Default 16.
+	Prefetch int
+
+	// Logger gets the bus's log lines: retries, dead letters, panics.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = time.Second
+	}
+	if o.Prefetch <= 0 {
+		o.Prefetch = 16
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Bus is an in-process events.Bus. Create it with New; it is safe for
+// concurrent use.
+type Bus struct {
+	namespace string
+	opts      Options
+
+	mu     sync.Mutex
+	queues map[string]*queue // by name; a queue's bindings are guarded by mu too
+	subs   map[*subscription]bool
+	closed bool
+}
+
+var _ events.Bus = (*Bus)(nil)
+
+// New returns an empty bus whose queues are named after namespace.
+func New(namespace string, opts Options) *Bus {
+	return &Bus{
+		namespace: namespace,
+		opts:      opts.withDefaults(),
+		queues:    make(map[string]*queue),
+		subs:      make(map[*subscription]bool),
+	}
+}
+
+// Publish puts a copy of e into every queue bound with a pattern that
+// matches e.Type, and returns when they all have it.
+func (b *Bus) Publish(ctx context.Context, e events.Event) error {
+	if e.Type == "" {
+		return errors.New("memory: publish: the event has no Type")
+	}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return fmt.Errorf("memory: publish %s: %w", e.Type, events.ErrClosed)
+	}
+	var matching []*queue
+	for _, q := range b.queues {
+		if q.matches(e.Type) {
+			matching = append(matching, q)
+		}
+	}
+	b.mu.Unlock()
+
+	for _, q := range matching {
+		// Each queue gets its own copy of the body, so that neither the
+		// publisher nor a handler can change what another handler sees.
+		copied := e
+		copied.Body = bytes.Clone(e.Body)
+		if err := q.put(ctx, message{event: copied, attempt: 1}); err != nil {
+			return fmt.Errorf("memory: publish %s: %w", e.Type, err)
+		}
+	}
+	return nil
+}
+
+// Subscribe binds the queue of s (see events/rabbitmq for the names) with
+// s.Pattern, creating the queue if needed, and starts Prefetch workers that
+// hand its events to h.
+func (b *Bus) Subscribe(ctx context.Context, s events.Subscription, h events.Handler) (stop func(), err error) {
+	if err := queues.Check(s); err != nil {
+		return nil, fmt.Errorf("memory: subscribe: %w", err)
+	}
+	name := queues.Name(b.namespace, s)
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, fmt.Errorf("memory: subscribe %s: %w", name, events.ErrClosed)
+	}
+	q := b.queues[name]
+	if q == nil {
+		q = newQueue(name, s.Broadcast)
+		b.queues[name] = q
+		go q.run()
+	}
+	q.bindings[s.Pattern] = true
+	q.consumers++
+
+	sub := &subscription{
+		bus:      b,
+		queue:    q,
+		handler:  h,
+		ctx:      context.WithoutCancel(ctx),
+		stopping: make(chan struct{}),
+	}
+	b.subs[sub] = true
+	for range b.opts.Prefetch {
+		sub.workers.Go(sub.work)
+	}
+	return sub.stop, nil
+}
+
+// DeadLetters returns the events of s's queue that were given up on, oldest
+// first.
+func (b *Bus) DeadLetters(ctx context.Context, s events.Subscription) ([]events.DeadLetter, error) {
+	name := queues.Name(b.namespace, s)
+	b.mu.Lock()
+	q := b.queues[name]
+	b.mu.Unlock()
+	if q == nil {
+		return nil, fmt.Errorf("memory: dead letters of %s: no such queue", name)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.dead), nil
+}
+
+// Close stops every subscription, waiting for the handlers in flight, and
+// then the queues. Events still waiting in them are dropped.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	subs := slices.Collect(maps.Keys(b.subs))
+	b.mu.Unlock()
+
+	for _, sub := range subs {
+		sub.stop()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, q := range b.queues {
+		q.delete()
+	}
+	return nil
+}
+
+// A subscription hands the events of one queue to one handler.
+type subscription struct {
+	bus      *Bus
+	queue    *queue
+	handler  events.Handler
+	ctx      context.Context // for the handler: the values of Subscribe's context, never cancelled
+	stopping chan struct{}   // closed by stop
+	workers  sync.WaitGroup
+	stopOnce sync.Once
+}
+
+func (sub *subscription) work() {
+	for {
+		select {
+		case <-sub.stopping:
+			return
+		case m := <-sub.queue.out:
+			sub.handle(m)
+		}
+	}
+}
+
+// handle runs the handler on m. A failed event goes back into the queue
+// after RetryDelay, or after MaxAttempts into the dead letters. Meanwhile
+// the worker is free for the next event: a failing event never blocks the
+// queue.
+func (sub *subscription) handle(m message) {
+	opts, q := sub.bus.opts, sub.queue
+	err := queues.Call(sub.ctx, opts.Logger, sub.handler, m.event)
+	switch {
+	case err == nil:
+	case m.attempt < opts.MaxAttempts:
+		opts.Logger.Warn("memory: handler failed; will retry", "queue", q.name, "event", m.event.Type, "id", m.event.ID,
+			"attempt", m.attempt, "error", err, "retry_in", opts.RetryDelay)
+		m.attempt++
+		time.AfterFunc(opts.RetryDelay, func() { q.put(context.Background(), m) })
+	default:
+		reason := fmt.Sprintf("failed %d times: %v", m.attempt, err)
+		opts.Logger.Error("memory: giving up on an event; moved it to the dead letters", "queue", q.name,
+			"event", m.event.Type, "id", m.event.ID, "reason", reason)
+		q.mu.Lock()
+		q.dead = append(q.dead, events.DeadLetter{Event: m.event, Reason: reason})
+		q.mu.Unlock()
+	}
+}
+
+// stop stops taking events and waits for the handlers in flight. A
+// broadcast queue goes away with its last subscription, like the
+// per-instance queue on RabbitMQ. Calls after the first do nothing.
+func (sub *subscription) stop() {
+	sub.stopOnce.Do(func() {
+		close(sub.stopping)
+		sub.workers.Wait()
+
+		b := sub.bus
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		delete(b.subs, sub)
+		q := sub.queue
+		q.consumers--
+		if q.broadcast && q.consumers == 0 {
+			q.delete()
+			delete(b.queues, q.name)
+		}
+	})
+}

@@ -1,0 +1,23 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/hive-workshop/microservices-go/hive/events/eventstest"
+	"github.com/hive-workshop/microservices-go/hive/events/memory"
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
+)
+
+func TestBus(t *testing.T) {
+	eventstest.Run(t, func(t *testing.T) func() eventstest.Bus {
+		bus := memory.New(hivetest.Namespace(t), memory.Options{
+			MaxAttempts: eventstest.MaxAttempts,
+			RetryDelay:  eventstest.RetryDelay,
+			Prefetch:    eventstest.Prefetch,
+			Logger:      eventstest.Logger(t),
+		})
+		t.Cleanup(func() { bus.Close() })
+		// One memory.Bus is the broker and every instance's connection.
+		return func() eventstest.Bus { return bus }
+	})
+}

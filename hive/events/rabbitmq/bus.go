@@ -1,0 +1,246 @@
+// Package rabbitmq is the event bus on RabbitMQ, for real deployments.
+//
+// The layout on the broker, for namespace "hive" and a subscription of the
+// kitchen service named "orders":
+//
+//	exchange hive                     topic, durable; routing key = event type
+//	queue    hive.kitchen.orders        bound to the exchange with the subscription's pattern,
+//	                                  shared by all kitchen instances
+//	queue    hive.kitchen.orders.retry  failed events wait here for RetryDelay, then
+//	                                  expire back into hive.kitchen.orders
+//	queue    hive.kitchen.orders.dead   events given up on, for a person to look at
+//
+// A broadcast subscription gets the same three queues per instance (named
+// hive.kitchen.orders.<instance>...), exclusive to the instance's
+// connection, so they go away with it.
+//
+// Events are persistent, Publish waits for the broker's confirm, and a
+// message is acked only after its handler returned: that makes delivery
+// at least once. A lost connection is dialed again and every subscription
+// resumes by itself (see keepConnected).
+package rabbitmq
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+)
+
+// Options tune a Bus. A zero field takes its default.
+type Options struct {
+	// MaxAttempts is how many times in all an event is handed to a failing
+	// handler before it goes to the dead-letter queue. Default 3.
+	MaxAttempts int
+
+	// RetryDelay is how long a failed event waits before its next attempt.
+	// It becomes the retry queue's message TTL when the queue is first
+	// declared; to change it later, delete the retry queues. Default 1s.
+	RetryDelay time.Duration
+
+	// Prefetch is how many unacked events the broker hands one
+	// subscription at a time, and so how many it handles at once.
+	// Default 16.
+	Prefetch int
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = time.Second
+	}
+	if o.Prefetch <= 0 {
+		o.Prefetch = 16
+	}
+	return o
+}
+
+// Bus is an events.Bus on RabbitMQ. Create it with New; it is safe for
+// concurrent use.
+type Bus struct {
+	url       string // holds the password: log host instead
+	host      string // host:port of the broker
+	namespace string // also the exchange's name
+	log       *slog.Logger
+	opts      Options
+
+	// life ends when Close is called; reconnecting and every subscription
+	// run until then, as goroutines counted by running.
+	life    context.Context
+	endLife context.CancelFunc
+	running sync.WaitGroup
+
+	mu       sync.Mutex
+	current  *session        // the newest connection; it may have died since
+	replaced chan struct{}   // closed when current is replaced
+	durable  map[string]bool // names of the durable queues declared, for DeleteNamespace
+}
+
+var _ events.Bus = (*Bus)(nil)
+
+// New connects to the broker at amqpURL (amqp://user:password@host:port/)
+// and declares the namespace's exchange. It fails at once if the broker
+// does not answer; later, the Bus repairs lost connections by itself. A nil
+// logger means slog.Default().
+func New(ctx context.Context, amqpURL, namespace string, logger *slog.Logger, opts Options) (*Bus, error) {
+	uri, err := amqp.ParseURI(amqpURL)
+	if err != nil {
+		// The parse error quotes the whole URL, password and all.
+		if urlErr, ok := errors.AsType[*url.Error](err); ok {
+			err = urlErr.Err
+		}
+		return nil, fmt.Errorf("rabbitmq: bad AMQP URL: %w", err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	b := &Bus{
+		url:       amqpURL,
+		host:      net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)),
+		namespace: namespace,
+		log:       logger,
+		opts:      opts.withDefaults(),
+		durable:   make(map[string]bool),
+		replaced:  make(chan struct{}),
+	}
+	b.current, err = b.dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rabbitmq: cannot connect to %s: %w: run `make up`, or set HIVE_AMQP_URL", b.host, err)
+	}
+	b.life, b.endLife = context.WithCancel(context.Background())
+	b.running.Go(b.keepConnected)
+	return b, nil
+}
+
+// Publish sends e to the namespace's exchange with e.Type as routing key,
+// and returns nil once the broker has confirmed that it has the message.
+//
+// While the connection is down, Publish waits for the Bus to reconnect,
+// until ctx ends: give it a deadline. If the connection breaks before the
+// confirm came, Publish sends e again on the next connection, so a
+// subscriber may see it twice; at-least-once delivery allows that.
+func (b *Bus) Publish(ctx context.Context, e events.Event) error {
+	if e.Type == "" {
+		return errors.New("rabbitmq: publish: the event has no Type")
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
+	}
+	msg := amqp.Publishing{
+		ContentType:  "application/json",
+		DeliveryMode: amqp.Persistent, // written to disk, kept across a broker restart
+		MessageId:    e.ID,
+		Type:         e.Type,
+		Timestamp:    e.Time,
+		Body:         body,
+	}
+	for {
+		s, err := b.session(ctx)
+		if err == nil {
+			err = s.publish(ctx, b.namespace, e.Type, msg)
+		}
+		if errors.Is(err, errLost) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
+		}
+		return nil
+	}
+}
+
+// DeadLetters returns the messages in the dead-letter queue of s, oldest
+// first, without removing them: it takes every message unacked and hands
+// them all back by closing its channel. While it looks, other readers of
+// the queue see fewer messages.
+func (b *Bus) DeadLetters(ctx context.Context, s events.Subscription) ([]events.DeadLetter, error) {
+	queue := deadQueue(b.namespace, s)
+	sess, err := b.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
+	}
+	ch, err := sess.conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
+	}
+	defer ch.Close()
+
+	var letters []events.DeadLetter
+	for ctx.Err() == nil {
+		d, ok, err := ch.Get(queue, false)
+		if err != nil {
+			return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
+		}
+		if !ok {
+			return letters, nil
+		}
+		reason, _ := d.Headers[reasonHeader].(string)
+		letter := events.DeadLetter{Reason: reason}
+		var e events.Event
+		if json.Unmarshal(d.Body, &e) == nil {
+			letter.Event = e
+		}
+		letters = append(letters, letter)
+	}
+	return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, ctx.Err())
+}
+
+// DeleteNamespace deletes the exchange and the durable queues this Bus has
+// declared, with the messages in them; broadcast queues go away with their
+// connection anyway. Tests call it to leave the broker as they found it. It
+// works after Close too.
+func (b *Bus) DeleteNamespace(ctx context.Context) error {
+	b.mu.Lock()
+	queues := make([]string, 0, len(b.durable))
+	for q := range b.durable {
+		queues = append(queues, q)
+	}
+	b.mu.Unlock()
+
+	conn, err := amqp.DialConfig(b.url, amqp.Config{Dial: dialContext(ctx)})
+	if err != nil {
+		return fmt.Errorf("rabbitmq: delete namespace %s: cannot connect to %s: %w", b.namespace, b.host, err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("rabbitmq: delete namespace %s: %w", b.namespace, err)
+	}
+	for _, q := range queues {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			return fmt.Errorf("rabbitmq: delete queue %s: %w", q, err)
+		}
+	}
+	if err := ch.ExchangeDelete(b.namespace, false, false); err != nil {
+		return fmt.Errorf("rabbitmq: delete exchange %s: %w", b.namespace, err)
+	}
+	return nil
+}
+
+// Close stops every subscription, waiting for the handlers in flight to
+// return and their messages to be settled, and closes the connection.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	b.endLife()
+	b.mu.Unlock()
+	b.running.Wait()
+
+	// No goroutine replaces current any more.
+	if err := b.current.conn.Close(); err != nil && !errors.Is(err, amqp.ErrClosed) {
+		return fmt.Errorf("rabbitmq: close: %w", err)
+	}
+	return nil
+}

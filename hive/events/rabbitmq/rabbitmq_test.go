@@ -1,0 +1,239 @@
+package rabbitmq_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/events/eventstest"
+	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
+)
+
+func TestBus(t *testing.T) {
+	eventstest.Run(t, func(t *testing.T) func() eventstest.Bus {
+		url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+		return func() eventstest.Bus { return newBus(t, url, ns) }
+	})
+}
+
+// newBus connects a Bus for t, like one more process of a hive. When t
+// ends, it closes the Bus and deletes its queues and exchange.
+func newBus(t *testing.T, url, namespace string) *rabbitmq.Bus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	opts := rabbitmq.Options{
+		MaxAttempts: eventstest.MaxAttempts,
+		RetryDelay:  eventstest.RetryDelay,
+		Prefetch:    eventstest.Prefetch,
+	}
+	bus, err := rabbitmq.New(ctx, url, namespace, eventstest.Logger(t), opts)
+	require.NoError(t, err, "cannot connect to RabbitMQ")
+	t.Cleanup(func() {
+		bus.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := bus.DeleteNamespace(ctx); err != nil {
+			t.Errorf("cleaning up the test's exchange and queues failed: %v", err)
+		}
+	})
+	return bus
+}
+
+func TestConsumingResumesAfterTheBrokerClosesTheConnections(t *testing.T) {
+	t.Parallel()
+	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	requireRabbitmqctl(t)
+	publisher, consumer := newBus(t, url, ns), newBus(t, url, ns)
+
+	var (
+		mu      sync.Mutex
+		handled = make(map[string]bool)
+	)
+	handledCount := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(handled)
+	}
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	stop, err := consumer.Subscribe(context.Background(), s, func(_ context.Context, e events.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		handled[e.ID] = true
+		return nil
+	})
+	require.NoError(t, err, "subscribing failed")
+	t.Cleanup(stop)
+
+	// Publish without pause until told to stop, and keep the IDs of the
+	// events whose Publish returned nil.
+	stopPublishing := make(chan struct{})
+	var published []string
+	var failed []error
+	publishing := make(chan struct{})
+	go func() {
+		defer close(publishing)
+		for i := 0; ; i++ {
+			select {
+			case <-stopPublishing:
+				return
+			default:
+			}
+			e := events.Event{ID: fmt.Sprintf("order-%d", i), Type: "order.placed", Time: time.Now(), Body: json.RawMessage(`{}`)}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := publisher.Publish(ctx, e)
+			cancel()
+			if err != nil {
+				failed = append(failed, err)
+				continue
+			}
+			published = append(published, e.ID)
+		}
+	}()
+
+	require.Eventually(t, func() bool { return handledCount() >= 20 }, 10*time.Second, 5*time.Millisecond,
+		"no events were handled before the connections were to be closed")
+	closed := closeConnections(t, ns)
+	require.GreaterOrEqual(t, closed, 2, "rabbitmqctl closed %d of this test's connections, want both (publisher and consumer)", closed)
+	after := handledCount()
+	require.Eventually(t, func() bool { return handledCount() >= after+20 }, 10*time.Second, 5*time.Millisecond,
+		"no events were handled after the connections were closed: consuming did not resume")
+	close(stopPublishing)
+	<-publishing
+
+	assert.Empty(t, failed, "Publish failed during the outage instead of waiting for the new connection")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		mu.Lock()
+		defer mu.Unlock()
+		var lost []string
+		for _, id := range published {
+			if !handled[id] {
+				lost = append(lost, id)
+			}
+		}
+		assert.Empty(c, lost, "%d of the %d events whose Publish returned nil were never handled", len(lost), len(published))
+	}, 10*time.Second, 10*time.Millisecond)
+	t.Logf("%d events published and handled across %d closed connections", len(published), closed)
+}
+
+func TestPoisonMessageGoesToTheDeadLetterQueue(t *testing.T) {
+	t.Parallel()
+	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	bus := newBus(t, url, ns)
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	stop, err := bus.Subscribe(context.Background(), s, func(_ context.Context, e events.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, e.ID)
+		return nil
+	})
+	require.NoError(t, err, "subscribing failed")
+	t.Cleanup(stop)
+
+	// Publish a message that is not an event, with the plain client.
+	conn, err := amqp.Dial(url)
+	require.NoError(t, err, "cannot connect to RabbitMQ")
+	defer conn.Close()
+	ch, err := conn.Channel()
+	require.NoError(t, err, "cannot open a channel")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = ch.PublishWithContext(ctx, ns, "order.placed", false, false, amqp.Publishing{Body: []byte("this is not JSON")})
+	require.NoError(t, err, "publishing the poison message failed")
+
+	var letters []events.DeadLetter
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var err error
+		letters, err = bus.DeadLetters(ctx, s)
+		require.NoError(c, err, "reading the dead letters failed")
+		require.Len(c, letters, 1, "the poison message is not (alone) in the dead-letter queue")
+	}, 10*time.Second, 5*time.Millisecond)
+	assert.Contains(t, letters[0].Reason, "not an event", "the dead letter's reason does not say what was wrong")
+	assert.Contains(t, letters[0].Reason, "this is not JSON", "the dead letter's reason does not quote the message")
+	assert.Zero(t, letters[0].Event, "a message that is not an event came out as an event")
+
+	// The bus goes on as before.
+	e := events.Event{ID: "after-the-poison", Type: "order.placed", Time: time.Now(), Body: json.RawMessage(`{}`)}
+	require.NoError(t, bus.Publish(ctx, e), "publishing after the poison message failed")
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 1 && got[0] == e.ID
+	}, 10*time.Second, 5*time.Millisecond, "the event after the poison message was not handled (alone)")
+}
+
+func TestNewFailsFastWhenNothingAnswers(t *testing.T) {
+	t.Parallel()
+	// A port that was free a moment ago.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+
+	start := time.Now()
+	_, err = rabbitmq.New(context.Background(), "amqp://guest:secret-password@"+addr+"/", "test", eventstest.Logger(t), rabbitmq.Options{})
+	require.Error(t, err, "New connected to a port where nothing listens")
+	assert.Less(t, time.Since(start), 2*time.Second, "New took long to give up; it should fail fast")
+	assert.Contains(t, err.Error(), "cannot connect to "+addr, "the error does not say where it tried to connect")
+	assert.Contains(t, err.Error(), "make up", "the error does not say how to start RabbitMQ")
+	assert.NotContains(t, err.Error(), "secret-password", "the error shows the password")
+}
+
+func TestNewDoesNotShowThePasswordOfABadURL(t *testing.T) {
+	t.Parallel()
+	_, err := rabbitmq.New(context.Background(), "amqp://guest:secret%zz@127.0.0.1:1/", "test", eventstest.Logger(t), rabbitmq.Options{})
+	require.Error(t, err, "New accepted a URL with a bad escape in it")
+	assert.NotContains(t, err.Error(), "secret", "the error shows the password")
+}
+
+// requireRabbitmqctl skips t if rabbitmqctl is not installed, or fails it
+// under HIVE_REQUIRE_BROKERS=1.
+func requireRabbitmqctl(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		msg := "this test closes connections with rabbitmqctl, which is not installed here"
+		if os.Getenv(hivetest.RequireBrokersEnv) == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
+// closeConnections makes the broker close every connection of namespace,
+// as a broker restart or network failure would, and returns how many it
+// closed. It closes no other test's connections, unlike
+// `rabbitmqctl close_all_connections`, so tests can run in parallel.
+func closeConnections(t *testing.T, namespace string) int {
+	t.Helper()
+	out, err := exec.Command("rabbitmqctl", "--quiet", "list_connections", "pid", "client_properties").CombinedOutput()
+	require.NoError(t, err, "rabbitmqctl list_connections failed: %s", out)
+	closed := 0
+	// A line is "<pid>\t[..., {"connection_name","<namespace>"}, ...]".
+	for line := range strings.Lines(string(out)) {
+		pid, props, _ := strings.Cut(strings.TrimSpace(line), "\t")
+		if !strings.Contains(props, `{"connection_name","`+namespace+`"}`) {
+			continue
+		}
+		out, err := exec.Command("rabbitmqctl", "close_connection", pid, "closed by a test").CombinedOutput()
+		require.NoError(t, err, "rabbitmqctl close_connection failed: %s", out)
+		closed++
+	}
+	return closed
+}

@@ -1,0 +1,286 @@
+package rabbitmq
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/events/internal/queues"
+)
+
+// Headers that the Bus sets on the messages it moves.
+const (
+	attemptHeader = "hive-attempt" // which attempt a retried message is on: 2, 3, ...
+	reasonHeader  = "hive-reason"  // on a dead letter: why it was given up
+)
+
+// A subscription hands the messages of one work queue to one handler.
+type subscription struct {
+	bus     *Bus
+	s       events.Subscription
+	queue   string // the work queue; see the package comment for the others
+	handler events.Handler
+	ctx     context.Context // for the handler: the values of Subscribe's context, never cancelled
+}
+
+// A consumer is a subscription's hold on one session: its channel, and the
+// deliveries that come in on it.
+type consumer struct {
+	sess       *session
+	ch         *amqp.Channel
+	deliveries <-chan amqp.Delivery
+}
+
+// Subscribe declares the queues of s (see the package comment), binds the
+// work queue to the exchange with s.Pattern, and hands its messages to h,
+// up to Prefetch at once.
+func (b *Bus) Subscribe(ctx context.Context, s events.Subscription, h events.Handler) (stop func(), err error) {
+	if err := queues.Check(s); err != nil {
+		return nil, fmt.Errorf("rabbitmq: subscribe: %w", err)
+	}
+	sub := &subscription{bus: b, s: s, queue: queues.Name(b.namespace, s), handler: h, ctx: context.WithoutCancel(ctx)}
+
+	// Consume before returning, so that errors reach the caller and no
+	// event published after Subscribe returns is missed.
+	sess, err := b.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rabbitmq: subscribe %s: %w", sub.queue, err)
+	}
+	c, err := sub.consume(sess)
+	if err != nil {
+		return nil, fmt.Errorf("rabbitmq: subscribe %s: %w", sub.queue, err)
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.life.Err() != nil {
+		c.ch.Close()
+		return nil, fmt.Errorf("rabbitmq: subscribe %s: %w", sub.queue, events.ErrClosed)
+	}
+	life, end := context.WithCancel(b.life)
+	done := make(chan struct{})
+	b.running.Go(func() {
+		defer close(done)
+		sub.run(life, c)
+	})
+	return sync.OnceFunc(func() { end(); <-done }), nil
+}
+
+// consume declares the queues of sub on a new channel of sess and starts
+// consuming the work queue. It runs again after every reconnect, because
+// exclusive queues die with their connection; declaring a queue that
+// exists already changes nothing.
+func (sub *subscription) consume(sess *session) (c *consumer, err error) {
+	ch, err := sess.conn.Channel()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			ch.Close()
+		}
+	}()
+	if err := sub.declare(ch); err != nil {
+		return nil, err
+	}
+	if err := ch.Qos(sub.bus.opts.Prefetch, 0, false); err != nil {
+		return nil, fmt.Errorf("set prefetch: %w", err)
+	}
+	deliveries, err := ch.Consume(sub.queue, "", false, false, false, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("consume %s: %w", sub.queue, err)
+	}
+	return &consumer{sess: sess, ch: ch, deliveries: deliveries}, nil
+}
+
+// declare declares the work, retry and dead-letter queues of sub, and binds
+// the work queue to the exchange.
+func (sub *subscription) declare(ch *amqp.Channel) error {
+	b := sub.bus
+	// A broadcast subscription's queues belong to its instance: exclusive
+	// to its connection, and the work queue goes when its consumer stops.
+	broadcast := sub.s.Broadcast
+	toDeclare := []struct {
+		name       string
+		autoDelete bool
+		args       amqp.Table
+	}{
+		{sub.queue, broadcast, nil},
+		{sub.queue + ".retry", false, amqp.Table{
+			// After the TTL a message expires and is dead-lettered: through
+			// the default exchange, which routes by queue name, back into
+			// the work queue.
+			"x-message-ttl":             b.opts.RetryDelay.Milliseconds(),
+			"x-dead-letter-exchange":    "",
+			"x-dead-letter-routing-key": sub.queue,
+		}},
+		{sub.queue + ".dead", false, nil},
+	}
+	for _, q := range toDeclare {
+		if _, err := ch.QueueDeclare(q.name, !broadcast, q.autoDelete, broadcast, false, q.args); err != nil {
+			return fmt.Errorf("declare queue %s: %w", q.name, err)
+		}
+		if !broadcast {
+			b.mu.Lock()
+			b.durable[q.name] = true
+			b.mu.Unlock()
+		}
+	}
+	if err := ch.QueueBind(sub.queue, sub.s.Pattern, b.namespace, false, nil); err != nil {
+		return fmt.Errorf("bind queue %s to %q: %w", sub.queue, sub.s.Pattern, err)
+	}
+	return nil
+}
+
+// deadQueue is the name of the dead-letter queue of s.
+func deadQueue(namespace string, s events.Subscription) string {
+	return queues.Name(namespace, s) + ".dead"
+}
+
+// run hands deliveries to the handler until ctx ends. When the channel
+// closes under it, it consumes again on the next session.
+func (sub *subscription) run(ctx context.Context, c *consumer) {
+	for {
+		sub.serve(ctx, c)
+		// What was delivered but not handled goes back to the queue.
+		c.ch.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		sub.bus.log.Warn("rabbitmq: channel closed; consuming again", "queue", sub.queue)
+		if c = sub.resume(ctx); c == nil {
+			return
+		}
+	}
+}
+
+// serve handles deliveries, each in a goroutine of its own, until ctx ends
+// or the channel closes, and then waits for the handlers in flight. The
+// prefetch count bounds how many run at once: the broker sends no more
+// until some are acked.
+func (sub *subscription) serve(ctx context.Context, c *consumer) {
+	var inFlight sync.WaitGroup
+	defer inFlight.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case d, ok := <-c.deliveries:
+			if !ok {
+				return
+			}
+			inFlight.Go(func() { sub.handle(c, d) })
+		}
+	}
+}
+
+// resume consumes on the next live session, trying again with growing
+// pauses. It returns nil when ctx ends.
+func (sub *subscription) resume(ctx context.Context) *consumer {
+	var pause backoff
+	for {
+		sess, err := sub.bus.session(ctx)
+		if err != nil {
+			return nil
+		}
+		c, err := sub.consume(sess)
+		if err == nil {
+			sub.bus.log.Info("rabbitmq: consuming again", "queue", sub.queue)
+			return c
+		}
+		sub.bus.log.Warn("rabbitmq: cannot consume; trying again", "queue", sub.queue, "error", err)
+		if !pause.wait(ctx) {
+			return nil
+		}
+	}
+}
+
+// handle runs the handler on d and settles d: an ack on success; on
+// failure a copy goes to the retry queue, or after MaxAttempts to the
+// dead-letter queue, and only then is d acked. Copy first, ack second: if
+// the process dies in between, the event is duplicated, never lost.
+func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
+	e, err := decode(d.Body)
+	if err != nil {
+		// Trying again cannot help a message that is not an event.
+		sub.bury(c, d, fmt.Sprintf("not an event: %v: %.80q", err, d.Body))
+		return
+	}
+	err = queues.Call(sub.ctx, sub.bus.log, sub.handler, e)
+	attempt := 1
+	if n, ok := d.Headers[attemptHeader].(int32); ok {
+		attempt = int(n)
+	}
+	switch {
+	case err == nil:
+		sub.ack(d)
+	case attempt < sub.bus.opts.MaxAttempts:
+		sub.bus.log.Warn("rabbitmq: handler failed; will retry", "queue", sub.queue, "event", e.Type, "id", e.ID,
+			"attempt", attempt, "error", err, "retry_in", sub.bus.opts.RetryDelay)
+		sub.move(c, d, sub.queue+".retry", attemptHeader, int32(attempt+1))
+	default:
+		sub.bury(c, d, fmt.Sprintf("failed %d times: %v", attempt, err))
+	}
+}
+
+// decode reads the event envelope from a message body.
+func decode(body []byte) (events.Event, error) {
+	var e events.Event
+	if err := json.Unmarshal(body, &e); err != nil {
+		return events.Event{}, err
+	}
+	if e.Type == "" {
+		return events.Event{}, errors.New("no type")
+	}
+	return e, nil
+}
+
+// bury moves d to the dead-letter queue.
+func (sub *subscription) bury(c *consumer, d amqp.Delivery, reason string) {
+	sub.bus.log.Error("rabbitmq: giving up on a message; moved it to the dead-letter queue", "queue", sub.queue,
+		"id", d.MessageId, "reason", reason)
+	sub.move(c, d, sub.queue+".dead", reasonHeader, reason)
+}
+
+// move publishes a copy of d, with one header set, to queue, and acks d
+// once the broker has confirmed the copy.
+func (sub *subscription) move(c *consumer, d amqp.Delivery, queue, header string, value any) {
+	headers := maps.Clone(d.Headers)
+	if headers == nil {
+		headers = amqp.Table{}
+	}
+	headers[header] = value
+	msg := amqp.Publishing{
+		Headers:      headers,
+		ContentType:  d.ContentType,
+		DeliveryMode: amqp.Persistent,
+		MessageId:    d.MessageId,
+		Type:         d.Type,
+		Timestamp:    d.Timestamp,
+		Body:         d.Body,
+	}
+	if err := c.sess.publish(context.Background(), "", queue, msg); err != nil {
+		// Unacked, the message stays with the broker, which delivers it
+		// again once this channel closes; a failed publish almost always
+		// means that the connection is going.
+		sub.bus.log.Error("rabbitmq: cannot move a message; it will be delivered again", "queue", queue,
+			"id", d.MessageId, "error", err)
+		return
+	}
+	sub.ack(d)
+}
+
+func (sub *subscription) ack(d amqp.Delivery) {
+	if err := d.Ack(false); err != nil {
+		// The channel is gone, and with it the broker's record of this
+		// delivery: it will deliver the message again.
+		sub.bus.log.Warn("rabbitmq: ack failed; the message will be delivered again", "queue", sub.queue,
+			"id", d.MessageId, "error", err)
+	}
+}
