@@ -1,0 +1,163 @@
+package zookeeper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/hive-workshop/microservices-go/hive/registry"
+)
+
+// Register creates the ephemeral node of inst, replacing a node of the same
+// ID, and registers it again on every new session until Deregister.
+//
+// The zk client takes no context, so ctx is only checked before the write
+// starts; the write ends when the server answers or the connection fails.
+func (r *Registry) Register(ctx context.Context, inst registry.Instance) error {
+	if err := inst.Validate(); err != nil {
+		return fmt.Errorf("zookeeper: register: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("zookeeper: register %s: %w", inst.ID, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.isClosed() {
+		return registry.ErrClosed
+	}
+	path := r.servicePath(inst.Service) + "/" + inst.ID
+	if err := r.create(path, inst); err != nil {
+		return fmt.Errorf("zookeeper: register %s: %w", inst.ID, err)
+	}
+	r.registered[path] = inst
+	return nil
+}
+
+// create writes inst to the ephemeral node at path. A node of the same ID
+// may exist: an earlier record, or the node of an expired session that the
+// server has not removed yet. create deletes it first (rather than changing
+// its data), so the node is ours and watchers, who watch the list of nodes,
+// see the change. r.mu must be held.
+func (r *Registry) create(path string, inst registry.Instance) error {
+	data, err := json.Marshal(inst)
+	if err != nil {
+		return err
+	}
+	if err := r.conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return err
+	}
+	_, err = r.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	if errors.Is(err, zk.ErrNoNode) { // the first instance of its service: create the parents
+		if err := r.createParents(path); err != nil {
+			return err
+		}
+		_, err = r.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	}
+	return err
+}
+
+// createParents creates the persistent nodes above path. Another client may
+// be creating them at the same time, so one that exists already is fine.
+func (r *Registry) createParents(path string) error {
+	for i := 1; i < len(path); i++ {
+		if path[i] != '/' {
+			continue
+		}
+		_, err := r.conn.Create(path[:i], nil, 0, zk.WorldACL(zk.PermAll))
+		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("create %s: %w", path[:i], err)
+		}
+	}
+	return nil
+}
+
+// Deregister deletes the node of inst at once, so watchers see it go now
+// rather than when a session times out.
+func (r *Registry) Deregister(ctx context.Context, inst registry.Instance) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.isClosed() {
+		return registry.ErrClosed
+	}
+	path := r.servicePath(inst.Service) + "/" + inst.ID
+	delete(r.registered, path)
+	if err := r.conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("zookeeper: deregister %s: %w", inst.ID, err)
+	}
+	return nil
+}
+
+// Services returns the names of the services that have instances, sorted.
+// A service node stays when its last instance goes, so Services counts
+// the children of each.
+func (r *Registry) Services(ctx context.Context) ([]string, error) {
+	if r.isClosed() {
+		return nil, registry.ErrClosed
+	}
+	names, _, err := r.conn.Children(r.root)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: services: %w", err)
+	}
+	var services []string
+	for _, name := range names {
+		_, stat, err := r.conn.Exists(r.servicePath(name))
+		if err != nil {
+			return nil, fmt.Errorf("zookeeper: services: %w", err)
+		}
+		if stat.NumChildren > 0 {
+			services = append(services, name)
+		}
+	}
+	slices.Sort(services)
+	return services, nil
+}
+
+// Instances returns the instances of service, sorted by ID.
+func (r *Registry) Instances(ctx context.Context, service string) ([]registry.Instance, error) {
+	if r.isClosed() {
+		return nil, registry.ErrClosed
+	}
+	path := r.servicePath(service)
+	ids, _, err := r.conn.Children(path)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: instances of %s: %w", service, err)
+	}
+	list, err := r.read(path, ids)
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: instances of %s: %w", service, err)
+	}
+	return list, nil
+}
+
+// read returns the instances in the nodes ids under path, sorted by ID.
+func (r *Registry) read(path string, ids []string) ([]registry.Instance, error) {
+	slices.Sort(ids)
+	var list []registry.Instance
+	for _, id := range ids {
+		data, _, err := r.conn.Get(path + "/" + id)
+		if errors.Is(err, zk.ErrNoNode) {
+			continue // gone since we listed it
+		}
+		if err != nil {
+			return nil, err
+		}
+		var inst registry.Instance
+		if err := json.Unmarshal(data, &inst); err != nil {
+			// One bad node must not hide all the good ones.
+			r.logger.Warn("zookeeper: skip a node that holds no instance", "path", path+"/"+id, "err", err)
+			continue
+		}
+		list = append(list, inst)
+	}
+	return list, nil
+}
