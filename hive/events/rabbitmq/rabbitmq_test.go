@@ -237,3 +237,21 @@ func closeConnections(t *testing.T, namespace string) int {
 	}
 	return closed
 }
+
+// BenchmarkPublish measures confirmed publishing from many goroutines at
+// once, as the services of a busy instance do.
+func BenchmarkPublish(b *testing.B) {
+	url, ns := hivetest.RabbitMQ(b), hivetest.Namespace(b)
+	bus, err := rabbitmq.New(b.Context(), url, ns, eventstest.Logger(b), rabbitmq.Options{})
+	require.NoError(b, err, "cannot connect to RabbitMQ")
+	defer bus.DeleteNamespace(context.Background())
+	defer bus.Close()
+	b.RunParallel(func(pb *testing.PB) {
+		e := events.Event{ID: "bench", Type: "bench.published", Body: json.RawMessage(`{}`)}
+		for pb.Next() {
+			if err := bus.Publish(context.Background(), e); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}

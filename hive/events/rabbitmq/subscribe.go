@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -255,6 +256,9 @@ func (sub *subscription) move(c *consumer, d amqp.Delivery, queue, header string
 	if headers == nil {
 		headers = amqp.Table{}
 	}
+	// The broker's own x- headers, such as x-death, tell the story of the
+	// original message; the copy starts afresh.
+	maps.DeleteFunc(headers, func(key string, _ any) bool { return strings.HasPrefix(key, "x-") })
 	headers[header] = value
 	msg := amqp.Publishing{
 		Headers:      headers,
