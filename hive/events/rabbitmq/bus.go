@@ -3,11 +3,11 @@
 // The layout on the broker, for namespace "hive" and a subscription of the
 // kitchen service named "orders":
 //
-//	exchange hive                     topic, durable; routing key = event type
-//	queue    hive.kitchen.orders        bound to the exchange with the subscription's pattern,
-//	                                  shared by all kitchen instances
-//	queue    hive.kitchen.orders.retry  failed events wait here for RetryDelay, then
-//	                                  expire back into hive.kitchen.orders
+//	exchange hive                       topic, durable; routing key = event type
+//	queue    hive.kitchen.orders        bound to the exchange with the pattern,
+//	                                    shared by all kitchen instances
+//	queue    hive.kitchen.orders.retry  failed events wait here for RetryDelay,
+//	                                    then expire back into hive.kitchen.orders
 //	queue    hive.kitchen.orders.dead   events given up on, for a person to look at
 //
 // A broadcast subscription gets the same three queues per instance (named
