@@ -1,0 +1,82 @@
+package node
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hive.yml")
+	require.NoError(t, os.WriteFile(path, []byte(`
+# hive.yml: which services to run, and how many of each.
+env:
+  HIVE_NAMESPACE: demo
+services:
+  menu:
+    command: [go, run, ./step05-beehive/menu]
+    instances: 2
+    env: {MENU_DELAY: 50ms, PORT: 8080, DEBUG: true}
+  order:
+    command:
+      - ./bin/order
+`), 0o644))
+
+	cfg, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, Config{
+		Env: map[string]string{"HIVE_NAMESPACE": "demo"},
+		Services: []Service{
+			{
+				Name:      "menu",
+				Command:   []string{"go", "run", "./step05-beehive/menu"},
+				Instances: 2,
+				Env:       map[string]string{"MENU_DELAY": "50ms", "PORT": "8080", "DEBUG": "true"},
+			},
+			{Name: "order", Command: []string{"./bin/order"}, Instances: 1}, // one unless told
+		},
+	}, cfg)
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("no-such-hive.yml")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no-such-hive.yml")
+}
+
+// Every mistake is reported with the file, the line and the key, and says
+// what would be right.
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"empty", ``, []string{"hive.yml: the file is empty"}},
+		{"not yaml", "services: [", []string{"hive.yml: yaml:"}},
+		{"unknown top key", "servises:\n  menu: {command: [x]}\n", []string{"hive.yml:1:", `unknown key "servises"`, "env, services"}},
+		{"no services", "env: {A: b}\n", []string{"hive.yml:1:", "services: missing"}},
+		{"empty services", "services: {}\n", []string{"hive.yml:1:", "services: none given"}},
+		{"services not a mapping", "services: menu\n", []string{"hive.yml:1:", "services: want keys and values"}},
+		{"unknown service key", "services:\n  menu:\n    command: [x]\n    instance: 2\n", []string{"hive.yml:4:", "services.menu", `unknown key "instance"`}},
+		{"missing command", "services:\n  menu:\n    instances: 2\n", []string{"hive.yml:2:", "services.menu: command is missing"}},
+		{"command a string", "services:\n  menu:\n    command: go run .\n", []string{"hive.yml:3:", "services.menu.command: want a list"}},
+		{"empty command", "services:\n  menu: {command: []}\n", []string{"hive.yml:2:", "services.menu.command: want a list"}},
+		{"zero instances", "services:\n  menu:\n    command: [x]\n    instances: 0\n", []string{"hive.yml:4:", "services.menu.instances", "at least 1", `"0"`}},
+		{"instances not a number", "services:\n  menu: {command: [x], instances: two}\n", []string{"hive.yml:2:", "services.menu.instances", `"two"`}},
+		{"env value a list", "services:\n  menu:\n    command: [x]\n    env:\n      A: [1, 2]\n", []string{"hive.yml:5:", "services.menu.env.A: want a plain value"}},
+		{"service twice", "services:\n  menu: {command: [x]}\n  menu: {command: [y]}\n", []string{"hive.yml:3:", `"menu" appears twice`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("hive.yml", []byte(tc.yaml))
+			require.Error(t, err)
+			for _, want := range tc.want {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.False(t, strings.Contains(err.Error(), "node."), "the error shows Go type names: %v", err)
+		})
+	}
+}

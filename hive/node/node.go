@@ -1,0 +1,203 @@
+// Package node runs a beehive: several instances of each service, each in
+// a process of its own, like lymph's node command. It is what `hive node`
+// runs.
+//
+// A Node starts every instance that its Config asks for, prefixes each line
+// they print with the instance's name ("menu.1 | ..."), starts an instance
+// again when it dies, and, when its context ends, stops them all: SIGTERM
+// first, so that they can finish their work, and SIGKILL for those that
+// are still there after a grace period. To show that a beehive survives
+// losing bees, it can kill a random instance every so often (chaos).
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// EnvInstanceIndex tells each instance which one of its service it is:
+// 0, 1, 2 and so on. An instance started again keeps its index.
+const EnvInstanceIndex = "HIVE_INSTANCE_INDEX"
+
+// DefaultGrace is how long instances get to stop after SIGTERM. It is a
+// little longer than the 10 seconds that hive.Run gives in-flight work, so
+// that a hive service can always drain.
+const DefaultGrace = 12 * time.Second
+
+// Options change how a Node runs. The zero value is ready to use.
+type Options struct {
+	Stdout io.Writer     // the instances' output, each line prefixed; os.Stdout if nil
+	Color  ColorMode     // whether prefixes are coloured; by default only on a terminal
+	Grace  time.Duration // how long instances may take to stop; DefaultGrace if 0
+	Chaos  time.Duration // if > 0, kill a random instance this often
+	Logger *slog.Logger  // the node's own messages; slog.Default() if nil
+}
+
+// State is what an instance is doing.
+type State string
+
+// The states of an instance.
+const (
+	Stopped    State = "stopped"    // not started yet, or stopped for good
+	Running    State = "running"    // its process runs
+	Restarting State = "restarting" // its process died; it starts again soon
+	Stopping   State = "stopping"   // it got SIGTERM and has not exited yet
+)
+
+// Instance describes one instance of a service, as Instances reports it.
+type Instance struct {
+	Service  string
+	Index    int
+	PID      int // of the running process (the leader of its process group); 0 if none
+	Restarts int // how often it was started again
+	State    State
+}
+
+// Name returns the instance's name in the output: "menu.1".
+func (i Instance) Name() string { return i.Service + "." + strconv.Itoa(i.Index) }
+
+// Node runs the instances of a Config. Build it with New and Run it once.
+type Node struct {
+	opts   Options
+	logger *slog.Logger
+
+	mu   sync.Mutex // guards the running state of the bees
+	bees []*bee
+}
+
+// New returns a node that runs the instances cfg asks for.
+func New(cfg Config, opts Options) *Node {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = DefaultGrace
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	n := &Node{opts: opts, logger: opts.Logger}
+	out := &lineWriter{w: opts.Stdout}
+	colors := opts.Color.enabled(opts.Stdout)
+	width := nameWidth(cfg)
+	for _, svc := range cfg.Services {
+		for i := range svc.Instances {
+			b := &bee{
+				Instance: Instance{Service: svc.Name, Index: i, State: Stopped},
+				command:  svc.Command,
+				env:      environ(cfg, svc, i),
+			}
+			b.out = newPrefixer(out, b.Name(), width, len(n.bees), colors)
+			n.bees = append(n.bees, b)
+		}
+	}
+	return n
+}
+
+// environ returns the environment of instance index of svc: the node's
+// own, then hive.yml's env, then the service's env, then the index.
+// exec.Cmd uses the last value of a variable that appears twice, so each
+// layer overrides the ones before it.
+func environ(cfg Config, svc Service, index int) []string {
+	env := os.Environ()
+	// Many instances cannot share one port, so each listens on a free one
+	// and registers it, unless hive.yml says otherwise.
+	env = append(env, "HIVE_LISTEN=127.0.0.1:0")
+	for _, vars := range []map[string]string{cfg.Env, svc.Env} {
+		for k, v := range vars {
+			env = append(env, k+"="+v)
+		}
+	}
+	return append(env, EnvInstanceIndex+"="+strconv.Itoa(index))
+}
+
+// Run starts every instance and keeps them running until ctx ends; then it
+// stops them all and returns nil once they are gone. A command that cannot
+// be started at all (not found, not executable) stops the node, and Run
+// returns why: starting it again would not help.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, len(n.bees))
+	for _, b := range n.bees {
+		wg.Go(func() {
+			if err := n.supervise(ctx, b); err != nil {
+				errs <- err
+				cancel() // stop the others too
+			}
+		})
+	}
+	if n.opts.Chaos > 0 {
+		wg.Go(func() { n.chaos(ctx) })
+	}
+	wg.Wait()
+	close(errs)
+
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// Instances reports every instance, in the order of the Config.
+func (n *Node) Instances() []Instance {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	list := make([]Instance, len(n.bees))
+	for i, b := range n.bees {
+		list[i] = b.Instance
+	}
+	return list
+}
+
+// KillRandom kills one running instance, chosen at random, with SIGKILL:
+// no chance to clean up, as when a machine dies. The node starts it again.
+// It returns the instance's name and the pid it had.
+func (n *Node) KillRandom() (name string, pid int, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var running []*bee
+	for _, b := range n.bees {
+		if b.State == Running {
+			running = append(running, b)
+		}
+	}
+	if len(running) == 0 {
+		return "", 0, errors.New("node: no instance is running")
+	}
+	b := running[rand.IntN(len(running))]
+	if err := kill(b.process); err != nil {
+		return "", 0, fmt.Errorf("node: kill %s (pid %d): %w", b.Name(), b.PID, err)
+	}
+	return b.Name(), b.PID, nil
+}
+
+// chaos kills a random instance every opts.Chaos until ctx ends.
+func (n *Node) chaos(ctx context.Context) {
+	tick := time.NewTicker(n.opts.Chaos)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		name, pid, err := n.KillRandom()
+		if err != nil {
+			n.logger.Warn("chaos: nothing killed", "error", err)
+			continue
+		}
+		n.logger.Warn("chaos: killed an instance", "instance", name, "pid", pid)
+	}
+}

@@ -1,0 +1,270 @@
+//go:build unix
+
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The instances in these tests are real processes: the test binary itself,
+// started again with NODE_TEST_BEE=1, plays a tiny service (see playBee).
+func TestMain(m *testing.M) {
+	if os.Getenv("NODE_TEST_BEE") == "1" {
+		playBee()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// playBee is a stand-in for a service. It says "ready" once it listens for
+// SIGTERM, and "got SIGTERM" when it stops. With BEE_IGNORE_TERM=1 it
+// ignores SIGTERM, like a stuck service. With BEE_GO_RUN=1 it plays `go
+// run`: it starts the real bee as its child and dies at once on SIGTERM.
+func playBee() {
+	if os.Getenv("BEE_GO_RUN") == "1" {
+		child := exec.Command(os.Args[0])
+		child.Env = append(os.Environ(), "BEE_GO_RUN=0")
+		child.Stdout, child.Stderr = os.Stdout, os.Stderr // the child holds the node's pipe, as with go run
+		if err := child.Start(); err != nil {
+			fmt.Println("cannot start the child:", err)
+			os.Exit(1)
+		}
+		fmt.Println("child", child.Process.Pid)
+		child.Wait()
+		return
+	}
+	term := make(chan os.Signal, 1)
+	if os.Getenv("BEE_IGNORE_TERM") == "1" {
+		signal.Ignore(syscall.SIGTERM)
+	} else {
+		signal.Notify(term, syscall.SIGTERM)
+	}
+	fmt.Printf("ready index=%s listen=%s greeting=%s\n", os.Getenv(EnvInstanceIndex), os.Getenv("HIVE_LISTEN"), os.Getenv("BEE_GREETING"))
+	fmt.Fprintln(os.Stderr, "a line to stderr")
+	<-term
+	fmt.Println("got SIGTERM")
+	fmt.Print("bye, without a newline")
+}
+
+func TestOutputIsPrefixed(t *testing.T) {
+	t.Setenv("HIVE_LISTEN", "127.0.0.1:8001") // the node's own; instances must not share it
+	h := startNode(t, testConfig(2, map[string]string{"BEE_GREETING": "hello"}), Options{})
+	h.waitForLines(t, "ready", 2)
+	h.stop(t)
+
+	lines := strings.Split(strings.TrimSuffix(h.out.String(), "\n"), "\n")
+	for i := range 2 {
+		assert.Contains(t, lines, fmt.Sprintf("bee.%d | ready index=%d listen=127.0.0.1:0 greeting=hello", i, i))
+		assert.Contains(t, lines, fmt.Sprintf("bee.%d | a line to stderr", i))
+		assert.Contains(t, lines, fmt.Sprintf("bee.%d | bye, without a newline", i))
+	}
+	for _, line := range lines {
+		assert.Regexp(t, `^bee\.[01] \| `, line)
+	}
+	assert.NotContains(t, h.out.String(), "\x1b[", "colours in output that is not a terminal")
+}
+
+func TestColorsWhenForced(t *testing.T) {
+	h := startNode(t, testConfig(1, nil), Options{Color: ColorAlways})
+	h.waitForLines(t, "ready", 1)
+	assert.Contains(t, h.out.String(), "\x1b[36mbee.0 |\x1b[0m ready")
+}
+
+func TestKilledInstanceIsStartedAgain(t *testing.T) {
+	h := startNode(t, testConfig(2, nil), Options{})
+	h.waitForLines(t, "ready", 2)
+
+	name, pid, err := h.node.KillRandom()
+	require.NoError(t, err)
+	index, _ := strconv.Atoi(strings.TrimPrefix(name, "bee."))
+	h.waitForLines(t, "ready", 3)
+
+	inst := h.node.Instances()[index]
+	assert.Equal(t, Running, inst.State)
+	assert.Equal(t, 1, inst.Restarts)
+	assert.NotEqual(t, pid, inst.PID)
+	assertGone(t, []int{pid})
+	assert.Equal(t, 0, h.node.Instances()[1-index].Restarts, "the other instance was started again too")
+}
+
+// Stopping sends SIGTERM to the whole process group of each instance, so
+// that the program behind `go run` gets it too, and leaves no process.
+func TestStopSendsSIGTERMToTheGroup(t *testing.T) {
+	h := startNode(t, testConfig(2, map[string]string{"BEE_GO_RUN": "1"}), Options{})
+	h.waitForLines(t, "ready", 2)
+	h.waitForLines(t, "child", 2)
+	pids := h.pids(t)
+	require.Len(t, pids, 4) // two go-run stand-ins and their children
+
+	took := h.stop(t)
+	assert.Less(t, took, 5*time.Second, "stopping waited for the grace period")
+	assert.Equal(t, 2, strings.Count(h.out.String(), "got SIGTERM"))
+	assertGone(t, pids)
+	for _, inst := range h.node.Instances() {
+		assert.Equal(t, Stopped, inst.State)
+	}
+}
+
+func TestInstanceIgnoringSIGTERMIsKilledAfterGrace(t *testing.T) {
+	const grace = 300 * time.Millisecond
+	h := startNode(t, testConfig(2, map[string]string{"BEE_GO_RUN": "1", "BEE_IGNORE_TERM": "1"}), Options{Grace: grace})
+	h.waitForLines(t, "ready", 2)
+	h.waitForLines(t, "child", 2)
+	pids := h.pids(t)
+
+	took := h.stop(t)
+	assert.GreaterOrEqual(t, took, grace)
+	assert.Less(t, took, grace+5*time.Second)
+	assert.NotContains(t, h.out.String(), "got SIGTERM")
+	assertGone(t, pids)
+}
+
+func TestCommandNotFoundStopsTheNode(t *testing.T) {
+	cfg := testConfig(2, nil)
+	cfg.Services = append(cfg.Services, Service{Name: "ghost", Command: []string{"./no-such-program"}, Instances: 1})
+	n := New(cfg, Options{Stdout: &syncBuffer{}, Logger: discard})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := n.Run(ctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "node: start ghost.0")
+	assert.NoError(t, ctx.Err(), "Run returned only when the test gave up")
+}
+
+func TestPrefixerCutsLines(t *testing.T) {
+	var out bytes.Buffer
+	p := newPrefixer(&lineWriter{w: &out}, "menu.1", 8, 0, false)
+	for _, s := range []string{"one\ntw", "o\n", "", "three\nfour\nfi", "ve"} {
+		p.Write([]byte(s))
+	}
+	p.flush()
+	p.Write(bytes.Repeat([]byte("x"), maxLine+1))
+	assert.Equal(t, "menu.1   | one\nmenu.1   | two\nmenu.1   | three\nmenu.1   | four\nmenu.1   | five\n"+
+		"menu.1   | "+strings.Repeat("x", maxLine+1)+"\n", out.String())
+}
+
+// --- helpers ---
+
+var discard = slog.New(slog.DiscardHandler)
+
+func testConfig(instances int, env map[string]string) Config {
+	return Config{Services: []Service{{Name: "bee", Command: []string{os.Args[0]}, Instances: instances, Env: env}}}
+}
+
+// running is a node running in the background of a test.
+type running struct {
+	node   *Node
+	out    *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startNode(t *testing.T, cfg Config, opts Options) *running {
+	t.Setenv("NODE_TEST_BEE", "1")
+	// Under the race detector, a process waits a second before it exits,
+	// which would make every test here a second slower.
+	t.Setenv("GORACE", "atexit_sleep_ms=0")
+	out := &syncBuffer{}
+	opts.Stdout, opts.Logger = out, discard
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &running{node: New(cfg, opts), out: out, cancel: cancel, done: make(chan error, 1)}
+	go func() { h.done <- h.node.Run(ctx) }()
+	t.Cleanup(func() { h.stop(t) })
+	return h
+}
+
+// stop cancels the node's context and returns how long Run took to return.
+func (h *running) stop(t *testing.T) time.Duration {
+	start := time.Now()
+	h.cancel()
+	select {
+	case err, ok := <-h.done:
+		if ok {
+			assert.NoError(t, err)
+			close(h.done)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return 30s after its context ended")
+	}
+	return time.Since(start)
+}
+
+// waitForLines waits until the output has n lines that contain s.
+func (h *running) waitForLines(t *testing.T, s string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(h.out.String(), s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 20s for %d lines with %q; the output:\n%s", n, s, h.out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// pids returns the pids of all instances and of the children they logged.
+func (h *running) pids(t *testing.T) []int {
+	var pids []int
+	for _, inst := range h.node.Instances() {
+		pids = append(pids, inst.PID)
+	}
+	for _, m := range regexp.MustCompile(`\| child (\d+)`).FindAllStringSubmatch(h.out.String(), -1) {
+		pid, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// assertGone checks that the processes have ended. A process that was
+// killed may take the kernel a moment to tear down after it closed its
+// output (which is when Run learns that it ended), so it gets a second.
+func assertGone(t *testing.T, pids []int) {
+	t.Helper()
+	for _, pid := range pids {
+		assert.Eventually(t, func() bool { return !alive(pid) }, time.Second, 5*time.Millisecond, "process %d still runs", pid)
+	}
+}
+
+// alive reports whether a process runs. A zombie (dead, but not yet
+// reaped by its parent) does not count.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err != nil || !bytes.Contains(stat, []byte(") Z "))
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
