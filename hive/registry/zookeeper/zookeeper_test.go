@@ -108,6 +108,32 @@ func TestExpiredSessionRegistersAgain(t *testing.T) {
 	registrytest.Expect(t, fromBee, 5*time.Second, "menu-1", "menu-2") // the bee's own watch was set again
 }
 
+// A short network break is not an expiry: the client reconnects within the
+// session timeout, and the session goes on with its nodes and watches.
+func TestDisconnectKeepsTheSession(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	removeAfter(t, servers, "/"+ns)
+	proxy := startProxy(t, servers[0])
+	bee := newRegistry(t, []string{proxy.addr()}, ns)
+	other := newRegistry(t, servers, ns)
+
+	require.NoError(t, bee.Register(ctx, menu1))
+	fromBee, err := bee.Watch(ctx, "menu")
+	require.NoError(t, err)
+	registrytest.Expect(t, fromBee, 5*time.Second, "menu-1")
+	path := "/" + ns + "/services/menu/menu-1"
+	oldOwner := owner(t, inspector(t, servers), path)
+
+	proxy.cut()
+	proxy.restore()
+	require.NoError(t, other.Register(ctx, registry.Instance{ID: "menu-2", Service: "menu", Endpoint: "127.0.0.1:8012"}))
+	registrytest.Expect(t, fromBee, 5*time.Second, "menu-1", "menu-2") // the bee reconnected, its watch still set
+	assert.Equal(t, oldOwner, owner(t, inspector(t, servers), path),
+		"after a short break the instance's node must still belong to the same session")
+}
+
 func TestNewFailsFastWhenNothingListens(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
