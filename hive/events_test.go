@@ -1,0 +1,80 @@
+package hive_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
+)
+
+type orderPlaced struct {
+	OrderID string `json:"order_id"`
+}
+
+func TestEmitReachesTypedHandlers(t *testing.T) {
+	networks(t, func(t *testing.T, n *hivetest.Network) {
+		got := make(chan hive.Event[orderPlaced], 1)
+		kitchen := hive.New("kitchen")
+		hive.On(kitchen, "order.*", func(ctx context.Context, e hive.Event[orderPlaced]) error {
+			got <- e
+			return nil
+		})
+		order := hive.New("order")
+		n.Start(kitchen)
+		n.Start(order)
+
+		ctx := hive.WithTraceID(context.Background(), "trace-7")
+		require.NoError(t, order.Emit(ctx, "order.placed", orderPlaced{OrderID: "o-1"}))
+		select {
+		case e := <-got:
+			assert.Equal(t, "o-1", e.Body.OrderID)
+			assert.Equal(t, "order.placed", e.Type)
+			assert.Equal(t, order.ID(), e.Source)
+			assert.Equal(t, "trace-7", e.TraceID)
+			assert.NotEmpty(t, e.ID)
+			assert.WithinDuration(t, time.Now(), e.Time, time.Minute)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the kitchen got no order.placed event within 10s")
+		}
+	})
+}
+
+func TestFailingHandlersAreRetriedAndCounted(t *testing.T) {
+	networks(t, func(t *testing.T, n *hivetest.Network) {
+		var calls atomic.Int64
+		kitchen := hive.New("kitchen")
+		hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[orderPlaced]) error {
+			if calls.Add(1) < 3 {
+				return errors.New("the oven is cold")
+			}
+			return nil
+		})
+		n.Start(kitchen)
+		order := n.Start(hive.New("order"))
+		require.NoError(t, order.Emit(context.Background(), "order.placed", orderPlaced{OrderID: "o-2"}))
+
+		require.Eventually(t, func() bool {
+			var s hive.Status
+			err := n.Call(context.Background(), "kitchen.status", nil, &s)
+			return err == nil && s.EventsHandled == 1 && s.EventsFailed == 2
+		}, 10*time.Second, 20*time.Millisecond, "the handler failed twice and then succeeded: status must count 2 failures and 1 success")
+	})
+}
+
+func TestServiceSetupMistakesPanic(t *testing.T) {
+	svc := hive.New("menu")
+	hive.Handle(svc, "get", func(ctx context.Context, _ struct{}) (struct{}, error) { return struct{}{}, nil })
+	assert.Panics(t, func() {
+		hive.Handle(svc, "get", func(ctx context.Context, _ struct{}) (struct{}, error) { return struct{}{}, nil })
+	}, "a second method of the same name")
+	assert.Panics(t, func() {
+		hive.Handle(svc, "ping", func(ctx context.Context, _ struct{}) (struct{}, error) { return struct{}{}, nil })
+	}, "a method named like a built-in")
+}

@@ -1,0 +1,167 @@
+package hivetest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/events"
+	eventsmemory "github.com/hive-workshop/microservices-go/hive/events/memory"
+	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
+	"github.com/hive-workshop/microservices-go/hive/registry"
+	registrymemory "github.com/hive-workshop/microservices-go/hive/registry/memory"
+	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
+)
+
+// Network is a little world of services for one test: a registry and an
+// event bus they share, and a client to call them with. Services started on
+// it stop when the test ends. Their log lines are kept, and printed only if
+// the test fails.
+type Network struct {
+	Namespace string
+	Registry  registry.Registry
+	Bus       events.Bus
+	Logs      *Logs
+
+	t      testing.TB
+	logger *slog.Logger
+	client *hive.Client
+}
+
+// Fast retries, so that tests of failing event handlers finish quickly.
+const (
+	testMaxAttempts = 3
+	testRetryDelay  = 50 * time.Millisecond
+)
+
+// NewNetwork returns a network on the in-memory registry and event bus: no
+// brokers needed, and fast.
+func NewNetwork(t testing.TB) *Network {
+	t.Helper()
+	n := newNetwork(t)
+	n.Registry = registrymemory.New()
+	n.Bus = eventsmemory.New(n.Namespace, eventsmemory.Options{MaxAttempts: testMaxAttempts, RetryDelay: testRetryDelay, Logger: n.logger})
+	return n
+}
+
+// NewBrokerNetwork returns a network on real brokers, ZooKeeper and
+// RabbitMQ (found as ZooKeeper and RabbitMQ find them), in a namespace of
+// its own. It skips the test if a broker is missing.
+func NewBrokerNetwork(t testing.TB) *Network {
+	t.Helper()
+	zkServers, amqpURL := ZooKeeper(t), RabbitMQ(t)
+	n := newNetwork(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	reg, err := zookeeper.New(ctx, zkServers, n.Namespace, n.logger)
+	if err != nil {
+		t.Fatalf("hivetest: %v", err)
+	}
+	n.Registry = reg
+	bus, err := rabbitmq.New(ctx, amqpURL, n.Namespace, n.logger, rabbitmq.Options{MaxAttempts: testMaxAttempts, RetryDelay: testRetryDelay})
+	if err != nil {
+		t.Fatalf("hivetest: %v", err)
+	}
+	n.Bus = bus
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := bus.DeleteNamespace(ctx); err != nil {
+			t.Logf("hivetest: clean up RabbitMQ namespace %s: %v", n.Namespace, err)
+		}
+	})
+	return n
+}
+
+// newNetwork returns a network without backends yet; its cleanup closes
+// whatever backends the caller sets.
+func newNetwork(t testing.TB) *Network {
+	n := &Network{Namespace: Namespace(t), Logs: &Logs{}, t: t}
+	n.logger = slog.New(slog.NewTextHandler(n.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if n.client != nil {
+			n.client.Close()
+		}
+		if n.Bus != nil {
+			n.Bus.Close()
+		}
+		if n.Registry != nil {
+			n.Registry.Close()
+		}
+		if t.Failed() {
+			t.Logf("hivetest: the services' log lines:\n%s", n.Logs)
+		}
+	})
+	return n
+}
+
+// Config returns the configuration services started on n get. Change it
+// and pass it to StartWith for special cases.
+func (n *Network) Config() hive.Config {
+	return hive.Config{Registry: n.Registry, Bus: n.Bus, Logger: n.logger}
+}
+
+// Start starts svc on n and stops it when the test ends. It fails the test
+// if svc cannot start.
+func (n *Network) Start(svc *hive.Service) *hive.Service {
+	n.t.Helper()
+	return n.StartWith(svc, n.Config())
+}
+
+// StartWith starts svc with cfg, like Start.
+func (n *Network) StartWith(svc *hive.Service, cfg hive.Config) *hive.Service {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := svc.Start(ctx, cfg); err != nil {
+		n.t.Fatalf("hivetest: %v", err)
+	}
+	n.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		svc.Stop(ctx)
+	})
+	return svc
+}
+
+// Client returns a client on n's registry, for calling services from a
+// test.
+func (n *Network) Client() *hive.Client {
+	if n.client == nil {
+		n.client = hive.NewClient(n.Registry, hive.ClientOptions{Logger: n.logger})
+	}
+	return n.client
+}
+
+// Call calls method ("service.method") with req and decodes the answer
+// into resp; see hive.Client.Call.
+func (n *Network) Call(ctx context.Context, method string, req, resp any) error {
+	return n.Client().Call(ctx, method, req, resp)
+}
+
+// Logs collects log lines from many goroutines.
+type Logs struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+var _ io.Writer = (*Logs)(nil)
+
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns all lines logged so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
