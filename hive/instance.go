@@ -26,7 +26,6 @@ type Config struct {
 	Advertise string // the host:port others reach it at; the listener's address if empty
 
 	Logger       *slog.Logger  // slog.Default() if nil
-	Picker       Picker        // how calls pick an instance; RoundRobin if nil
 	CallTimeout  time.Duration // the deadline of calls without one, in and out; DefaultCallTimeout if 0
 	MaxBodyBytes int64         // the largest request body accepted; 1 MiB if 0
 }
@@ -69,7 +68,7 @@ func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
 		}
 	}
 	in.logger = slog.New(LogHandler(cfg.Logger.Handler())).With("service", s.name, "instance", in.record.ID)
-	in.client = NewClient(cfg.Registry, ClientOptions{Picker: cfg.Picker, Timeout: cfg.CallTimeout, Logger: in.logger})
+	in.client = NewClient(cfg.Registry, ClientOptions{Picker: s.picker, Timeout: cfg.CallTimeout, Logger: in.logger})
 	s.running = in
 	s.mu.Unlock()
 
@@ -131,9 +130,6 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.Picker == nil {
-		cfg.Picker = RoundRobin()
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout

@@ -39,6 +39,7 @@ import (
 type Service struct {
 	name    string
 	version string
+	picker  Picker // nil: the client's default
 
 	methods map[string]*method
 	subs    []*subscription
@@ -80,6 +81,13 @@ func (s *Service) Name() string { return s.name }
 // SetVersion records a version string that the registry and the status
 // method show; it changes nothing else.
 func (s *Service) SetVersion(v string) { s.version = v }
+
+// SetPicker sets the policy by which the service's calls to other services
+// pick an instance (see Picker). Without it, calls take turns: RoundRobin.
+func (s *Service) SetPicker(p Picker) {
+	s.mustBeStopped("SetPicker")
+	s.picker = p
+}
 
 // A MethodOption changes how a method is served or called.
 type MethodOption func(*method)
