@@ -282,4 +282,3 @@ func TestMethodNamesMustBeServiceDotMethod(t *testing.T) {
 	err := n.Call(context.Background(), "greet", nil, nil)
 	assert.ErrorContains(t, err, "write the method as service.method")
 }
-
