@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +19,10 @@ import (
 func check(root string) error {
 	var problems []string
 	for _, s := range steps {
+		if _, err := os.Stat(filepath.Join(root, "solutions", s.Dir)); errors.Is(err, fs.ErrNotExist) {
+			problems = append(problems, s.Dir+": solutions/"+s.Dir+" does not exist")
+			continue
+		}
 		ps, err := checkStep(root, s)
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +19,10 @@ const (
 // generateAll writes every exercise folder from its solution.
 func generateAll(root string) error {
 	for _, s := range steps {
+		if _, err := os.Stat(filepath.Join(root, "solutions", s.Dir)); errors.Is(err, fs.ErrNotExist) {
+			fmt.Printf("skipped %s: solutions/%s does not exist\n", s.Dir, s.Dir)
+			continue
+		}
 		files, err := exerciseFiles(root, s)
 		if err != nil {
 			return err
