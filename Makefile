@@ -12,13 +12,13 @@ TESTFLAGS ?= -race
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools
+.PHONY: help up down doctor test fmt vet test-hive test-tools test-solutions check-exercises generate status
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
 	@echo "Usage: make TARGET"
 	@echo
-	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  make %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  make %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 # --- The brokers ---------------------------------------------------------
 
@@ -43,10 +43,7 @@ doctor: ## Check your machine: Go, Docker, and whether the brokers answer
 
 # `make test` runs everything that must pass, in CI too (.ci/run).
 # To add a check, write it as a target of its own and list it here.
-# Still to come: test-solutions (every solution passes its step's tests
-# against real brokers) and check-exercises (the exercise files are
-# generated, fresh, and still fail).
-test: fmt vet test-hive test-tools ## Run every check that must pass (CI runs this)
+test: fmt vet test-hive test-tools test-solutions check-exercises ## Run every check that must pass (CI runs this)
 	@echo
 	@echo "make test: all checks passed."
 
@@ -66,3 +63,17 @@ test-hive: ## Test the hive framework (broker tests skip when no broker runs)
 
 test-tools: ## Test the workshop's own tools (make doctor and friends)
 	$(GO) test $(TESTFLAGS) ./internal/...
+
+test-solutions: ## Prove that every step's solution passes the step's tests
+	$(GO) test $(TESTFLAGS) ./solutions/...
+
+check-exercises: ## Prove that every exercise is generated, fresh, and fails only on its tasks
+	$(GO) run ./internal/workshop/exercises check
+
+# --- The workshop ----------------------------------------------------------
+
+generate: ## Write the step folders from solutions/ (after changing a solution)
+	$(GO) run ./internal/workshop/exercises generate
+
+status: ## Show how many tasks of each step pass (your progress)
+	@$(GO) run ./internal/workshop/exercises status
