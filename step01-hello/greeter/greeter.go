@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+
+	"github.com/hive-workshop/microservices-go/hive"
+)
+
+// GreetRequest is what a caller sends to greeter.greet, as JSON:
+//
+//	{"name": "Ada", "language": "nl"}
+type GreetRequest struct {
+	Name     string `json:"name"`
+	Language string `json:"language"` // "en", "nl" or "fr"; empty means "en"
+}
+
+// GreetReply is what greeter.greet answers, as JSON:
+//
+//	{"greeting": "Hallo, Ada!"}
+type GreetReply struct {
+	Greeting string `json:"greeting"`
+}
+
+// greetings holds a greeting for each language the greeter speaks; %s is
+// where the name goes. Nothing changes the map after the program starts,
+// so many calls can read it at the same time without a lock.
+var greetings = map[string]string{
+	"en": "Hello, %s!",
+	"nl": "Hallo, %s!",
+	"fr": "Bonjour, %s !", // French puts a space before "!"
+}
+
+// New returns the greeter service, ready for hive.Run (in main) or for a
+// test to start.
+func New() *hive.Service {
+	svc := hive.New("greeter")
+	// Callers reach greet as "greeter.greet", or with curl as
+	// POST /rpc/greet. hive decodes the JSON body into a GreetRequest and
+	// encodes the GreetReply that greet returns.
+	hive.Handle(svc, "greet", greet)
+	return svc
+}
+
+// greet answers greeter.greet.
+func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
+	// TODO(step01) Task 1: answer with the greeting "Hello, <name>!".
+	//
+	// TODO(step01) Task 2: fail with hive.Errorf(hive.BadRequest, ...) when
+	// the name is empty or only spaces.
+	//
+	// TODO(step01) Task 3: greet in req.Language, with the greetings map
+	// ("" means "en"); fail with hive.NotFound for a language it lacks.
+	return GreetReply{}, hive.Errorf(hive.Internal, "greet is not written yet: see TODO(step01) Task 1 in greeter/greeter.go")
+}
