@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
+)
+
+// These tests run the notifier on real RabbitMQ (`make up` starts it), in
+// this test process, and play the other services: they emit the events
+// that the order service and the kitchen would.
+
+// One wildcard subscription, "order.*", brings every kind of order event.
+func TestTask5_NotifiesEveryOrderEvent(t *testing.T) {
+	n := hivetest.NewBrokerNetwork(t)
+	notifier := n.Start(New())
+	others := n.Start(hive.New("stand-in")) // plays the order service and the kitchen
+	if !subscribes(t, n, "notifier", "order.*") {
+		t.Fatal("Task 5: the notifier does not listen to \"order.*\" events.\n" +
+			"In New (notifier/notifier.go), subscribe n.notify to every order event: hive.On(svc, \"order.*\", n.notify).")
+	}
+
+	emit(t, others, "order.placed", map[string]any{"order_id": "order-1", "items": []any{}})
+	emit(t, others, "order.cooked", map[string]any{"order_id": "order-1", "kitchen": "kitchen-1"})
+	emit(t, others, "order.delivered", map[string]any{"order_id": "order-1"}) // a type that the notifier does not know
+	emit(t, others, "menu.changed", map[string]any{"dish": "funghi"})         // no order event at all
+
+	var status hive.Status
+	handled := eventually(5*time.Second, func() bool {
+		err := n.Call(context.Background(), "notifier.status", nil, &status)
+		return err == nil && status.EventsHandled+status.EventsFailed >= 3
+	})
+	if !handled {
+		t.Fatalf("Task 5: the notifier handled %d of the 3 order events within 5s; want all 3.", status.EventsHandled+status.EventsFailed)
+	}
+	if status.EventsFailed > 0 {
+		t.Errorf("Task 5: the notifier failed %d events; want none. An event type it has no notification for (here \"order.delivered\") must be acknowledged: notify returns nil.\n"+
+			"An error would send it round the retries into the dead-letter queue, for nothing.", status.EventsFailed)
+	}
+
+	want := []Notification{
+		{OrderID: "order-1", Event: "order.placed", Text: "order order-1 placed"},
+		{OrderID: "order-1", Event: "order.cooked", Text: "order order-1 is ready"},
+	}
+	got := sent(t, n, notifier)
+	// The events may be handled at the same time, so in any order.
+	same := len(got) == len(want)
+	for _, w := range want {
+		same = same && slices.Contains(got, w)
+	}
+	if !same {
+		t.Fatalf("Task 5: notifier.sent answers\n  %+v\nwant\n  %+v\n"+
+			"In notify (notifier/notifier.go), look at e.Type: call n.send with \"order <id> placed\" for \"order.placed\", with \"order <id> is ready\" for \"order.cooked\", and send nothing for other types.", got, want)
+	}
+}
+
+// Fan-out: the kitchen and the notifier each have a queue of their own, so
+// both get every "order.placed" event. Here a stand-in plays the kitchen.
+func TestTask5_KitchenAndNotifierBothGetEveryOrder(t *testing.T) {
+	n := hivetest.NewBrokerNetwork(t)
+	notifier := n.Start(New())
+
+	kitchenGot := make(chan string, 10)
+	kitchen := hive.New("kitchen")
+	hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[OrderEvent]) error {
+		kitchenGot <- e.Body.OrderID
+		return nil
+	})
+	n.Start(kitchen)
+	orders := n.Start(hive.New("order"))
+	if !subscribes(t, n, "notifier", "order.*") {
+		t.Fatal("Task 5: the notifier does not listen to \"order.*\" events.\n" +
+			"In New (notifier/notifier.go), subscribe n.notify to every order event: hive.On(svc, \"order.*\", n.notify).")
+	}
+	emit(t, orders, "order.placed", map[string]any{"order_id": "order-7"})
+
+	select {
+	case <-kitchenGot:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stand-in kitchen got no \"order.placed\" event within 5s")
+	}
+	if !eventually(5*time.Second, func() bool { return len(sent(t, n, notifier)) == 1 }) {
+		t.Fatalf("Task 5: the kitchen got order-7, but the notifier sent %+v within 5s; want one notification.\n"+
+			"Every service that subscribes gets its own copy of each event. Subscribe n.notify to \"order.*\" in New (notifier/notifier.go).", sent(t, n, notifier))
+	}
+}
+
+// emit sends an event of type eventType from svc, which plays another
+// service.
+func emit(t *testing.T, svc *hive.Service, eventType string, body any) {
+	t.Helper()
+	if err := svc.Emit(context.Background(), eventType, body); err != nil {
+		t.Fatalf("emit %s: %v", eventType, err)
+	}
+}
+
+// sent asks the notifier for the notifications it sent.
+func sent(t *testing.T, n *hivetest.Network, notifier *hive.Service) []Notification {
+	t.Helper()
+	var reply SentReply
+	if err := n.Call(context.Background(), "notifier.sent", SentRequest{}, &reply); err != nil {
+		t.Fatalf("call notifier.sent on %s: %v", notifier.ID(), err)
+	}
+	return reply.Notifications
+}
+
+// subscribes reports whether service has a handler for pattern, as its
+// built-in method inspect says.
+func subscribes(t *testing.T, n *hivetest.Network, service, pattern string) bool {
+	t.Helper()
+	var got hive.Inspection
+	if err := n.Call(context.Background(), service+".inspect", nil, &got); err != nil {
+		t.Fatalf("call %s.inspect: %v", service, err)
+	}
+	for _, handler := range got.Events {
+		if handler.Pattern == pattern {
+			return true
+		}
+	}
+	return false
+}
+
+// eventually calls done every 20ms, until it returns true or until the
+// time is up; it reports whether done returned true. Tests wait with it
+// for what happens in other goroutines, instead of sleeping for a guess.
+func eventually(within time.Duration, done func() bool) bool {
+	deadline := time.After(within)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !done() {
+		select {
+		case <-deadline:
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
