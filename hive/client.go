@@ -118,10 +118,10 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 			return nil
 		}
 		lastErr = err
-		if ctx.Err() != nil || !retryable(err, slices.Contains(inst.Idempotent, name)) {
+		if len(instances) == 0 || ctx.Err() != nil || !retryable(err, slices.Contains(inst.Idempotent, name)) {
 			break
 		}
-		c.logger.WarnContext(ctx, "call failed, trying another instance", "method", method, "instance", inst.ID, "error", err)
+		c.logger.WarnContext(ctx, "call failed, trying another instance", "method", method, "callee", inst.ID, "error", err)
 	}
 	return c.fail(ctx, method, lastErr)
 }

@@ -63,10 +63,17 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if err != nil {
 		e := asError(err)
-		if e.Code == Timeout || errors.Is(err, context.DeadlineExceeded) && !errors.As(err, new(*Error)) {
-			e = Errorf(Timeout, "%s.%s did not finish within %v", s.name, name, timeout)
-		}
 		level := logLevel(e.Code)
+		switch {
+		case errors.As(err, new(*Error)):
+		case errors.Is(err, context.DeadlineExceeded):
+			e = Errorf(Timeout, "%s.%s did not finish within %v", s.name, name, timeout)
+			level = logLevel(Timeout)
+		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+			// Nobody reads this answer; it is no bug of ours either.
+			e = Errorf(Unavailable, "the caller went away before %s.%s finished", s.name, name)
+			level = slog.LevelInfo
+		}
 		in.logger.Log(ctx, level, "call failed", "method", name, "code", e.Code, "error", e.Message, "took", time.Since(start))
 		writeJSON(w, e.Code.httpStatus(), envelope{Error: e})
 		return
