@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive/registry"
+)
+
+var discover = &command{
+	name:    "discover",
+	args:    "[SERVICE...]",
+	summary: "list the services and their instances",
+	about: `List every running instance of every service (or of the services named),
+with the endpoint it serves RPCs at, as the registry knows them.`,
+	example: "hive discover\nHIVE_NAMESPACE=demo hive discover menu order",
+	run:     runDiscover,
+}
+
+func runDiscover(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+	services, err := parse(fs, args, 0, math.MaxInt)
+	if err != nil {
+		return err
+	}
+	reg, err := c.registry(ctx)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+
+	instances, err := allInstances(ctx, reg, services)
+	if err != nil {
+		return err
+	}
+	if len(instances) == 0 {
+		fmt.Fprintf(c.stdout, "No services are running in namespace %q.\n", c.env.Namespace)
+		return nil
+	}
+	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "SERVICE\tINSTANCE\tENDPOINT\tVERSION\tPID\tUP")
+	for _, inst := range instances {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", inst.Service, inst.ID, inst.Endpoint,
+			orDash(inst.Version), inst.PID, since(inst.Started))
+	}
+	return w.Flush()
+}
+
+// allInstances returns the instances of the services named, or of all
+// services if none are named.
+func allInstances(ctx context.Context, reg registry.Registry, services []string) ([]registry.Instance, error) {
+	if len(services) == 0 {
+		var err error
+		if services, err = reg.Services(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var all []registry.Instance
+	for _, svc := range services {
+		list, err := reg.Instances(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, list...)
+	}
+	return all, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// since returns how long ago t was, to the second: "3m12s".
+func since(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return time.Since(t).Round(time.Second).String()
+}

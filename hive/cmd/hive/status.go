@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/registry"
+)
+
+var status = &command{
+	name:    "status",
+	args:    "[SERVICE...]",
+	summary: "show the counters of every instance",
+	about: `Ask every instance (of every service, or of the services named) for its
+counters, through the built-in method "status", and show them as a table:
+RPC calls answered, errors among them, calls in flight, events handled and
+failed, the 50th and 99th percentile of the latest calls' latency, and how
+long the instance has been up. With -watch, the table is drawn again and
+again.`,
+	example: "hive status\nhive status -watch 1s menu",
+	run:     runStatus,
+}
+
+func runStatus(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+	watch := fs.Duration("watch", 0, "draw the table again at this interval, until Ctrl-C (0: once)")
+	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for each instance")
+	services, err := parse(fs, args, 0, math.MaxInt)
+	if err != nil {
+		return err
+	}
+	reg, err := c.registry(ctx)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	client := hive.NewClient(reg, hive.ClientOptions{Logger: c.logger, Timeout: *timeout})
+	defer client.Close()
+
+	for {
+		var table bytes.Buffer
+		if err := statusTable(ctx, &table, reg, client, services); err != nil {
+			return err
+		}
+		if *watch > 0 && isTerminal(c.stdout) {
+			fmt.Fprint(c.stdout, "\x1b[H\x1b[2J") // clear the screen, so the table stays in place
+		}
+		c.stdout.Write(table.Bytes())
+		if *watch <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*watch):
+		}
+	}
+}
+
+// statusTable asks every instance for its status, all at once, and writes
+// the answers as a table.
+func statusTable(ctx context.Context, out io.Writer, reg registry.Registry, client *hive.Client, services []string) error {
+	instances, err := allInstances(ctx, reg, services)
+	if err != nil {
+		return err
+	}
+	if len(instances) == 0 {
+		fmt.Fprintln(out, "No instances are running.")
+		return nil
+	}
+	answers := make([]hive.Status, len(instances))
+	errs := make([]error, len(instances))
+	var wg sync.WaitGroup
+	for i, inst := range instances {
+		wg.Go(func() { errs[i] = client.CallInstance(ctx, inst, "status", nil, &answers[i]) })
+	}
+	wg.Wait()
+
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "SERVICE\tINSTANCE\tENDPOINT\tCALLS\tERRORS\tIN-FLIGHT\tHANDLED\tFAILED\tP50\tP99\tUP")
+	for i, inst := range instances {
+		if errs[i] != nil {
+			// Dashes keep the columns of the other lines in place; the error
+			// goes last, where it widens no column.
+			fmt.Fprintf(w, "%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\t%v\n", inst.Service, inst.ID, inst.Endpoint, errs[i])
+			continue
+		}
+		s := answers[i]
+		// The instance counts the status call that asks it as in flight;
+		// what the table should show is the work besides that call.
+		s.InFlight = max(0, s.InFlight-1)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Service, s.Instance, s.Endpoint,
+			s.Calls, s.Errors, s.InFlight, s.EventsHandled, s.EventsFailed, millis(s.LatencyP50), millis(s.LatencyP99), since(s.Started))
+	}
+	return w.Flush()
+}
+
+// millis formats a latency in milliseconds: "0.42ms", "12ms".
+func millis(ms float64) string {
+	if ms >= 10 {
+		return fmt.Sprintf("%.0fms", ms)
+	}
+	return fmt.Sprintf("%.2fms", ms)
+}
