@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	// BEGIN SOLUTION
+	"fmt"
+	// END SOLUTION
+	"slices"
+	"sync"
+
+	"github.com/hive-workshop/microservices-go/hive/registry"
+)
+
+// A roster is the live list of the instances of one service: here, the
+// kitchens on duty. It follows the registry, which tells it every time an
+// instance comes or goes, so that "who is on duty?" is answered from
+// memory, without asking ZooKeeper each time.
+type roster struct {
+	mu        sync.Mutex
+	instances []registry.Instance // the registry's latest list, sorted by ID
+}
+
+// follow keeps r up to date with the instances of service, until ctx
+// ends; then it returns nil. It returns an error if it cannot watch.
+func (r *roster) follow(ctx context.Context, reg registry.Registry, service string) error {
+	// TODO(step04) Task 1: watch service with reg.Watch(ctx, service), and r.set every list that arrives, until the channel closes.
+	// BEGIN SOLUTION
+	updates, err := reg.Watch(ctx, service)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", service, err)
+	}
+	// Every list is the full list, so the latest one replaces whatever r
+	// had. The registry closes updates when ctx ends.
+	for list := range updates {
+		r.set(list)
+	}
+	return nil
+	// STUB
+	// return nil
+	// END SOLUTION
+}
+
+// set replaces the roster's list.
+func (r *roster) set(instances []registry.Instance) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.instances = instances
+}
+
+// list returns the roster's list. It returns a copy: the caller may keep it
+// while the roster changes.
+func (r *roster) list() []registry.Instance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.instances)
+}

@@ -1,0 +1,17 @@
+// Command order takes food orders: order.place prices them with the menu
+// service and announces them with an "order.placed" event.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hive-workshop/microservices-go/hive"
+)
+
+func main() {
+	if err := hive.Run(New()); err != nil {
+		fmt.Fprintln(os.Stderr, "order:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+
+	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/registry"
+)
+
+// KitchensRequest is what dispatch.kitchens takes: nothing, {}.
+type KitchensRequest struct{}
+
+// KitchensReply is what dispatch.kitchens answers: the kitchens on duty,
+// sorted by id.
+//
+//	{"kitchens": [{"id": "kitchen-1a2b3c4d", "endpoint": "127.0.0.1:41234", "pid": 4242}]}
+type KitchensReply struct {
+	Kitchens []Kitchen `json:"kitchens"`
+}
+
+// Kitchen is one kitchen instance on duty.
+type Kitchen struct {
+	ID       string `json:"id"`
+	Endpoint string `json:"endpoint"` // where it answers RPCs
+	PID      int    `json:"pid"`      // its process, for kill
+}
+
+// dispatch is the state of one dispatch instance.
+type dispatch struct {
+	svc      *hive.Service
+	registry registry.Registry
+	roster   roster
+	stop     context.CancelFunc // ends following the kitchens; set by start
+}
+
+// New returns the dispatch service, which knows the kitchens on duty. It
+// follows them in reg, the registry that the kitchens register in.
+func New(reg registry.Registry) *hive.Service {
+	svc := hive.New("dispatch")
+	d := &dispatch{svc: svc, registry: reg}
+	hive.Handle(svc, "kitchens", d.kitchens, hive.Idempotent())
+	svc.OnStart(d.start)
+	svc.OnStop(d.end)
+	return svc
+}
+
+// start starts following the kitchens, in the background.
+func (d *dispatch) start(ctx context.Context) error {
+	// Follow the kitchens as long as dispatch runs, not as long as
+	// starting takes: keep ctx's values, drop its deadline.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.stop = cancel
+	go func() {
+		if err := d.roster.follow(ctx, d.registry, "kitchen"); err != nil {
+			d.svc.Logger().ErrorContext(ctx, "cannot follow the kitchens", "error", err)
+		}
+	}()
+	return nil
+}
+
+// end stops following the kitchens.
+func (d *dispatch) end(ctx context.Context) error {
+	if d.stop != nil { // nil if dispatch failed to start before start ran
+		d.stop()
+	}
+	return nil
+}
+
+// kitchens answers dispatch.kitchens from the roster.
+func (d *dispatch) kitchens(ctx context.Context, _ KitchensRequest) (KitchensReply, error) {
+	reply := KitchensReply{Kitchens: []Kitchen{}} // [] rather than null when none is on duty
+	for _, inst := range d.roster.list() {
+		reply.Kitchens = append(reply.Kitchens, Kitchen{ID: inst.ID, Endpoint: inst.Endpoint, PID: inst.PID})
+	}
+	return reply, nil
+}
