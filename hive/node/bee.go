@@ -17,11 +17,13 @@ type bee struct {
 	// Guarded by Node.mu.
 	Instance
 	process *os.Process // nil when no process runs
+	killed  bool        // by KillRandom: it did not crash, so no backoff
 }
 
 // How long a dead instance waits before it starts again: at first briefly,
 // then twice as long after each quick death, so that an instance that
-// crashes at once does not burn a CPU. After a good run it starts over.
+// crashes at once does not burn a CPU. After a good run, or a death that
+// KillRandom caused, it starts over.
 const (
 	minBackoff = 250 * time.Millisecond
 	maxBackoff = 8 * time.Second
@@ -46,15 +48,11 @@ func (n *Node) supervise(ctx context.Context, b *bee) error {
 			return nil
 		case err := <-exited:
 			ran := time.Since(started)
-			if ran > goodRun {
+			if ran > goodRun || n.wasKilled(b) {
 				backoff = minBackoff
 			}
-			status := "exit status 0" // what err would say, had the exit been a failure
-			if err != nil {
-				status = err.Error()
-			}
 			n.logger.Warn("instance died; starting it again", "instance", b.Name(), "pid", cmd.Process.Pid,
-				"status", status, "ran", ran.Round(time.Millisecond), "restart_in", backoff)
+				"status", exitStatus(err), "ran", ran.Round(time.Millisecond), "restart_in", backoff)
 		}
 
 		n.set(b, Restarting, nil)
@@ -129,4 +127,22 @@ func (n *Node) set(b *bee, state State, p *os.Process) {
 	if p != nil {
 		b.PID = p.Pid
 	}
+}
+
+// wasKilled reports whether KillRandom killed b's last process, and
+// forgets it.
+func (n *Node) wasKilled(b *bee) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	killed := b.killed
+	b.killed = false
+	return killed
+}
+
+// exitStatus says how a process ended: "exit status 1", "signal: killed".
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }

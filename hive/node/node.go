@@ -180,6 +180,7 @@ func (n *Node) KillRandom() (name string, pid int, err error) {
 	if err := kill(b.process); err != nil {
 		return "", 0, fmt.Errorf("node: kill %s (pid %d): %w", b.Name(), b.PID, err)
 	}
+	b.killed = true
 	return b.Name(), b.PID, nil
 }
 

@@ -103,6 +103,18 @@ func TestKilledInstanceIsStartedAgain(t *testing.T) {
 	assert.Equal(t, 0, h.node.Instances()[1-index].Restarts, "the other instance was started again too")
 }
 
+// Chaos kills instances again and again; each one comes back, without the
+// growing delay that an instance crashing by itself gets.
+func TestChaos(t *testing.T) {
+	h := startNode(t, testConfig(2, nil), Options{Chaos: 50 * time.Millisecond})
+	h.waitForLines(t, "ready", 2+4) // the first two, then four restarts
+	restarts := 0
+	for _, inst := range h.node.Instances() {
+		restarts += inst.Restarts
+	}
+	assert.GreaterOrEqual(t, restarts, 4)
+}
+
 // Stopping sends SIGTERM to the whole process group of each instance, so
 // that the program behind `go run` gets it too, and leaves no process.
 func TestStopSendsSIGTERMToTheGroup(t *testing.T) {

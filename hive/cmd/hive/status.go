@@ -102,9 +102,13 @@ func statusTable(ctx context.Context, out io.Writer, reg registry.Registry, clie
 	return w.Flush()
 }
 
-// millis formats a latency in milliseconds: "0.42ms", "12ms".
+// millis formats a latency in milliseconds: "0.42ms", "12ms", or "-"
+// before the first call.
 func millis(ms float64) string {
-	if ms >= 10 {
+	switch {
+	case ms == 0:
+		return "-"
+	case ms >= 10:
 		return fmt.Sprintf("%.0fms", ms)
 	}
 	return fmt.Sprintf("%.2fms", ms)
