@@ -47,20 +47,23 @@ func NewCandidate(conn *zk.Conn, electionPath, id string) *Candidate {
 // when ctx ends first, or when ZooKeeper fails; then c is out of the line.
 // After a Campaign that returned nil, Lost tells when the lead is lost; to
 // lead again, Campaign again.
-func (c *Candidate) Campaign(ctx context.Context) (err error) {
-	// A candidate that campaigns again gives up its old place first, if
-	// it still has one; and one that fails leaves the line, so that nobody
-	// waits behind a node whose owner has given up.
+func (c *Candidate) Campaign(ctx context.Context) error {
+	// A candidate that campaigns again gives up its old place first, if it
+	// still has one.
 	if err := c.Resign(); err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			c.Resign()
-			err = fmt.Errorf("election %s: %w", c.path, err)
-		}
-	}()
+	if err := c.waitInLine(ctx); err != nil {
+		// Leave the line, so that nobody waits behind a node whose owner
+		// gave up. If that fails too, the node goes when the session ends.
+		c.Resign()
+		return fmt.Errorf("election %s: %w", c.path, err)
+	}
+	return nil
+}
 
+// waitInLine gets c in line, and returns once c is first.
+func (c *Candidate) waitInLine(ctx context.Context) error {
 	node, err := c.join()
 	if err != nil {
 		return fmt.Errorf("join: %w", err)
