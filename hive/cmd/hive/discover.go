@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -43,8 +44,8 @@ func runDiscover(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) e
 	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "SERVICE\tINSTANCE\tENDPOINT\tVERSION\tPID\tUP")
 	for _, inst := range instances {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\n", inst.Service, inst.ID, inst.Endpoint,
-			orDash(inst.Version), inst.PID, since(inst.Started))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", inst.Service, inst.ID, inst.Endpoint,
+			orDash(inst.Version), orDash(pid(inst.PID)), since(inst.Started))
 	}
 	return w.Flush()
 }
@@ -74,6 +75,15 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// pid returns the process id as text, or "" if it is unknown (as it is
+// for the instances of a static registry).
+func pid(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // since returns how long ago t was, to the second: "3m12s".

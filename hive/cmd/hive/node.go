@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,9 @@ func runNode(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error
 		return err
 	}
 	cfg, err := hivenode.Load(*path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: name the beehive's file with -c, for example -c step05-beehive/hive.yml", err)
+	}
 	if err != nil {
 		return err
 	}
