@@ -72,7 +72,7 @@ func (c *Candidate) waitInLine(ctx context.Context) error {
 		return fmt.Errorf("join: %w", err)
 	}
 	c.node = node
-	for {
+	for ctx.Err() == nil {
 		line, err := c.line()
 		if err != nil {
 			return fmt.Errorf("read the line: %w", err)
@@ -90,6 +90,7 @@ func (c *Candidate) waitInLine(ctx context.Context) error {
 		// The node before ours is gone. That does not make us the leader:
 		// it may have left from the middle of the line. Look again.
 	}
+	return ctx.Err()
 }
 
 // join creates c's node in the election and returns its name: the last
