@@ -78,3 +78,61 @@ func TestServiceSetupMistakesPanic(t *testing.T) {
 		hive.Handle(svc, "ping", func(ctx context.Context, _ struct{}) (struct{}, error) { return struct{}{}, nil })
 	}, "a method named like a built-in")
 }
+
+func TestStopThatRunsOutOfTimeEndsHandlersInFlight(t *testing.T) {
+	networks(t, func(t *testing.T, n *hivetest.Network) {
+		entered := make(chan struct{}, 1)
+		ended := make(chan error, 1)
+		kitchen := hive.New("kitchen")
+		hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[orderPlaced]) error {
+			entered <- struct{}{}
+			<-ctx.Done() // a handler stuck on something that never answers
+			ended <- ctx.Err()
+			return ctx.Err()
+		})
+		cfg := n.Config()
+		cfg.CallTimeout = time.Minute
+		n.StartWith(kitchen, cfg)
+		order := n.Start(hive.New("order"))
+		require.NoError(t, order.Emit(context.Background(), "order.placed", orderPlaced{OrderID: "o-3"}))
+		select {
+		case <-entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the handler did not start within 10s")
+		}
+
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		err := kitchen.Stop(ctx)
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "Stop must say that it could not drain in time")
+		select {
+		case err := <-ended:
+			assert.ErrorIs(t, err, context.Canceled, "the handler's context must end when Stop gives up")
+		case <-time.After(10 * time.Second):
+			t.Fatal("Stop returned, but the handler still runs")
+		}
+	})
+}
+
+func TestHandlersThatKeepFailingEndInTheDeadLetters(t *testing.T) {
+	networks(t, func(t *testing.T, n *hivetest.Network) {
+		var calls atomic.Int64
+		kitchen := hive.New("kitchen")
+		hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[orderPlaced]) error {
+			calls.Add(1)
+			return errors.New("no recipe for pineapple pizza")
+		})
+		n.Start(kitchen)
+		order := n.Start(hive.New("order"))
+		ctx := context.Background()
+		require.NoError(t, order.Emit(ctx, "order.placed", orderPlaced{OrderID: "o-4"}))
+
+		require.Eventually(t, func() bool {
+			dead, err := n.DeadLetters(ctx, "kitchen", "order.placed")
+			return err == nil && len(dead) == 1
+		}, 10*time.Second, 20*time.Millisecond, "the event must end in the dead letters after %d tries", hivetest.MaxAttempts)
+		dead, _ := n.DeadLetters(ctx, "kitchen", "order.placed")
+		assert.Contains(t, dead[0].Reason, "no recipe for pineapple pizza", "the dead letter must say why")
+		assert.Equal(t, int64(hivetest.MaxAttempts), calls.Load())
+	})
+}

@@ -40,6 +40,11 @@ type instance struct {
 	served   chan struct{} // closed when the server's Serve returns
 	unsubs   []func()
 	stopping bool
+
+	// halt ends the contexts of event handlers still running when Stop
+	// runs out of time, so that no handler can hold up a stop for ever.
+	halted context.Context
+	halt   context.CancelFunc
 }
 
 // Start starts the service: it runs the OnStart hooks, listens, subscribes
@@ -60,6 +65,7 @@ func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
 		return fmt.Errorf("hive: start %s: already started; build a new Service for another instance", s.name)
 	}
 	in := &instance{cfg: cfg, served: make(chan struct{})}
+	in.halted, in.halt = context.WithCancel(context.Background())
 	in.record = registry.Instance{ID: s.name + "-" + newID()[:8], Service: s.name, Version: s.version, PID: os.Getpid(), Started: time.Now().UTC()}
 	in.record.Host, _ = os.Hostname()
 	for _, name := range s.methodNames() {
@@ -140,11 +146,15 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// eventHandler wraps an event handler: it puts the event's trace id into
-// the context, turns a panic into an error, and counts.
+// eventHandler wraps an event handler: it gives the handler a deadline
+// (like a call's), puts the event's trace id into the context, turns a
+// panic into an error, and counts.
 func (s *Service) eventHandler(sub *subscription) events.Handler {
 	return func(ctx context.Context, e events.Event) (err error) {
 		in := s.running
+		ctx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
+		defer cancel()
+		defer context.AfterFunc(in.halted, cancel)()
 		if e.TraceID != "" {
 			ctx = WithTraceID(ctx, e.TraceID)
 		}
@@ -194,9 +204,21 @@ func (s *Service) shutdown(ctx context.Context) error {
 		}
 		<-in.served
 	}
-	for _, unsub := range in.unsubs {
-		unsub()
+	unsubscribed := make(chan struct{})
+	go func() {
+		defer close(unsubscribed)
+		for _, unsub := range in.unsubs {
+			unsub() // waits for the handlers in flight
+		}
+	}()
+	select {
+	case <-unsubscribed:
+	case <-ctx.Done():
+		in.halt() // their events are not acknowledged, so they come again
+		<-unsubscribed
+		errs = append(errs, fmt.Errorf("drain events: %w", ctx.Err()))
 	}
+	in.halt()
 	for _, hook := range s.onStop {
 		if err := hook(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop hook: %w", err))

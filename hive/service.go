@@ -163,6 +163,9 @@ type Event[T any] struct {
 // an error, the event is delivered again later, a few times, and then moved
 // to a dead-letter queue.
 //
+// Like a call, a handler has a deadline: its context ends after
+// Config.CallTimeout, or sooner when a Stop runs out of time waiting for it.
+//
 // On panics if s already handles that pattern or is running.
 func On[T any](s *Service, pattern string, fn func(ctx context.Context, e Event[T]) error, opts ...EventOption) {
 	sub := &subscription{

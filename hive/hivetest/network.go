@@ -3,6 +3,7 @@ package hivetest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -33,10 +34,12 @@ type Network struct {
 	client *hive.Client
 }
 
-// Fast retries, so that tests of failing event handlers finish quickly.
+// MaxAttempts is how often the network's bus delivers an event whose
+// handler keeps failing, before it moves the event to the dead letters.
+// The retries are fast, so that tests of failing handlers finish quickly.
 const (
-	testMaxAttempts = 3
-	testRetryDelay  = 50 * time.Millisecond
+	MaxAttempts    = 3
+	testRetryDelay = 50 * time.Millisecond
 )
 
 // NewNetwork returns a network on the in-memory registry and event bus: no
@@ -45,7 +48,7 @@ func NewNetwork(t testing.TB) *Network {
 	t.Helper()
 	n := newNetwork(t)
 	n.Registry = registrymemory.New()
-	n.Bus = eventsmemory.New(n.Namespace, eventsmemory.Options{MaxAttempts: testMaxAttempts, RetryDelay: testRetryDelay, Logger: n.logger})
+	n.Bus = eventsmemory.New(n.Namespace, eventsmemory.Options{MaxAttempts: MaxAttempts, RetryDelay: testRetryDelay, Logger: n.logger})
 	return n
 }
 
@@ -54,17 +57,30 @@ func NewNetwork(t testing.TB) *Network {
 // its own. It skips the test if a broker is missing.
 func NewBrokerNetwork(t testing.TB) *Network {
 	t.Helper()
-	zkServers, amqpURL := ZooKeeper(t), RabbitMQ(t)
-	n := newNetwork(t)
+	zkServers := ZooKeeper(t)
+	n := NewRabbitMQNetwork(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-
 	reg, err := zookeeper.New(ctx, zkServers, n.Namespace, n.logger)
 	if err != nil {
 		t.Fatalf("hivetest: %v", err)
 	}
+	n.Registry.Close()
 	n.Registry = reg
-	bus, err := rabbitmq.New(ctx, amqpURL, n.Namespace, n.logger, rabbitmq.Options{MaxAttempts: testMaxAttempts, RetryDelay: testRetryDelay})
+	return n
+}
+
+// NewRabbitMQNetwork returns a network on a real RabbitMQ (found as RabbitMQ
+// finds it) and the in-memory registry, for tests that are about events
+// only. It skips the test if RabbitMQ is missing.
+func NewRabbitMQNetwork(t testing.TB) *Network {
+	t.Helper()
+	amqpURL := RabbitMQ(t)
+	n := newNetwork(t)
+	n.Registry = registrymemory.New()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bus, err := rabbitmq.New(ctx, amqpURL, n.Namespace, n.logger, rabbitmq.Options{MaxAttempts: MaxAttempts, RetryDelay: testRetryDelay})
 	if err != nil {
 		t.Fatalf("hivetest: %v", err)
 	}
@@ -143,6 +159,19 @@ func (n *Network) Client() *hive.Client {
 // into resp; see hive.Client.Call.
 func (n *Network) Call(ctx context.Context, method string, req, resp any) error {
 	return n.Client().Call(ctx, method, req, resp)
+}
+
+// DeadLetters returns the events that the handler of service for pattern
+// gave up on (see hive.On), with the reason for each, without removing them.
+func (n *Network) DeadLetters(ctx context.Context, service, pattern string) ([]events.DeadLetter, error) {
+	bus, ok := n.Bus.(interface {
+		DeadLetters(context.Context, events.Subscription) ([]events.DeadLetter, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("hivetest: the bus %T cannot list dead letters", n.Bus)
+	}
+	// hive names a handler's queue after its pattern: see Service.Start.
+	return bus.DeadLetters(ctx, events.Subscription{Service: service, Name: pattern, Pattern: pattern})
 }
 
 // Logs collects log lines from many goroutines.
