@@ -9,6 +9,8 @@ GO        ?= go
 GOFMT     ?= gofmt
 COMPOSE   ?= docker compose
 TESTFLAGS ?= -race
+BENCHCOUNT ?= 6
+BENCHOUT  ?= bench.out
 
 .DEFAULT_GOAL := help
 
@@ -77,3 +79,31 @@ generate: ## Write the step folders from solutions/ (after changing a solution)
 
 status: ## Show how many tasks of each step pass (your progress)
 	@$(GO) run ./internal/workshop/exercises status
+
+# --- Measurements --------------------------------------------------------
+
+# `make bench` sets hive against the raw libraries it is built on (see
+# hive/bench): RPC against net/http, events against amqp091-go, discovery
+# against go-zookeeper. It runs the whole set BENCHCOUNT times, one round
+# after the other, rather than each benchmark BENCHCOUNT times in a row
+# (-count): so hive and the raw library take turns, and a broker that
+# slows down over the run slows both sides alike. benchstat then puts them
+# side by side, the raw library as the baseline.
+bench: ## Measure hive against the raw libraries, side by side (needs `make up`)
+	@rm -f $(BENCHOUT)
+	@for i in $$(seq $(BENCHCOUNT)); do \
+		echo "make bench: round $$i of $(BENCHCOUNT)" >&2; \
+		$(GO) test -run '^$$' -bench . -benchmem -count=1 ./hive/bench >>$(BENCHOUT) || { cat $(BENCHOUT); exit 1; }; \
+	done
+	@echo "make bench: the raw results are in $(BENCHOUT)"
+	@stat=$$(command -v benchstat || echo "$$($(GO) env GOPATH)/bin/benchstat"); \
+	if [ ! -x "$$stat" ]; then \
+		echo "To compare them, install benchstat and run it:"; \
+		echo "  go install golang.org/x/perf/cmd/benchstat@latest"; \
+		echo "  benchstat -filter .name:RPC -col /impl $(BENCHOUT)"; \
+		exit 0; \
+	fi; \
+	for name in RPC Events Discovery; do \
+		echo; echo "== $$name: hive against the raw library (the first column) =="; \
+		"$$stat" -filter .name:$$name -col /impl $(BENCHOUT); \
+	done
