@@ -94,7 +94,7 @@ func (s *Service) status() Status {
 		Started:       r.Started,
 		Calls:         s.stats.calls.Load(),
 		Errors:        s.stats.errors.Load(),
-		InFlight:      s.stats.inFlight.Load(),
+		InFlight:      s.stats.inFlight.Load() - 1, // not counting this status call
 		EventsHandled: s.stats.eventsHandled.Load(),
 		EventsFailed:  s.stats.eventsFailed.Load(),
 		EventsEmitted: s.stats.eventsEmitted.Load(),

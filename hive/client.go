@@ -223,6 +223,11 @@ func (c *Client) fail(ctx context.Context, method string, err error) error {
 	switch {
 	case errors.As(err, &e):
 		e = &Error{Code: e.Code, Message: e.Message, cause: e.cause}
+		if e.Code == Timeout && e.cause == nil {
+			// The callee ran out of the time the caller gave it: the
+			// caller's deadline, exceeded on the other side.
+			e.cause = context.DeadlineExceeded
+		}
 	case ctx.Err() != nil:
 		deadline, _ := ctx.Deadline()
 		e = &Error{Code: Timeout, Message: "no answer before the deadline", cause: ctx.Err()}

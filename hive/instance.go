@@ -40,6 +40,7 @@ type instance struct {
 	served   chan struct{} // closed when the server's Serve returns
 	unsubs   []func()
 	stopping bool
+	hooked   bool // the OnStart hooks all ran
 
 	// halt ends the contexts of event handlers still running when Stop
 	// runs out of time, so that no handler can hold up a stop for ever.
@@ -90,6 +91,7 @@ func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
 			return fmt.Errorf("start hook: %w", err)
 		}
 	}
+	in.hooked = true // from now on, a stop runs the OnStop hooks
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -220,6 +222,9 @@ func (s *Service) shutdown(ctx context.Context) error {
 	}
 	in.halt()
 	for _, hook := range s.onStop {
+		if !in.hooked {
+			break
+		}
 		if err := hook(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop hook: %w", err))
 		}

@@ -2,6 +2,7 @@ package hive_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -50,6 +51,10 @@ func firstPicker(id string) hive.Picker {
 	})
 }
 
+// quiet drops the client's log lines about retries, which these tests cause
+// on purpose.
+var quiet = slog.New(slog.DiscardHandler)
+
 // closedAddress returns an address where nothing listens.
 func closedAddress(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,7 +68,7 @@ func TestCallRetriesAnInstanceThatCannotBeReached(t *testing.T) {
 	var gets, puts atomic.Int64
 	n.Start(counter(&gets, &puts))
 	register(t, n, "counter-dead", closedAddress(t))
-	client := hive.NewClient(n.Registry, hive.ClientOptions{Picker: firstPicker("counter-dead")})
+	client := hive.NewClient(n.Registry, hive.ClientOptions{Logger: quiet, Picker: firstPicker("counter-dead")})
 	defer client.Close()
 
 	require.NoError(t, client.Call(context.Background(), "counter.put", nil, nil),
@@ -86,7 +91,7 @@ func TestCallRetriesOnlyIdempotentMethodsAfterABrokenConnection(t *testing.T) {
 	}))
 	defer crashing.Close()
 	register(t, n, "counter-crashing", crashing.Listener.Addr().String())
-	client := hive.NewClient(n.Registry, hive.ClientOptions{Picker: firstPicker("counter-crashing")})
+	client := hive.NewClient(n.Registry, hive.ClientOptions{Logger: quiet, Picker: firstPicker("counter-crashing")})
 	defer client.Close()
 	ctx := context.Background()
 
@@ -109,7 +114,7 @@ func TestCallRetriesWhenAnInstanceSaysUnavailable(t *testing.T) {
 	}))
 	defer draining.Close()
 	register(t, n, "counter-draining", draining.Listener.Addr().String())
-	client := hive.NewClient(n.Registry, hive.ClientOptions{Picker: firstPicker("counter-draining")})
+	client := hive.NewClient(n.Registry, hive.ClientOptions{Logger: quiet, Picker: firstPicker("counter-draining")})
 	defer client.Close()
 
 	require.NoError(t, client.Call(context.Background(), "counter.put", nil, nil),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -254,6 +255,7 @@ func TestBuiltinMethods(t *testing.T) {
 	require.NoError(t, n.Call(ctx, "greeter.status", nil, &status))
 	assert.Equal(t, int64(2), status.Calls, "ping and greet were answered before status")
 	assert.Equal(t, int64(1), status.Errors)
+	assert.Equal(t, int64(0), status.InFlight, "the status call does not count itself")
 
 	var in hive.Inspection
 	require.NoError(t, n.Call(ctx, "greeter.inspect", nil, &in))
@@ -281,4 +283,16 @@ func TestMethodNamesMustBeServiceDotMethod(t *testing.T) {
 	n := hivetest.NewNetwork(t)
 	err := n.Call(context.Background(), "greet", nil, nil)
 	assert.ErrorContains(t, err, "write the method as service.method")
+}
+
+func TestStopHooksRunOnlyAfterStartHooks(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	var stopped bool
+	svc := hive.New("fragile")
+	svc.OnStart(func(context.Context) error { return errors.New("no database") })
+	svc.OnStop(func(context.Context) error { stopped = true; return nil })
+
+	err := svc.Start(context.Background(), n.Config())
+	assert.ErrorContains(t, err, "hive: start fragile: start hook: no database")
+	assert.False(t, stopped, "OnStop hooks clean up after OnStart hooks; when those failed, there is nothing to clean up")
 }

@@ -72,7 +72,7 @@ func getenv(key, fallback string) string {
 	return fallback
 }
 
-// Connect makes the registry that env names.
+// ConnectRegistry makes the registry that env names.
 func (env Env) ConnectRegistry(ctx context.Context, logger *slog.Logger) (registry.Registry, error) {
 	switch env.Registry {
 	case "zookeeper":

@@ -13,7 +13,7 @@
 //	})
 //	hive.Run(svc)
 //
-// Run reads its configuration from the environment (see ConfigFromEnv),
+// Run reads its configuration from the environment (see ReadEnv),
 // registers the instance, serves until SIGINT or SIGTERM, and then shuts
 // down gracefully. Tests start services with Start, or with the hivetest
 // package.
@@ -73,6 +73,17 @@ type subscription struct {
 // should be short and stable: "menu", "order", "kitchen".
 func New(name string) *Service {
 	return &Service{name: name, methods: make(map[string]*method)}
+}
+
+// Registry returns the registry the service runs with, once started: for
+// services that follow the comings and goings of others themselves.
+func (s *Service) Registry() registry.Registry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		return nil
+	}
+	return s.running.cfg.Registry
 }
 
 // Name returns the service's name.

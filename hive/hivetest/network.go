@@ -57,17 +57,42 @@ func NewNetwork(t testing.TB) *Network {
 // its own. It skips the test if a broker is missing.
 func NewBrokerNetwork(t testing.TB) *Network {
 	t.Helper()
-	zkServers := ZooKeeper(t)
 	n := NewRabbitMQNetwork(t)
+	n.Registry.Close()
+	n.Registry = zookeeperRegistry(t, n)
+	return n
+}
+
+// NewZooKeeperNetwork returns a network on a real ZooKeeper (found as
+// ZooKeeper finds it) and the in-memory event bus, for tests that are
+// about discovery only. It skips the test if ZooKeeper is missing.
+func NewZooKeeperNetwork(t testing.TB) *Network {
+	t.Helper()
+	n := NewNetwork(t)
+	n.Registry.Close()
+	n.Registry = zookeeperRegistry(t, n)
+	return n
+}
+
+// zookeeperRegistry connects a registry in n's namespace, and deletes the
+// namespace's tree when the test ends.
+func zookeeperRegistry(t testing.TB, n *Network) registry.Registry {
+	t.Helper()
+	servers := ZooKeeper(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	reg, err := zookeeper.New(ctx, zkServers, n.Namespace, n.logger)
+	reg, err := zookeeper.New(ctx, servers, n.Namespace, n.logger)
 	if err != nil {
 		t.Fatalf("hivetest: %v", err)
 	}
-	n.Registry.Close()
-	n.Registry = reg
-	return n
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := reg.DeleteNamespace(ctx); err != nil {
+			t.Logf("hivetest: clean up ZooKeeper namespace %s: %v", n.Namespace, err)
+		}
+	})
+	return reg
 }
 
 // NewRabbitMQNetwork returns a network on a real RabbitMQ (found as RabbitMQ
@@ -99,7 +124,7 @@ func NewRabbitMQNetwork(t testing.TB) *Network {
 // whatever backends the caller sets.
 func newNetwork(t testing.TB) *Network {
 	n := &Network{Namespace: Namespace(t), Logs: &Logs{}, t: t}
-	n.logger = slog.New(slog.NewTextHandler(n.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	n.logger = slog.New(slog.NewTextHandler(n.Logs, nil))
 	t.Cleanup(func() {
 		if n.client != nil {
 			n.client.Close()

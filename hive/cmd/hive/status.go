@@ -93,9 +93,6 @@ func statusTable(ctx context.Context, out io.Writer, reg registry.Registry, clie
 			continue
 		}
 		s := answers[i]
-		// The instance counts the status call that asks it as in flight;
-		// what the table should show is the work besides that call.
-		s.InFlight = max(0, s.InFlight-1)
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Service, s.Instance, s.Endpoint,
 			s.Calls, s.Errors, s.InFlight, s.EventsHandled, s.EventsFailed, millis(s.LatencyP50), millis(s.LatencyP99), since(s.Started))
 	}

@@ -26,8 +26,10 @@ package zookeeper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -83,10 +85,6 @@ func WithConnectTimeout(d time.Duration) Option {
 // when no server gives it a session within the connect timeout, or when ctx
 // ends first; ctx plays no part after New returns.
 func New(ctx context.Context, servers []string, namespace string, logger *slog.Logger, opts ...Option) (*Registry, error) {
-	o := options{sessionTimeout: 4 * time.Second, connectTimeout: 3 * time.Second}
-	for _, opt := range opts {
-		opt(&o)
-	}
 	if namespace == "" {
 		namespace = "hive"
 	}
@@ -100,22 +98,59 @@ func New(ctx context.Context, servers []string, namespace string, logger *slog.L
 		registered: make(map[string]registry.Instance),
 		done:       make(chan struct{}),
 	}
+	conn, err := connect(ctx, servers, logger, r.onEvent, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.conn = conn
+	<-r.sessions // connect saw the first session; onEvent has sent its token
+	r.wg.Add(1)
+	go r.keepRegistered(conn.SessionID())
+	return r, nil
+}
+
+// Connect opens a ZooKeeper session of its own, for recipes that need the
+// zk API itself, such as a leader election. Like New, it logs through
+// logger and fails, saying what to do, when no server answers in time.
+// Close the connection when done: its ephemeral nodes go with it.
+func Connect(ctx context.Context, servers []string, logger *slog.Logger, opts ...Option) (*zk.Conn, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return connect(ctx, servers, logger, nil, opts)
+}
+
+// connect dials the servers and waits for the first session. onEvent, if
+// not nil, hears every session event, the first one included.
+func connect(ctx context.Context, servers []string, logger *slog.Logger, onEvent func(zk.Event), opts []Option) (*zk.Conn, error) {
+	o := options{sessionTimeout: 4 * time.Second, connectTimeout: 3 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	first := make(chan struct{})
+	var once sync.Once
 	conn, _, err := zk.Connect(servers, o.sessionTimeout,
 		zk.WithLogger(zkLogger{logger}),
-		zk.WithLogInfo(false), // the client's errors only; the registry logs what matters
-		zk.WithEventCallback(r.onEvent),
+		zk.WithLogInfo(false), // the client's errors only; we log what matters
+		zk.WithEventCallback(func(ev zk.Event) {
+			if onEvent != nil {
+				onEvent(ev)
+			}
+			if ev.State == zk.StateHasSession {
+				once.Do(func() { close(first) })
+			}
+		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: connect to %s: %w", strings.Join(servers, ","), err)
 	}
-	r.conn = conn
 
 	// zk.Connect returns at once and keeps trying in the background, forever.
 	// A service should rather fail at start and say why.
 	timer := time.NewTimer(o.connectTimeout)
 	defer timer.Stop()
 	select {
-	case <-r.sessions:
+	case <-first:
 	case <-timer.C:
 		conn.Close()
 		return nil, fmt.Errorf("zookeeper: no server answers at %s within %v: run `make up`, or set HIVE_ZOOKEEPER",
@@ -125,9 +160,7 @@ func New(ctx context.Context, servers []string, namespace string, logger *slog.L
 		return nil, fmt.Errorf("zookeeper: connect to %s: %w", strings.Join(servers, ","), ctx.Err())
 	}
 	logger.Info("zookeeper: connected", "server", conn.Server(), "session", fmt.Sprintf("%#x", conn.SessionID()))
-	r.wg.Add(1)
-	go r.keepRegistered(conn.SessionID())
-	return r, nil
+	return conn, nil
 }
 
 // Close ends the session: the servers delete its instances at once, and the
@@ -161,4 +194,34 @@ type zkLogger struct{ logger *slog.Logger }
 
 func (l zkLogger) Printf(format string, args ...any) {
 	l.logger.Warn("zookeeper client: " + fmt.Sprintf(format, args...))
+}
+
+// DeleteNamespace deletes the whole tree of the registry's namespace, with
+// whatever else lives there (elections, say). Tests use it to clean up
+// after themselves; it is no part of the Registry interface.
+func (r *Registry) DeleteNamespace(ctx context.Context) error {
+	return deleteTree(ctx, r.conn, path.Dir(r.root))
+}
+
+// deleteTree deletes p and everything below it, children first.
+func deleteTree(ctx context.Context, conn *zk.Conn, p string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	children, _, err := conn.Children(p)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("zookeeper: delete %s: %w", p, err)
+	}
+	for _, child := range children {
+		if err := deleteTree(ctx, conn, path.Join(p, child)); err != nil {
+			return err
+		}
+	}
+	if err := conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("zookeeper: delete %s: %w", p, err)
+	}
+	return nil
 }

@@ -2,7 +2,7 @@ package zookeeper_test
 
 import (
 	"bytes"
-	"errors"
+	"context"
 	"log/slog"
 	"net"
 	"strings"
@@ -193,29 +193,10 @@ func removeAfter(t *testing.T, servers []string, path string) {
 			return
 		}
 		defer conn.Close()
-		if err := deleteTree(conn, path); err != nil {
+		if err := zookeeper.DeleteTree(context.Background(), conn, path); err != nil {
 			t.Errorf("clean up %s: %v", path, err)
 		}
 	})
-}
-
-func deleteTree(conn *zk.Conn, path string) error {
-	children, _, err := conn.Children(path)
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, child := range children {
-		if err := deleteTree(conn, path+"/"+child); err != nil {
-			return err
-		}
-	}
-	if err := conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-		return err
-	}
-	return nil
 }
 
 type quiet struct{}
