@@ -101,9 +101,10 @@ func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
 	if cfg.Advertise != "" {
 		in.record.Endpoint = cfg.Advertise
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc(rpcPath, s.serveHTTP)
-	in.server = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(in.logger.Handler(), slog.LevelWarn)}
+	// serveHTTP answers every request itself. A ServeMux would answer some
+	// on its own: a redirect for /rpc/. or /rpc//x, a plain-text 404 for
+	// other paths; and every answer must be a response or an envelope.
+	in.server = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(in.logger.Handler(), slog.LevelWarn)}
 	go func() {
 		defer close(in.served)
 		if err := in.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -92,6 +92,9 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // dispatch reads the request and runs the method, turning a panic into an
 // Internal error.
 func (s *Service) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) (resp any, err error) {
+	if !strings.HasPrefix(r.URL.Path, rpcPath) {
+		return nil, Errorf(NotFound, "there is nothing at %s: methods are under %s, for example %sping", r.URL.Path, rpcPath, rpcPath)
+	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		return nil, Errorf(BadRequest, "use POST (or GET without a body) to call a method, not %s", r.Method)
 	}
