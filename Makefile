@@ -11,10 +11,11 @@ COMPOSE   ?= docker compose
 TESTFLAGS ?= -race
 BENCHCOUNT ?= 6
 BENCHOUT  ?= bench.out
+SLIDES_ADDR ?= 127.0.0.1:3999
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools test-solutions check-exercises generate status
+.PHONY: help up down doctor test fmt vet test-hive test-tools test-solutions check-exercises generate status slides
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
@@ -79,6 +80,14 @@ generate: ## Write the step folders from solutions/ (after changing a solution)
 
 status: ## Show how many tasks of each step pass (your progress)
 	@$(GO) run ./internal/workshop/exercises status
+
+# The talk, served by Go's present tool: a tool dependency in go.mod, so
+# there is nothing to install. Its pages and scripts ship inside the
+# module, so the slides show offline too (the fonts then fall back to local
+# ones). Another address: make slides SLIDES_ADDR=0.0.0.0:3999
+slides: ## Serve the talk at http://127.0.0.1:3999/workshop.slide (press N for the notes)
+	@echo "The talk: http://$(SLIDES_ADDR)/workshop.slide (press N for the presenter notes; Ctrl-C stops)"
+	@cd slides && $(GO) tool present -http $(SLIDES_ADDR) -notes -play=false
 
 # --- Measurements --------------------------------------------------------
 
