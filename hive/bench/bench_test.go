@@ -53,6 +53,21 @@ func warmUp(b *testing.B, conc int, op func() error) {
 	wg.Wait()
 }
 
+// measureCPU starts measuring the CPU time the whole process spends: both
+// sides of the benchmark, the caller and the service, or the publisher and
+// the subscriber, but not the broker. The function it returns reports it
+// per op, as cpu-µs/op. Unlike the wall-clock figures, it changes little
+// when other programs compete for the machine's cores.
+func measureCPU(b *testing.B) (report func()) {
+	start, ok := processCPU()
+	return func() {
+		end, _ := processCPU()
+		if ok {
+			b.ReportMetric(float64(end-start)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+		}
+	}
+}
+
 // reportRate reports how many ops per second the timed part of the run did,
 // as "<unit>/s".
 func reportRate(b *testing.B, unit string) {

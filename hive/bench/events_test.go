@@ -53,9 +53,11 @@ func BenchmarkEvents(b *testing.B) {
 				}
 				handled.expect(b.N)
 				b.ResetTimer()
+				reportCPU := measureCPU(b)
 				concurrently(b, conc, op)
 				handled.wait(b)
 				b.StopTimer()
+				reportCPU()
 				reportRate(b, "events")
 			})
 		}

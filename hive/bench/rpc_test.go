@@ -57,8 +57,10 @@ func BenchmarkRPC(b *testing.B) {
 				}
 				warmUp(b, conc, op)
 				b.ResetTimer()
+				reportCPU := measureCPU(b)
 				took := concurrently(b, conc, op)
 				b.StopTimer()
+				reportCPU()
 				reportRate(b, "req")
 				reportPercentiles(b, took, time.Microsecond, "µs")
 			})
