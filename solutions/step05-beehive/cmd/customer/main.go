@@ -1,0 +1,102 @@
+// Command customer places orders with a running beehive, at a steady rate,
+// and prints how each one went: the order it became, and how many attempts
+// it took. Run it next to `make run`, and watch the attempts go up when
+// bees die.
+//
+//	go run ./cmd/customer             # 2 orders a second, until Ctrl-C
+//	go run ./cmd/customer -rate 10 -n 50
+//
+// It finds order through the registry, like every service does (the
+// HIVE_* environment variables; the defaults are what `make up` starts).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive"
+
+	// BEGIN SOLUTION
+	// (The exercise imports its own copy of this step's packages: the same code, at another path.)
+	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/customer"
+	// STUB
+	// "github.com/hive-workshop/microservices-go/step05-beehive/customer"
+	// END SOLUTION
+)
+
+func main() {
+	rate := flag.Float64("rate", 2, "orders per second")
+	count := flag.Int("n", 0, "how many orders to place (0: until Ctrl-C)")
+	flag.Parse()
+	if err := run(*rate, *count); err != nil {
+		fmt.Fprintln(os.Stderr, "customer:", err)
+		os.Exit(1)
+	}
+}
+
+func run(rate float64, count int) error {
+	if rate <= 0 {
+		return fmt.Errorf("-rate %v: want more than 0 orders a second", rate)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	env, err := hive.ReadEnv()
+	if err != nil {
+		return err
+	}
+	// hive's client warns when it tries another instance; the customer
+	// prints its own lines instead.
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg, err := env.ConnectRegistry(ctx, quiet)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	client := hive.NewClient(reg, hive.ClientOptions{Logger: quiet})
+	defer client.Close()
+	c := customer.New(client, customer.DefaultPolicy())
+
+	// Every order gets a fresh idempotency key: a name for this run, and a
+	// number.
+	run := rand.Text()[:6]
+	fmt.Printf("Placing %.1f orders a second, with the keys %s-1, %s-2, ... Ctrl-C stops.\n", rate, run, run)
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait() // the orders under way finish, or give up, before we go
+	for n := 1; count == 0 || n <= count; n++ {
+		key := fmt.Sprintf("%s-%d", run, n)
+		items := []customer.Item{{DishID: 1 + n%5, Quantity: 1 + n%3}}
+		wg.Go(func() { report(c.Place(context.WithoutCancel(ctx), key, items)) })
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			fmt.Println("Stopping: waiting for the orders under way.")
+			return nil
+		}
+	}
+	return nil
+}
+
+// report prints one line about how an order went.
+func report(r customer.Result) {
+	attempts := "1 attempt"
+	if r.Attempts > 1 {
+		attempts = fmt.Sprintf("%d attempts", r.Attempts)
+	}
+	if r.Err != nil {
+		fmt.Printf("%-12s FAILED after %s: %v\n", r.Key, attempts, r.Err)
+		return
+	}
+	fmt.Printf("%-12s order %s, %5.2f €, placed by %s, %s\n", r.Key, r.Reply.OrderID, float64(r.Reply.TotalCents)/100, r.Reply.PlacedBy, attempts)
+}
