@@ -1,13 +1,14 @@
 // The system test runs the three services together, as `make run` does:
-// each as a program of its own, talking to the others through RabbitMQ
-// only. It checks what no test of a single service can: that the pieces
-// fit.
+// each as a program of its own, at an address of its own, talking to the
+// others through RabbitMQ only. It checks what no test of a single service
+// can: that the pieces fit.
 package system
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,10 +18,13 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
+	"github.com/hive-workshop/microservices-go/hive/registry/static"
 )
 
 // The JSON of the methods the test calls. The test declares its own, like
@@ -37,7 +41,8 @@ type (
 		OrderID string `json:"order_id"`
 	}
 	cookedReply struct {
-		Orders []struct {
+		Kitchen string `json:"kitchen"`
+		Orders  []struct {
 			OrderID string `json:"order_id"`
 		} `json:"orders"`
 	}
@@ -52,124 +57,137 @@ type (
 // (competing consumers), and the notifier hears of every order and every
 // cooked one (fan-out).
 func TestTask5_TheWholeRestaurant(t *testing.T) {
-	n := hivetest.NewBrokerNetwork(t)
-	deleteQueuesAtEnd(t, n.Namespace, "kitchen.order.placed", "notifier.order.*")
+	amqpURL := hivetest.RabbitMQ(t) // skips the test when RabbitMQ is not running
+	namespace := hivetest.Namespace(t)
+	deleteNamespaceAtEnd(t, amqpURL, namespace, "kitchen.order.placed", "notifier.order.*")
 
-	// The services find each other's random ports through ZooKeeper
-	// here (step 4 is about that); `make run` gives them fixed ones.
+	// As with `make run`, each program listens at an address of its own,
+	// and finds the others in a fixed list of addresses (HIVE_STATIC).
+	// Here the addresses are free ports that the test picks.
+	var instances []registry.Instance
+	var list []string
+	services := []string{"order", "kitchen", "kitchen", "notifier"}
+	for i, addr := range freeAddresses(t, len(services)) {
+		instances = append(instances, registry.Instance{ID: services[i] + "-" + addr, Service: services[i], Endpoint: addr})
+		list = append(list, services[i]+"="+addr)
+	}
 	programs := build(t, "order", "kitchen", "notifier")
 	env := []string{
-		"HIVE_NAMESPACE=" + n.Namespace,
-		"HIVE_LISTEN=127.0.0.1:0",
-		"HIVE_REGISTRY=zookeeper",
-		"HIVE_ZOOKEEPER=" + strings.Join(hivetest.ZooKeeper(t), ","),
+		"HIVE_NAMESPACE=" + namespace,
+		"HIVE_REGISTRY=static",
+		"HIVE_STATIC=" + strings.Join(list, ","),
 		"HIVE_EVENTS=rabbitmq",
-		"HIVE_AMQP_URL=" + hivetest.RabbitMQ(t),
+		"HIVE_AMQP_URL=" + amqpURL,
 	}
-	for _, name := range []string{"order", "kitchen", "kitchen", "notifier"} {
-		start(t, programs[name], env)
-	}
-	ctx := context.Background()
-	want := map[string]int{"order": 1, "kitchen": 2, "notifier": 1}
-	var instances map[string][]registry.Instance
-	allUp := eventually(20*time.Second, func() bool {
-		instances = make(map[string][]registry.Instance)
-		for service, count := range want {
-			list, err := n.Registry.Instances(ctx, service)
-			if err != nil || len(list) != count {
-				return false
-			}
-			instances[service] = list
-		}
-		return true
-	})
-	if !allUp {
-		t.Fatalf("the services did not all start within 20s; want %v, have %d order, %d kitchen and %d notifier instances",
-			want, len(instances["order"]), len(instances["kitchen"]), len(instances["notifier"]))
+	for _, inst := range instances {
+		start(t, programs[inst.Service], inst.Endpoint, env)
 	}
 
+	// The test calls the programs at the same addresses.
+	reg := static.New(instances...)
+	client := hive.NewClient(reg, hive.ClientOptions{})
+	t.Cleanup(func() { client.Close() })
+	ctx := context.Background()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		for _, inst := range instances {
+			err := client.CallInstance(ctx, inst, "ping", nil, nil)
+			assert.NoError(c, err, "%s at %s does not answer ping", inst.Service, inst.Endpoint)
+		}
+	}, 20*time.Second, 50*time.Millisecond, "the programs did not all start within 20s")
+
 	// This test needs every task before it: a missing one shows here.
-	if !subscribes(t, n, "kitchen", "order.placed") {
+	if !subscribes(t, client, "kitchen", "order.placed") {
 		t.Fatal("Task 5: the kitchen does not listen to \"order.placed\" events: do task 2 first.")
 	}
-	if !subscribes(t, n, "notifier", "order.*") {
+	if !subscribes(t, client, "notifier", "order.*") {
 		t.Fatal("Task 5: the notifier does not listen to \"order.*\" events: subscribe n.notify to them in New (notifier/notifier.go).")
 	}
+
+	// A program answers calls a moment before it subscribes to its
+	// events, and an event emitted before its queue exists reaches nobody.
+	// So wait until RabbitMQ counts the consumers: both kitchens on the
+	// kitchen's queue, and the notifier on its own.
+	waitForConsumers(t, amqpURL, map[string]int{
+		namespace + ".kitchen.order.placed": 2,
+		namespace + ".notifier.order.*":     1,
+	})
 
 	const count = 10
 	var orderIDs []string
 	for i := range count {
 		var reply placeReply
 		req := placeRequest{Items: []item{{Dish: "margherita", Quantity: i + 1}}}
-		if err := n.Call(ctx, "order.place", req, &reply); err != nil {
+		if err := client.Call(ctx, "order.place", req, &reply); err != nil {
 			t.Fatalf("Task 5: order.place failed: %v", err)
 		}
 		orderIDs = append(orderIDs, reply.OrderID)
 	}
 	var status hive.Status
-	if err := n.Call(ctx, "order.status", nil, &status); err != nil {
+	if err := client.Call(ctx, "order.status", nil, &status); err != nil {
 		t.Fatalf("call order.status: %v", err)
 	}
 	if status.EventsEmitted != count {
 		t.Fatalf("Task 5: order took %d orders and emitted %d events; want one \"order.placed\" event per order: do task 1 first.", count, status.EventsEmitted)
 	}
 
-	// Ask each kitchen what it cooked, and count.
-	timesCooked := make(map[string]int)
-	byKitchen := make(map[string]int)
-	allCooked := eventually(10*time.Second, func() bool {
-		clear(timesCooked)
-		clear(byKitchen)
-		for _, kitchen := range instances["kitchen"] {
+	// Ask each kitchen what it cooked, and count how often each order was
+	// cooked, and by which kitchen.
+	kitchens, err := reg.Instances(ctx, "kitchen")
+	require.NoError(t, err)
+	whoCooked := func(t require.TestingT) map[string][]string {
+		cooks := make(map[string][]string) // kitchen instance ids, by order id
+		for _, kitchen := range kitchens {
 			var reply cookedReply
-			if err := n.Client().CallInstance(ctx, kitchen, "cooked", struct{}{}, &reply); err != nil {
-				return false
-			}
+			err := client.CallInstance(ctx, kitchen, "cooked", struct{}{}, &reply)
+			require.NoError(t, err, "call kitchen.cooked at %s", kitchen.Endpoint)
 			for _, o := range reply.Orders {
-				timesCooked[o.OrderID]++
-				byKitchen[kitchen.ID]++
+				cooks[o.OrderID] = append(cooks[o.OrderID], reply.Kitchen)
 			}
 		}
-		return len(timesCooked) == count
-	})
-	t.Logf("who cooked the %d orders: %v", count, byKitchen)
-	if !allCooked {
-		t.Fatalf("Task 5: the two kitchens cooked %d of the %d orders within 10s; want all of them. Do tasks 2 to 4 first: their tests say what is missing.", len(timesCooked), count)
+		return cooks
 	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if cooked := len(whoCooked(c)); cooked != count {
+			c.Errorf("Task 5: the two kitchens cooked %d of the %d orders; want all of them. Do tasks 2 to 4 first: their tests say what is missing.", cooked, count)
+		}
+	}, 10*time.Second, 20*time.Millisecond, "Task 5: the kitchens did not cook all %d orders within 10s.", count)
+	cooks := whoCooked(t)
+	byKitchen := make(map[string]int) // how many orders each kitchen cooked
 	for _, id := range orderIDs {
-		if timesCooked[id] != 1 {
-			t.Errorf("Task 5: order %s was cooked %d times; want once, by one of the two kitchens.", id, timesCooked[id])
+		if len(cooks[id]) != 1 {
+			t.Errorf("Task 5: order %s was cooked %d times; want once, by one of the two kitchens.", id, len(cooks[id]))
+		}
+		for _, kitchen := range cooks[id] {
+			byKitchen[kitchen]++
 		}
 	}
+	t.Logf("who cooked the %d orders: %v", count, byKitchen)
 	if len(byKitchen) != 2 {
 		t.Errorf("Task 5: only one kitchen cooked (%v); two kitchens on one queue should share the orders.", byKitchen)
 	}
 
 	// The notifier heard of every order twice: placed, and ready.
-	var texts []string
-	eventually(10*time.Second, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var reply sentReply
-		if err := n.Call(ctx, "notifier.sent", struct{}{}, &reply); err != nil {
-			return false
-		}
-		texts = texts[:0]
+		err := client.Call(ctx, "notifier.sent", struct{}{}, &reply)
+		require.NoError(c, err, "call notifier.sent")
+		var texts []string
 		for _, s := range reply.Notifications {
 			texts = append(texts, s.Text)
 		}
-		return len(texts) >= 2*count
-	})
-	var missing []string
-	for _, id := range orderIDs {
-		for _, text := range []string{"order " + id + " placed", "order " + id + " is ready"} {
-			if !slices.Contains(texts, text) {
-				missing = append(missing, text)
+		var missing []string
+		for _, id := range orderIDs {
+			for _, text := range []string{"order " + id + " placed", "order " + id + " is ready"} {
+				if !slices.Contains(texts, text) {
+					missing = append(missing, text)
+				}
 			}
 		}
-	}
-	if len(missing) > 0 {
-		t.Errorf("Task 5: the notifier did not send %d of the %d notifications within 10s, such as %q.\n"+
-			"In notify (notifier/notifier.go), send one for each \"order.placed\" and each \"order.cooked\" event.", len(missing), 2*count, missing[0])
-	}
+		if len(missing) > 0 {
+			c.Errorf("Task 5: the notifier did not send %d of the %d notifications, such as %q.\n"+
+				"In notify (notifier/notifier.go), send one for each \"order.placed\" and each \"order.cooked\" event.", len(missing), 2*count, missing[0])
+		}
+	}, 10*time.Second, 20*time.Millisecond, "Task 5: the notifier did not send all %d notifications within 10s.", 2*count)
 }
 
 // build compiles the programs (the folders ./order, ./kitchen, ...) into a
@@ -190,14 +208,32 @@ func build(t *testing.T, names ...string) map[string]string {
 	return paths
 }
 
-// start runs program with the extra environment env, until the test ends;
-// then it stops it with Ctrl-C (SIGINT), as you would. If the program
-// fails, its output is printed.
-func start(t *testing.T, program string, env []string) {
+// freeAddresses returns count addresses on 127.0.0.1 with free ports,
+// which the system picks. The test lets them go again, for the programs.
+func freeAddresses(t *testing.T, count int) []string {
+	t.Helper()
+	var addrs []string
+	for range count {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("find a free port: %v", err)
+		}
+		defer ln.Close() // not before the end: each port must be a new one
+		addrs = append(addrs, ln.Addr().String())
+	}
+	return addrs
+}
+
+// start runs program, listening at listen, with the extra environment
+// env, until the test ends; then it stops it with Ctrl-C (SIGINT), as you
+// would. If the program fails, or the test does, the program's output is
+// printed.
+func start(t *testing.T, program, listen string, env []string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, program)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, "HIVE_LISTEN="+listen)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second // then it is killed
 	// One buffer for both: os/exec then writes to it from one goroutine
@@ -214,21 +250,65 @@ func start(t *testing.T, program string, env []string) {
 		// error, context.Canceled; anything else went wrong, and its
 		// output says what.
 		err := cmd.Wait()
-		if !errors.Is(err, context.Canceled) {
-			t.Logf("%s (pid %d) ended with %v; its output:\n%s", filepath.Base(program), cmd.Process.Pid, err, out.String())
+		name := filepath.Base(program)
+		switch {
+		case !errors.Is(err, context.Canceled):
+			t.Logf("%s at %s (pid %d) ended with %v; its output:\n%s", name, listen, cmd.Process.Pid, err, out.String())
+		case t.Failed():
+			t.Logf("the output of %s at %s (pid %d):\n%s", name, listen, cmd.Process.Pid, out.String())
 		}
 	})
 }
 
-// deleteQueuesAtEnd deletes, when the test ends, the queues that the
-// programs declared in RabbitMQ: a work queue per subscription, with its
-// retry and dead-letter queues. (The test's own network cleans up only
-// what it declared itself.)
-func deleteQueuesAtEnd(t *testing.T, namespace string, queues ...string) {
+// subscribes reports whether service has a handler for pattern, as its
+// built-in method inspect says.
+func subscribes(t *testing.T, client *hive.Client, service, pattern string) bool {
 	t.Helper()
-	url := hivetest.RabbitMQ(t)
+	var got hive.Inspection
+	if err := client.Call(context.Background(), service+".inspect", nil, &got); err != nil {
+		t.Fatalf("call %s.inspect: %v", service, err)
+	}
+	for _, handler := range got.Events {
+		if handler.Pattern == pattern {
+			return true
+		}
+	}
+	return false
+}
+
+// waitForConsumers waits until each queue exists and has as many
+// consumers as want says: the programs that take events from it. The web
+// UI (http://127.0.0.1:15672) shows the same numbers.
+func waitForConsumers(t *testing.T, amqpURL string, want map[string]int) {
+	t.Helper()
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatalf("connect to RabbitMQ: %v", err)
+	}
+	defer conn.Close()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		for queue, consumers := range want {
+			// A passive declare only asks about a queue. When the queue
+			// does not exist, it fails and closes its channel; so a new
+			// channel for each question.
+			ch, err := conn.Channel()
+			require.NoError(c, err)
+			q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+			if assert.NoError(c, err, "queue %s", queue) {
+				assert.Equal(c, consumers, q.Consumers, "consumers of queue %s", queue)
+				ch.Close()
+			}
+		}
+	}, 10*time.Second, 50*time.Millisecond, "the programs did not all take events from their queues within 10s")
+}
+
+// deleteNamespaceAtEnd deletes, when the test ends, what the programs
+// declared in RabbitMQ: the namespace's exchange, and each queue with its
+// retry and dead-letter queues.
+func deleteNamespaceAtEnd(t *testing.T, amqpURL, namespace string, queues ...string) {
+	t.Helper()
 	t.Cleanup(func() {
-		conn, err := amqp.Dial(url)
+		conn, err := amqp.Dial(amqpURL)
 		if err != nil {
 			t.Logf("delete the test's queues: %v", err)
 			return
@@ -247,38 +327,8 @@ func deleteQueuesAtEnd(t *testing.T, namespace string, queues ...string) {
 				}
 			}
 		}
+		if err := ch.ExchangeDelete(namespace, false, false); err != nil {
+			t.Logf("delete exchange %s: %v", namespace, err)
+		}
 	})
-}
-
-// subscribes reports whether service has a handler for pattern, as its
-// built-in method inspect says.
-func subscribes(t *testing.T, n *hivetest.Network, service, pattern string) bool {
-	t.Helper()
-	var got hive.Inspection
-	if err := n.Call(context.Background(), service+".inspect", nil, &got); err != nil {
-		t.Fatalf("call %s.inspect: %v", service, err)
-	}
-	for _, handler := range got.Events {
-		if handler.Pattern == pattern {
-			return true
-		}
-	}
-	return false
-}
-
-// eventually calls done every 20ms, until it returns true or until the
-// time is up; it reports whether done returned true. Tests wait with it
-// for what happens in other processes, instead of sleeping for a guess.
-func eventually(within time.Duration, done func() bool) bool {
-	deadline := time.After(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !done() {
-		select {
-		case <-deadline:
-			return false
-		case <-tick.C:
-		}
-	}
-	return true
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
@@ -21,7 +24,7 @@ import (
 // kitchen knows of them anyway: the events.
 
 func TestTask2_KitchenCooksPlacedOrders(t *testing.T) {
-	n := hivetest.NewBrokerNetwork(t)
+	n := hivetest.NewRabbitMQNetwork(t)
 	cookedEvents := listen(t, n, "order.cooked")
 	kitchen := n.Start(New())
 	orders := n.Start(hive.New("order")) // plays the order service
@@ -44,8 +47,8 @@ func TestTask2_KitchenCooksPlacedOrders(t *testing.T) {
 	}
 
 	got := cooked(t, n, kitchen)
-	if len(got.Orders) != 1 || got.Orders[0].OrderID != placed.OrderID {
-		t.Fatalf("Task 2: kitchen.cooked answers %+v; want just the order %q.", got.Orders, placed.OrderID)
+	if len(got) != 1 || got[0].OrderID != placed.OrderID {
+		t.Fatalf("Task 2: kitchen.cooked answers %+v; want just the order %q.", got, placed.OrderID)
 	}
 }
 
@@ -53,7 +56,7 @@ func TestTask2_KitchenCooksPlacedOrders(t *testing.T) {
 // RabbitMQ hands each order to one of them. They compete for the work, so
 // they are called competing consumers.
 func TestTask2_TwoKitchensShareTheOrders(t *testing.T) {
-	n := hivetest.NewBrokerNetwork(t)
+	n := hivetest.NewRabbitMQNetwork(t)
 	kitchens := []*hive.Service{n.Start(New()), n.Start(New())}
 	orders := n.Start(hive.New("order"))
 	if !subscribes(t, n, "kitchen", "order.placed") {
@@ -67,26 +70,32 @@ func TestTask2_TwoKitchensShareTheOrders(t *testing.T) {
 	}
 
 	// timesCooked counts how often each order was cooked, in both kitchens.
-	timesCooked := func() map[string]int {
+	timesCooked := func(t require.TestingT) map[string]int {
 		times := make(map[string]int)
 		for _, k := range kitchens {
-			for _, o := range cooked(t, n, k).Orders {
+			for _, o := range cooked(t, n, k) {
 				times[o.OrderID]++
 			}
 		}
 		return times
 	}
-	if !eventually(5*time.Second, func() bool { return len(timesCooked()) == count }) {
-		t.Fatalf("Task 2: two kitchens cooked %d of %d orders within 5s; want all of them.\n"+
-			"cook must return nil once it cooked an order.", len(timesCooked()), count)
-	}
-	for id, times := range timesCooked() {
+	// The kitchens cook in goroutines of their own, so the test waits:
+	// require.EventuallyWithT runs its function every 20ms until a run
+	// reports no error, or fails the test after 5s with the errors of the
+	// last run.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if got := len(timesCooked(c)); got != count {
+			c.Errorf("Task 2: two kitchens cooked %d of %d orders; want all of them.\n"+
+				"cook must return nil once it cooked an order.", got, count)
+		}
+	}, 5*time.Second, 20*time.Millisecond, "Task 2: two kitchens did not cook all %d orders within 5s.", count)
+	for id, times := range timesCooked(t) {
 		if times != 1 {
 			t.Errorf("Task 2: order %s was cooked %d times by the two kitchens; want once.", id, times)
 		}
 	}
 	for _, k := range kitchens {
-		mine := len(cooked(t, n, k).Orders)
+		mine := len(cooked(t, n, k))
 		t.Logf("%s cooked %d of the %d orders", k.ID(), mine, count)
 		if mine == 0 {
 			t.Errorf("Task 2: kitchen %s cooked none of the %d orders; two kitchens on one queue should share them.", k.ID(), count)
@@ -99,7 +108,7 @@ func TestTask2_TwoKitchensShareTheOrders(t *testing.T) {
 // after its restart (or another kitchen does). The test sends the very same
 // event twice, as that redelivery would.
 func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
-	n := hivetest.NewBrokerNetwork(t)
+	n := hivetest.NewRabbitMQNetwork(t)
 	kitchen := n.Start(New())
 	if !subscribes(t, n, "kitchen", "order.placed") {
 		t.Fatal("Task 3: the kitchen does not listen to \"order.placed\" events yet: do task 2 first.")
@@ -114,16 +123,14 @@ func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
 	}
 
 	// The kitchen's status counts the events it handled: both copies.
-	var status hive.Status
-	handledBoth := eventually(5*time.Second, func() bool {
-		err := n.Client().CallInstance(context.Background(), instanceOf(kitchen), "status", nil, &status)
-		return err == nil && status.EventsHandled+status.EventsFailed >= 2
-	})
-	if !handledBoth {
-		t.Fatalf("Task 3: the kitchen handled %d of the 2 copies of the event within 5s; want both.", status.EventsHandled+status.EventsFailed)
-	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		status := statusOf(c, n, kitchen)
+		if handled := status.EventsHandled + status.EventsFailed; handled < 2 {
+			c.Errorf("Task 3: the kitchen handled %d of the 2 copies of the event; want both.", handled)
+		}
+	}, 5*time.Second, 20*time.Millisecond, "Task 3: the kitchen did not handle both copies of the event within 5s.")
 	times := 0
-	for _, o := range cooked(t, n, kitchen).Orders {
+	for _, o := range cooked(t, n, kitchen) {
 		if o.OrderID == "order-twice" {
 			times++
 		}
@@ -132,17 +139,18 @@ func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
 		t.Fatalf("Task 3: the same event came twice, and the kitchen cooked order-twice %d times; want once.\n"+
 			"In remember (kitchen/kitchen.go), return false when k.done has the order's id already; cook then acknowledges the duplicate without cooking it.", times)
 	}
-	if status.EventsFailed > 0 {
-		t.Fatalf("Task 3: the kitchen failed %d of the 2 deliveries; a duplicate must be acknowledged (cook returns nil), or it comes back again and again.", status.EventsFailed)
+	if failed := statusOf(t, n, kitchen).EventsFailed; failed > 0 {
+		t.Fatalf("Task 3: the kitchen failed %d of the 2 deliveries; a duplicate must be acknowledged (cook returns nil), or it comes back again and again.", failed)
 	}
 }
 
 // A poison message is one that fails however often it is tried. The
-// kitchen refuses it; hive tries it a few times (3, in tests) and then
-// moves it to the dead-letter queue, hive.kitchen.order.placed.dead, where
-// it waits for a person to look at it. Meanwhile, the other orders go on.
+// kitchen refuses it; hive tries it a few times (hivetest.MaxAttempts, in
+// tests) and then moves it to the dead-letter queue,
+// hive.kitchen.order.placed.dead, where it waits for a person to look at
+// it. Meanwhile, the other orders go on.
 func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
-	n := hivetest.NewBrokerNetwork(t)
+	n := hivetest.NewRabbitMQNetwork(t)
 	kitchen := n.Start(New())
 	orders := n.Start(hive.New("order"))
 	if !subscribes(t, n, "kitchen", "order.placed") {
@@ -159,19 +167,22 @@ func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
 	good := OrderPlaced{OrderID: "order-good", Items: []Item{{Dish: "margherita", Quantity: 1}}}
 	emit(t, orders, good)
 
-	cookedIDs := func() map[string]bool {
+	cookedIDs := func(t require.TestingT) map[string]bool {
 		ids := make(map[string]bool)
-		for _, o := range cooked(t, n, kitchen).Orders {
+		for _, o := range cooked(t, n, kitchen) {
 			ids[o.OrderID] = true
 		}
 		return ids
 	}
-	if !eventually(5*time.Second, func() bool { return cookedIDs()[good.OrderID] }) {
-		t.Fatalf("Task 4: the kitchen did not cook the good order %s within 5s; it was sent after two orders that the kitchen cannot cook.\n"+
-			"The poison orders must not stop the kitchen: return their error from cook, and hive moves them out of the way.", good.OrderID)
-	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if !cookedIDs(c)[good.OrderID] {
+			c.Errorf("Task 4: the kitchen did not cook the good order %s; it was sent after two orders that the kitchen cannot cook.\n"+
+				"The poison orders must not stop the kitchen: return their error from cook, and hive moves them out of the way.", good.OrderID)
+		}
+	}, 5*time.Second, 20*time.Millisecond, "Task 4: the good order was not cooked within 5s.")
+	ids := cookedIDs(t)
 	for _, order := range poison {
-		if cookedIDs()[order.OrderID] {
+		if ids[order.OrderID] {
 			t.Errorf("Task 4: the kitchen cooked order %s (%+v), which it cannot cook.\n"+
 				"At the start of cook (kitchen/kitchen.go), return the error of checkOrder, with the order's id: hive then tries again a few times, and gives up.", order.OrderID, order.Items)
 		}
@@ -182,20 +193,17 @@ func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
 
 	// In the dead-letter queue, each poison event comes with the reason
 	// why hive gave up on it: the error that cook returned.
-	var reasons map[string]string // by order id
-	allDead := func() bool {
-		reasons = deadLetters(t, n, "kitchen", "order.placed")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		reasons := deadLetters(c, n)
 		for _, order := range poison {
 			if _, ok := reasons[order.OrderID]; !ok {
-				return false
+				c.Errorf("Task 4: the dead-letter queue holds %d events, and not all %d poison orders: %v.\n"+
+					"cook must return an error for them, every time they are tried (%d times).", len(reasons), len(poison), reasons, hivetest.MaxAttempts)
+				return
 			}
 		}
-		return true
-	}
-	if !eventually(10*time.Second, allDead) {
-		t.Fatalf("Task 4: after 10s, the dead-letter queue holds %d events, and not all %d poison orders: %v.\n"+
-			"cook must return an error for them, every time they are tried.", len(reasons), len(poison), reasons)
-	}
+	}, 10*time.Second, 20*time.Millisecond, "Task 4: the poison orders did not all reach the dead-letter queue within 10s.")
+	reasons := deadLetters(t, n)
 	for _, order := range poison {
 		if reason := reasons[order.OrderID]; !strings.Contains(reason, order.OrderID) {
 			t.Errorf("Task 4: order %s is in the dead-letter queue with the reason %q, which does not name the order.\n"+
@@ -255,39 +263,33 @@ func subscribes(t *testing.T, n *hivetest.Network, service, pattern string) bool
 	return false
 }
 
-// cooked asks one kitchen instance what it cooked.
-func cooked(t *testing.T, n *hivetest.Network, kitchen *hive.Service) CookedReply {
-	t.Helper()
+// The helpers below that take a require.TestingT work in a test and in a
+// wait (require.EventuallyWithT): when their call fails, a test stops,
+// and a wait tries again a moment later.
+
+// cooked asks one kitchen instance which orders it cooked.
+func cooked(t require.TestingT, n *hivetest.Network, kitchen *hive.Service) []CookedOrder {
 	var reply CookedReply
-	if err := n.Client().CallInstance(context.Background(), instanceOf(kitchen), "cooked", CookedRequest{}, &reply); err != nil {
-		t.Fatalf("call kitchen.cooked on %s: %v", kitchen.ID(), err)
-	}
-	return reply
+	err := n.Client().CallInstance(context.Background(), instanceOf(kitchen), "cooked", CookedRequest{}, &reply)
+	require.NoError(t, err, "call kitchen.cooked on %s", kitchen.ID())
+	return reply.Orders
 }
 
-// instanceOf returns what a client needs to call svc itself, rather than
-// any instance of its service.
-func instanceOf(svc *hive.Service) registry.Instance {
-	return registry.Instance{ID: svc.ID(), Service: svc.Name(), Endpoint: svc.Endpoint()}
+// statusOf asks one instance for its built-in status: counters of what it
+// did, such as the events it handled.
+func statusOf(t require.TestingT, n *hivetest.Network, svc *hive.Service) hive.Status {
+	var status hive.Status
+	err := n.Client().CallInstance(context.Background(), instanceOf(svc), "status", nil, &status)
+	require.NoError(t, err, "call %s.status on %s", svc.Name(), svc.ID())
+	return status
 }
 
-// deadLetters returns what is in the dead-letter queue of a handler: the
-// reason each order was given up on, by order id.
-func deadLetters(t *testing.T, n *hivetest.Network, service, pattern string) map[string]string {
-	t.Helper()
-	// Both event buses, on RabbitMQ and in memory, can list their dead
-	// letters; the events.Bus interface does not promise it.
-	bus, ok := n.Bus.(interface {
-		DeadLetters(context.Context, events.Subscription) ([]events.DeadLetter, error)
-	})
-	if !ok {
-		t.Fatalf("the test's event bus, a %T, cannot list its dead letters", n.Bus)
-	}
-	// hive names a handler's queues after its service and its pattern.
-	letters, err := bus.DeadLetters(context.Background(), events.Subscription{Service: service, Name: pattern, Pattern: pattern})
-	if err != nil {
-		t.Fatalf("read the dead letters: %v", err)
-	}
+// deadLetters returns what is in the dead-letter queue of the kitchen's
+// "order.placed" handler: the reason each order was given up on, by order
+// id.
+func deadLetters(t require.TestingT, n *hivetest.Network) map[string]string {
+	letters, err := n.DeadLetters(context.Background(), "kitchen", "order.placed")
+	require.NoError(t, err, "read the kitchen's dead letters")
 	reasons := make(map[string]string)
 	for _, letter := range letters {
 		var order OrderPlaced
@@ -298,19 +300,8 @@ func deadLetters(t *testing.T, n *hivetest.Network, service, pattern string) map
 	return reasons
 }
 
-// eventually calls done every 20ms, until it returns true or until the
-// time is up; it reports whether done returned true. Tests wait with it
-// for what happens in other goroutines, instead of sleeping for a guess.
-func eventually(within time.Duration, done func() bool) bool {
-	deadline := time.After(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !done() {
-		select {
-		case <-deadline:
-			return false
-		case <-tick.C:
-		}
-	}
-	return true
+// instanceOf returns what a client needs to call svc itself, rather than
+// any instance of its service.
+func instanceOf(svc *hive.Service) registry.Instance {
+	return registry.Instance{ID: svc.ID(), Service: svc.Name(), Endpoint: svc.Endpoint()}
 }

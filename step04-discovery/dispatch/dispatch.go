@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/hive-workshop/microservices-go/hive"
-	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
 // KitchensRequest is what dispatch.kitchens takes: nothing, {}.
@@ -27,42 +26,42 @@ type Kitchen struct {
 
 // dispatch is the state of one dispatch instance.
 type dispatch struct {
-	svc      *hive.Service
-	registry registry.Registry
-	roster   roster
-	stop     context.CancelFunc // ends following the kitchens; set by start
+	svc    *hive.Service
+	roster roster
+	stop   context.CancelFunc // ends following the kitchens; set by start
 }
 
-// New returns the dispatch service, which knows the kitchens on duty. It
-// follows them in reg, the registry that the kitchens register in.
-func New(reg registry.Registry) *hive.Service {
+// New returns the dispatch service, which knows the kitchens on duty.
+func New() *hive.Service {
 	svc := hive.New("dispatch")
-	d := &dispatch{svc: svc, registry: reg}
+	d := &dispatch{svc: svc}
 	hive.Handle(svc, "kitchens", d.kitchens, hive.Idempotent())
 	svc.OnStart(d.start)
 	svc.OnStop(d.end)
 	return svc
 }
 
-// start starts following the kitchens, in the background.
+// start starts following the kitchens, in the background, in the registry
+// that dispatch runs with, where the kitchens register too: ZooKeeper,
+// with hive.Run.
 func (d *dispatch) start(ctx context.Context) error {
+	reg := d.svc.Registry()
 	// Follow the kitchens as long as dispatch runs, not as long as
 	// starting takes: keep ctx's values, drop its deadline.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.stop = cancel
 	go func() {
-		if err := d.roster.follow(ctx, d.registry, "kitchen"); err != nil {
+		if err := d.roster.follow(ctx, reg, "kitchen"); err != nil {
 			d.svc.Logger().ErrorContext(ctx, "cannot follow the kitchens", "error", err)
 		}
 	}()
 	return nil
 }
 
-// end stops following the kitchens.
+// end stops following the kitchens. (hive runs it only if start ran and
+// succeeded, so d.stop is set.)
 func (d *dispatch) end(ctx context.Context) error {
-	if d.stop != nil { // nil if dispatch failed to start before start ran
-		d.stop()
-	}
+	d.stop()
 	return nil
 }
 

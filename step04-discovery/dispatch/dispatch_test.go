@@ -3,12 +3,14 @@ package main
 import (
 	"cmp"
 	"context"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
@@ -29,26 +31,19 @@ func waitForRoster(t *testing.T, n *hivetest.Network, what string, want ...*hive
 	}
 	slices.SortFunc(wantList, func(a, b Kitchen) int { return cmp.Compare(a.ID, b.ID) })
 
-	const deadline = 5 * time.Second
-	timeout := time.After(deadline)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	// The roster follows in a goroutine of its own, so the test waits:
+	// require.EventuallyWithT runs its function every 50ms until a run
+	// reports no error, or fails the test after 5s with the errors of the
+	// last run.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		got, err := kitchens(n)
-		if err != nil {
-			t.Fatalf("Task 1: %s, dispatch.kitchens failed: %v", what, err)
-		}
-		if slices.Equal(got, wantList) {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-timeout:
-			t.Fatalf("Task 1: %s, dispatch.kitchens should list %s within %v, but it lists %s. "+
+		require.NoError(c, err, "Task 1: %s, dispatch.kitchens failed", what)
+		if !slices.Equal(got, wantList) {
+			c.Errorf("Task 1: %s, dispatch.kitchens should list %s, but it lists %s. "+
 				"Does roster.follow watch the kitchens, and set the roster to every list that arrives?",
-				what, show(wantList), deadline, show(got))
+				what, show(wantList), show(got))
 		}
-	}
+	}, 5*time.Second, 50*time.Millisecond, "Task 1: %s, dispatch.kitchens did not list the kitchens on duty within 5s.", what)
 }
 
 // kitchens calls dispatch.kitchens.
@@ -58,15 +53,6 @@ func kitchens(n *hivetest.Network) ([]Kitchen, error) {
 	var reply KitchensReply
 	err := n.Call(ctx, "dispatch.kitchens", KitchensRequest{}, &reply)
 	return reply.Kitchens, err
-}
-
-// start starts svc on n, like n.Start, but logs only info lines and above:
-// the test asks dispatch many times while it waits, and a debug line for
-// every call would bury the lines that matter when a test fails.
-func start(n *hivetest.Network, svc *hive.Service) *hive.Service {
-	cfg := n.Config()
-	cfg.Logger = slog.New(slog.NewTextHandler(n.Logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	return n.StartWith(svc, cfg)
 }
 
 // show writes a list of kitchens for a failure message.
@@ -83,12 +69,12 @@ func show(ks []Kitchen) string {
 
 func TestTask1_TheRosterFollowsTheKitchens(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t) // real ZooKeeper
-	start(n, New(n.Registry))
+	n := hivetest.NewZooKeeperNetwork(t) // real ZooKeeper
+	n.Start(New())
 	waitForRoster(t, n, "before any kitchen started")
 
-	k1 := start(n, kitchen())
-	k2 := start(n, kitchen())
+	k1 := n.Start(kitchen())
+	k2 := n.Start(kitchen())
 	waitForRoster(t, n, "after two kitchens started", k1, k2)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -98,6 +84,6 @@ func TestTask1_TheRosterFollowsTheKitchens(t *testing.T) {
 	}
 	waitForRoster(t, n, "after one of two kitchens stopped", k2)
 
-	k3 := start(n, kitchen())
+	k3 := n.Start(kitchen())
 	waitForRoster(t, n, "after a third kitchen started", k2, k3)
 }

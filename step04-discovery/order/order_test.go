@@ -28,7 +28,7 @@ func fakeMenu(calls *atomic.Int64) *hive.Service {
 
 func TestOrderCarriesOnWhenAMenuStops(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t) // real ZooKeeper (and RabbitMQ, for order.placed)
+	n := hivetest.NewZooKeeperNetwork(t) // real ZooKeeper
 	var callsA, callsB atomic.Int64
 	menuA := n.Start(fakeMenu(&callsA))
 	n.Start(fakeMenu(&callsB))

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
 )
@@ -16,8 +19,8 @@ import (
 
 // One wildcard subscription, "order.*", brings every kind of order event.
 func TestTask5_NotifiesEveryOrderEvent(t *testing.T) {
-	n := hivetest.NewBrokerNetwork(t)
-	notifier := n.Start(New())
+	n := hivetest.NewRabbitMQNetwork(t)
+	n.Start(New())
 	others := n.Start(hive.New("stand-in")) // plays the order service and the kitchen
 	if !subscribes(t, n, "notifier", "order.*") {
 		t.Fatal("Task 5: the notifier does not listen to \"order.*\" events.\n" +
@@ -29,24 +32,22 @@ func TestTask5_NotifiesEveryOrderEvent(t *testing.T) {
 	emit(t, others, "order.delivered", map[string]any{"order_id": "order-1"}) // a type that the notifier does not know
 	emit(t, others, "menu.changed", map[string]any{"dish": "funghi"})         // no order event at all
 
-	var status hive.Status
-	handled := eventually(5*time.Second, func() bool {
-		err := n.Call(context.Background(), "notifier.status", nil, &status)
-		return err == nil && status.EventsHandled+status.EventsFailed >= 3
-	})
-	if !handled {
-		t.Fatalf("Task 5: the notifier handled %d of the 3 order events within 5s; want all 3.", status.EventsHandled+status.EventsFailed)
-	}
-	if status.EventsFailed > 0 {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		status := statusOf(c, n)
+		if handled := status.EventsHandled + status.EventsFailed; handled < 3 {
+			c.Errorf("Task 5: the notifier handled %d of the 3 order events; want all 3.", handled)
+		}
+	}, 5*time.Second, 20*time.Millisecond, "Task 5: the notifier did not handle the 3 order events within 5s.")
+	if failed := statusOf(t, n).EventsFailed; failed > 0 {
 		t.Errorf("Task 5: the notifier failed %d events; want none. An event type it has no notification for (here \"order.delivered\") must be acknowledged: notify returns nil.\n"+
-			"An error would send it round the retries into the dead-letter queue, for nothing.", status.EventsFailed)
+			"An error would send it round the retries into the dead-letter queue, for nothing.", failed)
 	}
 
 	want := []Notification{
 		{OrderID: "order-1", Event: "order.placed", Text: "order order-1 placed"},
 		{OrderID: "order-1", Event: "order.cooked", Text: "order order-1 is ready"},
 	}
-	got := sent(t, n, notifier)
+	got := sent(t, n)
 	// The events may be handled at the same time, so in any order.
 	same := len(got) == len(want)
 	for _, w := range want {
@@ -61,8 +62,8 @@ func TestTask5_NotifiesEveryOrderEvent(t *testing.T) {
 // Fan-out: the kitchen and the notifier each have a queue of their own, so
 // both get every "order.placed" event. Here a stand-in plays the kitchen.
 func TestTask5_KitchenAndNotifierBothGetEveryOrder(t *testing.T) {
-	n := hivetest.NewBrokerNetwork(t)
-	notifier := n.Start(New())
+	n := hivetest.NewRabbitMQNetwork(t)
+	n.Start(New())
 
 	kitchenGot := make(chan string, 10)
 	kitchen := hive.New("kitchen")
@@ -83,10 +84,12 @@ func TestTask5_KitchenAndNotifierBothGetEveryOrder(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the stand-in kitchen got no \"order.placed\" event within 5s")
 	}
-	if !eventually(5*time.Second, func() bool { return len(sent(t, n, notifier)) == 1 }) {
-		t.Fatalf("Task 5: the kitchen got order-7, but the notifier sent %+v within 5s; want one notification.\n"+
-			"Every service that subscribes gets its own copy of each event. Subscribe n.notify to \"order.*\" in New (notifier/notifier.go).", sent(t, n, notifier))
-	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if got := sent(c, n); len(got) != 1 {
+			c.Errorf("Task 5: the kitchen got order-7, but the notifier sent %+v; want one notification.\n"+
+				"Every service that subscribes gets its own copy of each event. Subscribe n.notify to \"order.*\" in New (notifier/notifier.go).", got)
+		}
+	}, 5*time.Second, 20*time.Millisecond, "Task 5: the notifier did not send a notification for order-7 within 5s.")
 }
 
 // emit sends an event of type eventType from svc, which plays another
@@ -98,14 +101,25 @@ func emit(t *testing.T, svc *hive.Service, eventType string, body any) {
 	}
 }
 
+// The two helpers below work in a test and in a wait
+// (require.EventuallyWithT): when their call fails, a test stops, and a
+// wait tries again a moment later.
+
 // sent asks the notifier for the notifications it sent.
-func sent(t *testing.T, n *hivetest.Network, notifier *hive.Service) []Notification {
-	t.Helper()
+func sent(t require.TestingT, n *hivetest.Network) []Notification {
 	var reply SentReply
-	if err := n.Call(context.Background(), "notifier.sent", SentRequest{}, &reply); err != nil {
-		t.Fatalf("call notifier.sent on %s: %v", notifier.ID(), err)
-	}
+	err := n.Call(context.Background(), "notifier.sent", SentRequest{}, &reply)
+	require.NoError(t, err, "call notifier.sent")
 	return reply.Notifications
+}
+
+// statusOf asks the notifier for its built-in status: counters of what it
+// did, such as the events it handled.
+func statusOf(t require.TestingT, n *hivetest.Network) hive.Status {
+	var status hive.Status
+	err := n.Call(context.Background(), "notifier.status", nil, &status)
+	require.NoError(t, err, "call notifier.status")
+	return status
 }
 
 // subscribes reports whether service has a handler for pattern, as its
@@ -122,21 +136,4 @@ func subscribes(t *testing.T, n *hivetest.Network, service, pattern string) bool
 		}
 	}
 	return false
-}
-
-// eventually calls done every 20ms, until it returns true or until the
-// time is up; it reports whether done returned true. Tests wait with it
-// for what happens in other goroutines, instead of sleeping for a guess.
-func eventually(within time.Duration, done func() bool) bool {
-	deadline := time.After(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !done() {
-		select {
-		case <-deadline:
-			return false
-		case <-tick.C:
-		}
-	}
-	return true
 }

@@ -15,7 +15,7 @@ import (
 func TestTask1_PlacedOrderIsAnnounced(t *testing.T) {
 	// Real RabbitMQ (`make up` starts it), in this test process. The test
 	// plays the kitchen: it listens for "order.placed" events.
-	n := hivetest.NewBrokerNetwork(t)
+	n := hivetest.NewRabbitMQNetwork(t)
 	placed := make(chan hive.Event[OrderPlaced], 10)
 	kitchen := hive.New("kitchen")
 	hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[OrderPlaced]) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"regexp"
 	"slices"
 	"testing"
@@ -12,58 +11,35 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
 
 // deadline is how long a test waits for something that should happen.
 const deadline = 5 * time.Second
 
-// zkConn opens a ZooKeeper session of its own for the test, like a kitchen
-// process has, and closes it when the test ends. It skips the test when
-// ZooKeeper does not run.
-func zkConn(t *testing.T) *zk.Conn {
+// newElection returns a network on a real ZooKeeper, in a namespace of
+// the test's own, and the path of an election in that namespace. The
+// network deletes the namespace, election and all, when the test ends.
+// It skips the test when ZooKeeper does not run.
+func newElection(t *testing.T) (*hivetest.Network, string) {
+	t.Helper()
+	n := hivetest.NewZooKeeperNetwork(t)
+	return n, "/" + n.Namespace + "/elections/test"
+}
+
+// zkConn opens a ZooKeeper session of its own for the test, as a kitchen
+// does, and closes it when the test ends. Its log lines go with those of
+// n, which a failing test prints.
+func zkConn(t *testing.T, n *hivetest.Network) *zk.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	conn, err := connect(ctx, hivetest.ZooKeeper(t), slog.New(slog.NewTextHandler(t.Output(), nil)))
+	conn, err := zookeeper.Connect(ctx, hivetest.ZooKeeper(t), n.Config().Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(conn.Close)
 	return conn
-}
-
-// newElection returns the path of an election of the test's own, and
-// deletes it when the test ends.
-func newElection(t *testing.T) string {
-	t.Helper()
-	root := "/" + hivetest.Namespace(t)
-	admin := zkConn(t) // its Cleanup runs after those of the candidates' sessions
-	t.Cleanup(func() {
-		if err := deleteTree(admin, root); err != nil {
-			t.Logf("clean up %s: %v", root, err)
-		}
-	})
-	return root + "/elections/test"
-}
-
-// deleteTree deletes the node at p and everything below it.
-func deleteTree(conn *zk.Conn, p string) error {
-	children, _, err := conn.Children(p)
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, child := range children {
-		if err := deleteTree(conn, p+"/"+child); err != nil {
-			return err
-		}
-	}
-	if err := conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-		return err
-	}
-	return nil
 }
 
 // A campaign is a Campaign running in the background.
@@ -83,9 +59,9 @@ func campaignInBackground(ctx context.Context, c *Candidate) *campaign {
 	return cp
 }
 
-// waitForLine waits until the election has n nodes in line. The
+// waitForLine waits until the election has count nodes in line. The
 // campaigns given must go on waiting meanwhile: it fails if one returns.
-func waitForLine(t *testing.T, conn *zk.Conn, election string, n int, waiting ...*campaign) {
+func waitForLine(t *testing.T, conn *zk.Conn, election string, count int, waiting ...*campaign) {
 	t.Helper()
 	stop := make(chan struct{})
 	defer close(stop)
@@ -109,7 +85,7 @@ func waitForLine(t *testing.T, conn *zk.Conn, election string, n int, waiting ..
 		if err != nil {
 			t.Fatalf("Task 3: look at the line of %s: %v", election, err)
 		}
-		if len(children) == n {
+		if len(children) == count {
 			return
 		}
 		select {
@@ -117,14 +93,14 @@ func waitForLine(t *testing.T, conn *zk.Conn, election string, n int, waiting ..
 		case cp := <-returned:
 			t.Fatalf("Task 3: candidate %s must wait in line, but its Campaign returned: %v", cp.id, cp.err)
 		case <-timeout:
-			t.Fatalf("Task 3: waited %v for %d candidates in line, but the line is %v", deadline, n, children)
+			t.Fatalf("Task 3: waited %v for %d candidates in line, but the line is %v", deadline, count, children)
 		}
 	}
 }
 
 func TestTask2_TheFirstCandidateLeads(t *testing.T) {
-	election := newElection(t)
-	conn := zkConn(t)
+	n, election := newElection(t)
+	conn := zkConn(t, n)
 	c := NewCandidate(conn, election, "kitchen-a")
 
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
@@ -159,8 +135,8 @@ func TestTask2_TheFirstCandidateLeads(t *testing.T) {
 }
 
 func TestTask2_TheLineIsInOrder(t *testing.T) {
-	election := newElection(t)
-	conn := zkConn(t)
+	n, election := newElection(t)
+	conn := zkConn(t, n)
 
 	// Five candidates get in line, one after the other, so their numbers
 	// go up. ZooKeeper lists children in no particular order.
@@ -202,8 +178,8 @@ func TestTask3_EachCandidateWatchesTheOneJustBeforeIt(t *testing.T) {
 }
 
 func TestTask3_TheNextInLineTakesOver(t *testing.T) {
-	election := newElection(t)
-	connA, connB, connC := zkConn(t), zkConn(t), zkConn(t)
+	n, election := newElection(t)
+	connA, connB, connC := zkConn(t, n), zkConn(t, n), zkConn(t, n)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -254,8 +230,8 @@ func TestTask3_TheNextInLineTakesOver(t *testing.T) {
 }
 
 func TestTask3_GivingUpLeavesTheLine(t *testing.T) {
-	election := newElection(t)
-	connA, connB := zkConn(t), zkConn(t)
+	n, election := newElection(t)
+	connA, connB := zkConn(t, n), zkConn(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 

@@ -9,6 +9,7 @@ import (
 	// END SOLUTION
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
 
 // OrderPlaced is the body of an "order.placed" event, as the order service
@@ -39,9 +40,9 @@ type Report struct {
 
 // kitchen is the state of one kitchen instance.
 type kitchen struct {
-	svc       *hive.Service
-	zookeeper []string // the ZooKeeper servers, host:port each
-	election  string   // the election's path in ZooKeeper
+	svc      *hive.Service
+	servers  []string // the ZooKeeper servers, host:port each
+	election string   // the election's path in ZooKeeper
 
 	leading atomic.Bool                 // set while this kitchen leads
 	stop    func(context.Context) error // ends the campaign; set by start
@@ -50,9 +51,9 @@ type kitchen struct {
 // New returns a kitchen that campaigns for the daily report in the
 // election /<namespace>/elections/kitchen-report, on the ZooKeeper
 // servers given (host:port each).
-func New(zookeeper []string, namespace string) *hive.Service {
+func New(servers []string, namespace string) *hive.Service {
 	svc := hive.New("kitchen")
-	k := &kitchen{svc: svc, zookeeper: zookeeper, election: "/" + namespace + "/elections/kitchen-report"}
+	k := &kitchen{svc: svc, servers: servers, election: "/" + namespace + "/elections/kitchen-report"}
 	hive.On(svc, "order.placed", k.cook)
 	hive.Handle(svc, "report", k.report)
 	svc.OnStart(k.start)
@@ -75,7 +76,11 @@ func (k *kitchen) report(ctx context.Context, _ ReportRequest) (Report, error) {
 // start opens a ZooKeeper session of the kitchen's own, and starts the
 // campaign for the daily report in the background.
 func (k *kitchen) start(ctx context.Context) error {
-	conn, err := connect(ctx, k.zookeeper, k.svc.Logger())
+	// The election works on znodes itself, so it needs a session of its
+	// own: hive's registry keeps its session to itself. Should the kitchen
+	// crash, ZooKeeper ends this session, and with it the kitchen's place
+	// in line, after the session timeout: 4 seconds, Connect's default.
+	conn, err := zookeeper.Connect(ctx, k.servers, k.svc.Logger())
 	if err != nil {
 		return err
 	}
@@ -105,11 +110,9 @@ func (k *kitchen) start(ctx context.Context) error {
 	return nil
 }
 
-// end stops the campaign when the kitchen stops.
+// end stops the campaign when the kitchen stops. (hive runs it only if
+// start ran and succeeded, so k.stop is set.)
 func (k *kitchen) end(ctx context.Context) error {
-	if k.stop == nil { // the kitchen failed to start before start ran
-		return nil
-	}
 	return k.stop(ctx)
 }
 

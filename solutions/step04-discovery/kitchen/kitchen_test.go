@@ -2,28 +2,20 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
-// start starts svc on n, like n.Start, but logs only info lines and above:
-// the test asks the kitchens many times while it waits, and a debug line
-// for every call would bury the lines that matter when a test fails.
-func start(n *hivetest.Network, svc *hive.Service) *hive.Service {
-	cfg := n.Config()
-	cfg.Logger = slog.New(slog.NewTextHandler(n.Logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	return n.StartWith(svc, cfg)
-}
-
 // report asks one kitchen instance whether it leads.
-func report(t *testing.T, n *hivetest.Network, k *hive.Service) (Report, error) {
-	t.Helper()
+func report(n *hivetest.Network, k *hive.Service) (Report, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	inst := registry.Instance{ID: k.ID(), Service: "kitchen", Endpoint: k.Endpoint()}
@@ -36,43 +28,32 @@ func report(t *testing.T, n *hivetest.Network, k *hive.Service) (Report, error) 
 // returns it.
 func waitForLeader(t *testing.T, n *hivetest.Network, what string, kitchens ...*hive.Service) *hive.Service {
 	t.Helper()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	timeout := time.After(deadline)
-	for {
+	var leader *hive.Service
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var leaders []*hive.Service
 		for _, k := range kitchens {
-			r, err := report(t, n, k)
-			if err != nil {
-				t.Fatalf("Task 4: %s, kitchen.report on %s failed: %v", what, k.ID(), err)
-			}
+			r, err := report(n, k)
+			require.NoError(c, err, "Task 4: %s, kitchen.report on %s failed", what, k.ID())
 			if r.Leader {
 				leaders = append(leaders, k)
 			}
 		}
-		if len(leaders) == 1 {
-			return leaders[0]
+		if len(leaders) != 1 {
+			c.Errorf("Task 4: %s, exactly one kitchen should lead, but %d do. "+
+				"Does campaign call c.Campaign, and set k.leading once it returns nil? (It needs tasks 2 and 3 done.)", what, len(leaders))
+			return
 		}
-		select {
-		case <-tick.C:
-		case <-timeout:
-			t.Fatalf("Task 4: %s, exactly one kitchen should lead within %v, but %d do. "+
-				"Does campaign call c.Campaign, and set k.leading once it returns nil? (It needs tasks 2 and 3 done.)", what, deadline, len(leaders))
-		}
-	}
+		leader = leaders[0]
+	}, deadline, 50*time.Millisecond, "Task 4: %s, no single kitchen led within %v.", what, deadline)
+	return leader
 }
 
 func TestTask4_OneKitchenPrintsTheDailyReport(t *testing.T) {
-	admin := zkConn(t)
-	n := hivetest.NewBrokerNetwork(t) // real ZooKeeper and RabbitMQ, in a namespace of the test's own
-	t.Cleanup(func() {
-		// Runs after the kitchens stopped: remove what is left of their election.
-		if err := deleteTree(admin, "/"+n.Namespace+"/elections"); err != nil {
-			t.Logf("clean up the election: %v", err)
-		}
-	})
-	k1 := start(n, New(hivetest.ZooKeeper(t), n.Namespace))
-	k2 := start(n, New(hivetest.ZooKeeper(t), n.Namespace))
+	// A real ZooKeeper, in a namespace of the test's own, which the
+	// network deletes, election and all, when the test ends.
+	n := hivetest.NewZooKeeperNetwork(t)
+	k1 := n.Start(New(hivetest.ZooKeeper(t), n.Namespace))
+	k2 := n.Start(New(hivetest.ZooKeeper(t), n.Namespace))
 
 	leader := waitForLeader(t, n, "with two kitchens running", k1, k2)
 	waitForReports(t, n, 1)
@@ -99,18 +80,9 @@ const reportLine = "I am the leader: printing the daily report"
 // times in all.
 func waitForReports(t *testing.T, n *hivetest.Network, count int) {
 	t.Helper()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	timeout := time.After(deadline)
-	for {
-		got := strings.Count(n.Logs.String(), reportLine)
-		if got == count {
-			return
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if got := strings.Count(n.Logs.String(), reportLine); got != count {
+			c.Errorf("Task 4: each kitchen that becomes the leader should log %q once; the kitchens logged it %d times, want %d.", reportLine, got, count)
 		}
-		select {
-		case <-tick.C:
-		case <-timeout:
-			t.Fatalf("Task 4: each kitchen that becomes the leader should log %q once; the kitchens logged it %d times, want %d", reportLine, got, count)
-		}
-	}
+	}, deadline, 50*time.Millisecond, "Task 4: the kitchens did not log the daily report %d times within %v.", count, deadline)
 }
