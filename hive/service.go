@@ -210,7 +210,8 @@ func (s *Service) OnStart(fn func(ctx context.Context) error) {
 }
 
 // OnStop adds a hook that runs when the service stops, after it has drained
-// its requests and events.
+// its requests and events. It runs only if all OnStart hooks succeeded, so
+// it can clean up what they made without checking.
 func (s *Service) OnStop(fn func(ctx context.Context) error) {
 	s.mustBeStopped("OnStop")
 	s.onStop = append(s.onStop, fn)
