@@ -16,7 +16,7 @@
 // The wall-clock figures (ns/op, req/s, events/s, p50 and p99) swing when
 // other programs compete for the cores. RPC and events also report
 // cpu-µs/op, the CPU time of the process per op (both sides, not the
-// broker), which hardly does.
+// broker), which swings much less.
 //
 // The events and discovery benchmarks need RabbitMQ and ZooKeeper (`make
 // up`); without them they are skipped, as broker tests are.
