@@ -15,7 +15,7 @@ SLIDES_ADDR ?= 127.0.0.1:3999
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools test-solutions check-exercises generate status slides
+.PHONY: help up down doctor test fmt vet test-hive test-tools test-solutions check-exercises generate status slides bench
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
