@@ -15,7 +15,7 @@ SLIDES_ADDR ?= 127.0.0.1:3999
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools test-solutions check-exercises generate status slides bench
+.PHONY: help up down doctor test fmt vet test-hive test-tools test-solutions check-exercises generate status demo slides bench
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
@@ -80,6 +80,12 @@ generate: ## Write the step folders from solutions/ (after changing a solution)
 
 status: ## Show how many tasks of each step pass (your progress)
 	@$(GO) run ./internal/workshop/exercises status
+
+# The finished beehive of step 5, under load, losing bees. It runs on the
+# brokers when they answer, otherwise in one process, and says which. More
+# flags: make demo DEMO="-mode memory -duration 30s -v"
+demo: ## Run the finished beehive, kill bees under load, and show that no order is lost or doubled
+	@$(GO) run ./internal/workshop/demo $(DEMO)
 
 # The talk, served by Go's present tool: a tool dependency in go.mod, so
 # there is nothing to install. Its pages and scripts ship inside the

@@ -281,17 +281,22 @@ func (b *Beehive) ExpireZooKeeperSession(ctx context.Context) (string, error) {
 	if b.proxy == nil {
 		return "", errors.New("chaos: no menu is behind a proxy: set BeehiveOptions.ZooKeeperProxy")
 	}
+	// pid is the proxied menu's process now; 0 while it is not running.
+	pid := func() int {
+		for _, inst := range b.node.Instances() {
+			if inst.Service == proxiedMenu {
+				return inst.PID
+			}
+		}
+		return 0
+	}
 	registered := func() (bool, error) {
 		list, err := b.registry.Instances(ctx, "menu")
 		if err != nil {
 			return false, err
 		}
-		for _, inst := range b.node.Instances() {
-			if inst.Service == proxiedMenu && inst.PID != 0 {
-				return slices.ContainsFunc(list, func(r registry.Instance) bool { return r.PID == inst.PID }), nil
-			}
-		}
-		return false, nil
+		p := pid()
+		return p != 0 && slices.ContainsFunc(list, func(r registry.Instance) bool { return r.PID == p }), nil
 	}
 	until := func(want bool, within time.Duration) (time.Duration, error) {
 		start := time.Now()
@@ -309,6 +314,7 @@ func (b *Beehive) ExpireZooKeeperSession(ctx context.Context) (string, error) {
 		}
 	}
 
+	before := pid()
 	b.proxy.cut()
 	gone, err := until(false, 20*time.Second)
 	b.proxy.restore()
@@ -319,8 +325,12 @@ func (b *Beehive) ExpireZooKeeperSession(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("chaos: %s.0's ZooKeeper session expired, but it did not register again: %w", proxiedMenu, err)
 	}
-	return fmt.Sprintf("cut %s.0 off from ZooKeeper: its session expired after %.1fs, and it registered again %.1fs after the network came back",
-		proxiedMenu, gone.Seconds(), back.Seconds()), nil
+	what := fmt.Sprintf("cut %s.0 off from ZooKeeper: its session expired after %.1fs, and it registered again %.1fs after the network came back",
+		proxiedMenu, gone.Seconds(), back.Seconds())
+	if pid() != before {
+		what += " (but it was also killed meanwhile, and a new process registered)"
+	}
+	return what, nil
 }
 
 // Stop stops every bee gracefully (SIGTERM, as Ctrl-C on `hive node`

@@ -184,8 +184,8 @@ type run struct {
 	report      *Report
 }
 
-// hear handles the order events: it notes every "order.cooked", with the
-// kitchen it names.
+// hear handles the order events: it counts the "order.placed" ones, and
+// notes the kitchen that each "order.cooked" names.
 func (r *run) hear(ctx context.Context, e events.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -278,7 +278,6 @@ func (r *run) load(ctx context.Context) {
 	for n := 0; ; {
 		select {
 		case <-loadCtx.Done():
-			r.tell()
 			fmt.Fprintf(r.progress, "%5s  no more new orders; waiting for those under way\n", r.since())
 			return
 		case <-tellEvery.C:

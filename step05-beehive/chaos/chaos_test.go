@@ -73,7 +73,7 @@ func TestTask5_NoOrderIsLostOrDoubledWhenBeesDie(t *testing.T) {
 	ctx := context.Background()
 	b, output := startBeehive(t, BeehiveOptions{
 		Menus: 2, Orders: 2, Kitchens: 3,
-		Env:            map[string]string{"KITCHEN_COOK_TIME": "10ms"},
+		Env:            map[string]string{"KITCHEN_COOK_TIME": "100ms", "MENU_DELAY": "30ms"},
 		ZooKeeperProxy: true,
 	})
 

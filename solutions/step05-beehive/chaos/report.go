@@ -31,9 +31,9 @@ func (r *Report) Print(w io.Writer) {
 		cookedBy[kitchen]++
 	}
 
-	fmt.Fprintf(w, "\nThe beehive, %s at %.0f orders a second: %d bees killed", r.Elapsed.Round(time.Second), r.Rate, len(r.Kills))
+	fmt.Fprintf(w, "\nThe beehive, %s at %.0f orders a second: %s killed", r.Elapsed.Round(time.Second), r.Rate, plural(len(r.Kills), "bee"))
 	if len(r.Incidents) > 0 {
-		fmt.Fprintf(w, ", %d more incidents", len(r.Incidents))
+		fmt.Fprintf(w, ", %s", plural(len(r.Incidents), "more incident"))
 	}
 	fmt.Fprintln(w, ".")
 	happenings := slices.Concat(r.Kills, r.Incidents)
@@ -42,8 +42,8 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "  at %4.1fs  %s\n", h.At.Seconds(), h.What)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  the customer   %d orders placed: %d accepted, %d failed; %d accepted after a retry (%d extra attempts)\n",
-		len(r.Results), accepted, len(r.Results)-accepted, retried, extra)
+	fmt.Fprintf(w, "  the customer   %d orders placed: %d accepted, %d failed; %d after a retry (%s)\n",
+		len(r.Results), accepted, len(r.Results)-accepted, retried, plural(extra, "extra attempt"))
 	fmt.Fprintf(w, "  the kitchens   %d orders cooked, says the ledger\n", len(r.Cooked))
 	fmt.Fprintf(w, "  the news       %d \"order.placed\" and %d \"order.cooked\" events heard (an event heard twice is the same news again: fine)\n",
 		r.HeardPlaced, r.HeardCooked)
@@ -109,4 +109,12 @@ func count(n int) string {
 		return "-"
 	}
 	return fmt.Sprint(n)
+}
+
+// plural says "1 bee" or "3 bees".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

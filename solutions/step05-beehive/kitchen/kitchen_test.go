@@ -23,6 +23,14 @@ func kitchens(t *testing.T) (*hivetest.Network, ledgerForTest, func() []Cooked) 
 	n := hivetest.NewBrokerNetwork(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	l, err := connectLedger(ctx, hivetest.ZooKeeper(t), n.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // cleanups run last first: this one after the kitchens are gone
+		l.DeleteNamespace(context.Background())
+		l.Close()
+	})
 	for range 2 {
 		l, err := connectLedger(ctx, hivetest.ZooKeeper(t), n.Namespace)
 		if err != nil {
@@ -31,14 +39,6 @@ func kitchens(t *testing.T) (*hivetest.Network, ledgerForTest, func() []Cooked) 
 		t.Cleanup(func() { l.Close() })
 		n.Start(New(l, Options{}))
 	}
-	l, err := connectLedger(ctx, hivetest.ZooKeeper(t), n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { // after the kitchens stopped: cleanups run last first
-		l.DeleteNamespace(context.Background())
-		l.Close()
-	})
 
 	var mu sync.Mutex
 	var news []Cooked

@@ -27,6 +27,13 @@ func fakeMenu() *hive.Service {
 func twoOrders(t *testing.T) (n *hivetest.Network, a, b registry.Instance) {
 	t.Helper()
 	n = hivetest.NewBrokerNetwork(t)
+	t.Cleanup(func() { // cleanups run last first: this one after the services and their ledgers are gone
+		l, err := connectLedger(context.Background(), hivetest.ZooKeeper(t), n.Namespace)
+		if err == nil {
+			l.DeleteNamespace(context.Background())
+			l.Close()
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var ids []registry.Instance
@@ -40,13 +47,6 @@ func twoOrders(t *testing.T) (n *hivetest.Network, a, b registry.Instance) {
 		ids = append(ids, registry.Instance{ID: svc.ID(), Service: "order", Endpoint: svc.Endpoint()})
 	}
 	n.Start(fakeMenu())
-	t.Cleanup(func() { // after the services and ledgers are gone: cleanups run last first
-		l, err := connectLedger(context.Background(), hivetest.ZooKeeper(t), n.Namespace)
-		if err == nil {
-			l.DeleteNamespace(context.Background())
-			l.Close()
-		}
-	})
 	return n, ids[0], ids[1]
 }
 
