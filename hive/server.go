@@ -42,10 +42,11 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name := strings.TrimPrefix(r.URL.Path, rpcPath)
 
-	ctx, trace := ensureTrace(r.Context())
+	ctx := r.Context()
 	if id := r.Header.Get(traceHeader); id != "" {
-		ctx, trace = WithTraceID(r.Context(), id), id
+		ctx = WithTraceID(ctx, id)
 	}
+	ctx, trace := ensureTrace(ctx) // a call from curl starts a trace of its own
 	w.Header().Set(traceHeader, trace)
 
 	timeout := in.cfg.CallTimeout

@@ -47,16 +47,20 @@ func (r *Registry) create(path string, inst registry.Instance) error {
 	if err != nil {
 		return err
 	}
-	if err := r.conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-		return err
-	}
 	_, err = r.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
-	if errors.Is(err, zk.ErrNoNode) { // the first instance of its service: create the parents
+	switch {
+	case errors.Is(err, zk.ErrNoNode): // the first instance of its service: create the parents
 		if err := r.createParents(path); err != nil {
 			return err
 		}
-		_, err = r.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	case errors.Is(err, zk.ErrNodeExists): // a stale node of an earlier session, or a new record
+		if err := r.conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return err
+		}
+	default:
+		return err
 	}
+	_, err = r.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 	return err
 }
 
