@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
 )
 
@@ -134,5 +135,31 @@ func TestHandlersThatKeepFailingEndInTheDeadLetters(t *testing.T) {
 		dead, _ := n.DeadLetters(ctx, "kitchen", "order.placed")
 		assert.Contains(t, dead[0].Reason, "no recipe for pineapple pizza", "the dead letter must say why")
 		assert.Equal(t, int64(hivetest.MaxAttempts), calls.Load())
+	})
+}
+
+func TestPermanentFailuresGoToTheDeadLettersAtOnce(t *testing.T) {
+	networks(t, func(t *testing.T, n *hivetest.Network) {
+		var calls atomic.Int64
+		kitchen := hive.New("kitchen")
+		hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[orderPlaced]) error {
+			calls.Add(1)
+			return events.Permanent(errors.New("no recipe for pineapple pizza"))
+		})
+		n.Start(kitchen)
+		order := n.Start(hive.New("order"))
+		ctx := context.Background()
+		require.NoError(t, order.Emit(ctx, "order.placed", orderPlaced{OrderID: "o-5"}))
+		require.NoError(t, order.Emit(ctx, "order.placed", "not an order"), "a body the handler cannot decode")
+
+		require.Eventually(t, func() bool {
+			dead, err := n.DeadLetters(ctx, "kitchen", "order.placed")
+			return err == nil && len(dead) == 2
+		}, 10*time.Second, 20*time.Millisecond, "both events must end in the dead letters")
+		dead, _ := n.DeadLetters(ctx, "kitchen", "order.placed")
+		reasons := dead[0].Reason + "\n" + dead[1].Reason
+		assert.Contains(t, reasons, "cannot be handled: no recipe for pineapple pizza")
+		assert.Contains(t, reasons, "not valid JSON for hive_test.orderPlaced")
+		assert.Equal(t, int64(1), calls.Load(), "a permanent failure is not tried again")
 	})
 }

@@ -172,7 +172,8 @@ type Event[T any] struct {
 // handled by one of them. An event is delivered at least once, so fn may see
 // the same event again (use Event.ID to tell) and must cope. When fn returns
 // an error, the event is delivered again later, a few times, and then moved
-// to a dead-letter queue.
+// to a dead-letter queue; an error wrapped in events.Permanent moves it
+// there at once.
 //
 // Like a call, a handler has a deadline: its context ends after
 // Config.CallTimeout, or sooner when a Stop runs out of time waiting for it.
@@ -185,7 +186,7 @@ func On[T any](s *Service, pattern string, fn func(ctx context.Context, e Event[
 		handle: func(ctx context.Context, e events.Event) error {
 			ev := Event[T]{ID: e.ID, Type: e.Type, Source: e.Source, TraceID: e.TraceID, Time: e.Time}
 			if err := json.Unmarshal(e.Body, &ev.Body); err != nil {
-				return fmt.Errorf("event %s (%s): the body is not valid JSON for %s: %w", e.ID, e.Type, typeName(ev.Body), err)
+				return events.Permanent(fmt.Errorf("event %s (%s): the body is not valid JSON for %s: %w", e.ID, e.Type, typeName(ev.Body), err))
 			}
 			return fn(ctx, ev)
 		},

@@ -100,3 +100,20 @@ func match(pattern, words []string) bool {
 	}
 	return len(words) == 0
 }
+
+// Permanent marks err as a failure that no retry can cure, such as a body
+// that is not valid JSON or an order for a dish that does not exist. A
+// handler that returns it sends its event to the dead-letter queue at once,
+// instead of trying again first.
+func Permanent(err error) error { return permanentError{err} }
+
+// IsPermanent reports whether err, or an error it wraps, came from
+// Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+type permanentError struct{ error }
+
+func (p permanentError) Unwrap() error { return p.error }

@@ -218,13 +218,13 @@ func (sub *subscription) handle(m message) {
 	err := queues.Call(sub.ctx, opts.Logger, sub.handler, m.event)
 	switch {
 	case err == nil:
-	case m.attempt < opts.MaxAttempts:
+	case m.attempt < opts.MaxAttempts && !events.IsPermanent(err):
 		opts.Logger.Warn("memory: handler failed; will retry", "queue", q.name, "event", m.event.Type, "id", m.event.ID,
 			"attempt", m.attempt, "error", err, "retry_in", opts.RetryDelay)
 		m.attempt++
 		time.AfterFunc(opts.RetryDelay, func() { q.put(context.Background(), m) })
 	default:
-		reason := fmt.Sprintf("failed %d times: %v", m.attempt, err)
+		reason := queues.Reason(m.attempt, err)
 		opts.Logger.Error("memory: giving up on an event; moved it to the dead letters", "queue", q.name,
 			"event", m.event.Type, "id", m.event.ID, "reason", reason)
 		q.mu.Lock()

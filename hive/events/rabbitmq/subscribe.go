@@ -227,12 +227,12 @@ func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
 	switch {
 	case err == nil:
 		sub.ack(d)
-	case attempt < sub.bus.opts.MaxAttempts:
+	case attempt < sub.bus.opts.MaxAttempts && !events.IsPermanent(err):
 		sub.bus.log.Warn("rabbitmq: handler failed; will retry", "queue", sub.queue, "event", e.Type, "id", e.ID,
 			"attempt", attempt, "error", err, "retry_in", sub.bus.opts.RetryDelay)
 		sub.move(c, d, sub.queue+".retry", attemptHeader, int32(attempt+1))
 	default:
-		sub.bury(c, d, fmt.Sprintf("failed %d times: %v", attempt, err))
+		sub.bury(c, d, queues.Reason(attempt, err))
 	}
 }
 

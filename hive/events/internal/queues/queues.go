@@ -54,3 +54,12 @@ func Call(ctx context.Context, log *slog.Logger, h events.Handler, e events.Even
 	}()
 	return h(ctx, e)
 }
+
+// Reason says why an event went to the dead letters, after attempt tries
+// that ended in err.
+func Reason(attempt int, err error) string {
+	if events.IsPermanent(err) {
+		return fmt.Sprintf("cannot be handled: %v", err)
+	}
+	return fmt.Sprintf("failed %d times: %v", attempt, err)
+}
