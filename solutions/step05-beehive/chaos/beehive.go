@@ -243,11 +243,12 @@ func (b *Beehive) Kill(ctx context.Context) (Killed, error) {
 // again. It returns the hive instance ID the bee had.
 func (b *Beehive) Terminate(name string) (string, error) {
 	// hive/node has no way to signal one bee; its Instances tell the pid.
-	i := slices.IndexFunc(b.node.Instances(), func(i node.Instance) bool { return i.Name() == name && i.PID != 0 })
+	bees := b.node.Instances()
+	i := slices.IndexFunc(bees, func(i node.Instance) bool { return i.Name() == name && i.PID != 0 })
 	if i < 0 {
 		return "", fmt.Errorf("chaos: no bee %s is running", name)
 	}
-	pid := b.node.Instances()[i].PID
+	pid := bees[i].PID
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return "", fmt.Errorf("chaos: find %s (pid %d): %w", name, pid, err)
