@@ -15,7 +15,7 @@ SLIDES_ADDR ?= 127.0.0.1:3999
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools test-solutions check-exercises generate status demo slides bench
+.PHONY: help up down doctor test fmt vet test-hive test-tools test-slides test-solutions check-exercises generate status demo slides bench
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
@@ -46,7 +46,7 @@ doctor: ## Check your machine: Go, Docker, and whether the brokers answer
 
 # `make test` runs everything that must pass, in CI too (.ci/run).
 # To add a check, write it as a target of its own and list it here.
-test: fmt vet test-hive test-tools test-solutions check-exercises ## Run every check that must pass (CI runs this)
+test: fmt vet test-hive test-tools test-slides test-solutions check-exercises ## Run every check that must pass (CI runs this)
 	@echo
 	@echo "make test: all checks passed."
 
@@ -66,6 +66,9 @@ test-hive: ## Test the hive framework (broker tests skip when no broker runs)
 
 test-tools: ## Test the workshop's own tools (make doctor and friends)
 	$(GO) test $(TESTFLAGS) ./internal/...
+
+test-slides: ## Check that the talk parses and every file and address it includes holds
+	$(GO) test ./slides/...
 
 test-solutions: ## Prove that every step's solution passes the step's tests
 	$(GO) test $(TESTFLAGS) ./solutions/...
