@@ -15,7 +15,7 @@ SLIDES_ADDR ?= 127.0.0.1:3999
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools test-slides test-solutions check-exercises generate status demo slides bench
+.PHONY: help up down doctor test fmt vet test-hive test-tools test-slides test-solutions check-exercises test-demo generate status demo slides bench
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
@@ -46,7 +46,7 @@ doctor: ## Check your machine: Go, Docker, and whether the brokers answer
 
 # `make test` runs everything that must pass, in CI too (.ci/run).
 # To add a check, write it as a target of its own and list it here.
-test: fmt vet test-hive test-tools test-slides test-solutions check-exercises ## Run every check that must pass (CI runs this)
+test: fmt vet test-hive test-tools test-slides test-solutions check-exercises test-demo ## Run every check that must pass (CI runs this)
 	@echo
 	@echo "make test: all checks passed."
 
@@ -75,6 +75,11 @@ test-solutions: ## Prove that every step's solution passes the step's tests
 
 check-exercises: ## Prove that every exercise is generated, fresh, and fails only on its tasks
 	$(GO) run ./internal/workshop/exercises check
+
+test-demo: ## Run the demo in both modes, in memory and on the brokers (when they answer)
+	$(GO) run ./internal/workshop/demo -mode memory -duration 5s
+	@if [ "$$HIVE_REQUIRE_BROKERS" = 1 ]; then $(GO) run ./internal/workshop/demo -mode brokers -duration 8s; \
+	else $(GO) run ./internal/workshop/demo -mode auto -duration 8s; fi
 
 # --- The workshop ----------------------------------------------------------
 
