@@ -118,7 +118,9 @@ func (c *cli) client(ctx context.Context) (*hive.Client, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	client := hive.NewClient(reg, hive.ClientOptions{Logger: c.logger})
+	// Each command is a new client, so taking turns would always start with
+	// the first instance; a random pick spreads repeated requests.
+	client := hive.NewClient(reg, hive.ClientOptions{Logger: c.logger, Picker: hive.Random()})
 	return client, func() { client.Close(); reg.Close() }, nil
 }
 
