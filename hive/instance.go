@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
@@ -97,10 +98,12 @@ func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	s.mu.Lock() // others may read the record already, through ID or Endpoint
 	in.record.Endpoint = ln.Addr().String()
 	if cfg.Advertise != "" {
 		in.record.Endpoint = cfg.Advertise
 	}
+	s.mu.Unlock()
 	// serveHTTP answers every request itself. A ServeMux would answer some
 	// on its own: a redirect for /rpc/. or /rpc//x, a plain-text 404 for
 	// other paths; and every answer must be a response or an envelope.
@@ -163,6 +166,7 @@ func (s *Service) eventHandler(sub *subscription) events.Handler {
 		}
 		defer func() {
 			if p := recover(); p != nil {
+				in.logger.ErrorContext(ctx, "event handler panicked", "event", e.Type, "id", e.ID, "panic", p, "stack", string(debug.Stack()))
 				err = fmt.Errorf("handler of %q panicked: %v", sub.pattern, p)
 			}
 			if err != nil {
@@ -222,12 +226,11 @@ func (s *Service) shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("drain events: %w", ctx.Err()))
 	}
 	in.halt()
-	for _, hook := range s.onStop {
-		if !in.hooked {
-			break
-		}
-		if err := hook(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop hook: %w", err))
+	if in.hooked {
+		for _, hook := range s.onStop {
+			if err := hook(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop hook: %w", err))
+			}
 		}
 	}
 	in.client.Close()
