@@ -93,7 +93,7 @@ func New() *hive.Service {
 func (k *Kitchen) cook(ctx context.Context, e hive.Event[OrderPlaced]) error {
 	order := e.Body
 
-	// TODO(step03) Task 4: refuse an order the kitchen cannot cook (checkOrder says why): return an error, and hive moves the event to the dead-letter queue after a few tries.
+	// TODO(step03) Task 4: refuse an order the kitchen cannot cook (checkOrder says why): return an error, and hive moves the event to the dead-letter queue (at once, if you wrap the error in events.Permanent).
 
 	if !k.remember(order) {
 		// A duplicate: the same order arrived twice. Returning nil

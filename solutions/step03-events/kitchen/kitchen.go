@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	// BEGIN SOLUTION
+	"github.com/hive-workshop/microservices-go/hive/events"
+	// END SOLUTION
 )
 
 // Item is one line of an order: a dish and how many of it.
@@ -98,10 +101,11 @@ func New() *hive.Service {
 func (k *Kitchen) cook(ctx context.Context, e hive.Event[OrderPlaced]) error {
 	order := e.Body
 
-	// TODO(step03) Task 4: refuse an order the kitchen cannot cook (checkOrder says why): return an error, and hive moves the event to the dead-letter queue after a few tries.
+	// TODO(step03) Task 4: refuse an order the kitchen cannot cook (checkOrder says why): return an error, and hive moves the event to the dead-letter queue (at once, if you wrap the error in events.Permanent).
 	// BEGIN SOLUTION
 	if err := checkOrder(order); err != nil {
-		return fmt.Errorf("cannot cook order %s: %w", order.OrderID, err)
+		// No retry can cure it: straight to the dead-letter queue.
+		return events.Permanent(fmt.Errorf("cannot cook order %s: %w", order.OrderID, err))
 	}
 	// END SOLUTION
 
