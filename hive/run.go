@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,13 @@ const (
 	EnvStatic    = "HIVE_STATIC"    // for HIVE_REGISTRY=static: "menu=127.0.0.1:8002,order=127.0.0.1:8003"
 	EnvEvents    = "HIVE_EVENTS"    // rabbitmq or memory; "rabbitmq"
 	EnvAMQPURL   = "HIVE_AMQP_URL"  // "amqp://guest:guest@127.0.0.1:5672/"
+
+	// How often a failing event handler gets an event (3 times in all),
+	// and how long the event waits between tries (1s), before it goes to
+	// the dead letters. More tries ride out a longer outage of something
+	// the handler needs.
+	EnvEventAttempts   = "HIVE_EVENT_ATTEMPTS"
+	EnvEventRetryDelay = "HIVE_EVENT_RETRY_DELAY"
 )
 
 // Env is the configuration read from the environment, before anything is
@@ -45,6 +53,9 @@ type Env struct {
 	Static    string
 	Events    string
 	AMQPURL   string
+
+	EventAttempts   int           // 0: the bus's default
+	EventRetryDelay time.Duration // 0: the bus's default
 }
 
 // ReadEnv reads the HIVE_* environment variables, with their defaults.
@@ -61,6 +72,20 @@ func ReadEnv() (Env, error) {
 	}
 	if err := env.LogLevel.UnmarshalText([]byte(getenv(EnvLogLevel, "info"))); err != nil {
 		return Env{}, fmt.Errorf("%s: %w", EnvLogLevel, err)
+	}
+	if v := os.Getenv(EnvEventAttempts); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return Env{}, fmt.Errorf("%s=%q: want a whole number of tries, at least 1", EnvEventAttempts, v)
+		}
+		env.EventAttempts = n
+	}
+	if v := os.Getenv(EnvEventRetryDelay); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Env{}, fmt.Errorf("%s=%q: want a duration such as 500ms or 2s", EnvEventRetryDelay, v)
+		}
+		env.EventRetryDelay = d
 	}
 	return env, nil
 }
@@ -89,9 +114,9 @@ func (env Env) ConnectRegistry(ctx context.Context, logger *slog.Logger) (regist
 func (env Env) ConnectBus(ctx context.Context, logger *slog.Logger) (events.Bus, error) {
 	switch env.Events {
 	case "rabbitmq":
-		return rabbitmq.New(ctx, env.AMQPURL, env.Namespace, logger, rabbitmq.Options{})
+		return rabbitmq.New(ctx, env.AMQPURL, env.Namespace, logger, rabbitmq.Options{MaxAttempts: env.EventAttempts, RetryDelay: env.EventRetryDelay})
 	case "memory":
-		return eventsmemory.New(env.Namespace, eventsmemory.Options{}), nil
+		return eventsmemory.New(env.Namespace, eventsmemory.Options{MaxAttempts: env.EventAttempts, RetryDelay: env.EventRetryDelay, Logger: logger}), nil
 	}
 	return nil, fmt.Errorf("%s=%q: use rabbitmq or memory", EnvEvents, env.Events)
 }
