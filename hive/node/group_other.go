@@ -16,3 +16,5 @@ func newProcessGroup(cmd *exec.Cmd) {}
 func terminate(p *os.Process) error { return p.Kill() }
 
 func kill(p *os.Process) error { return p.Kill() }
+
+func sendSignal(p *os.Process, sig os.Signal) error { return p.Signal(sig) }

@@ -25,6 +25,15 @@ func terminate(p *os.Process) error { return signalGroup(p, syscall.SIGTERM) }
 // kill stops every process of p's group at once.
 func kill(p *os.Process) error { return signalGroup(p, syscall.SIGKILL) }
 
+// sendSignal sends sig to every process of p's group.
+func sendSignal(p *os.Process, sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return p.Signal(sig) // not a Unix signal: let os say why it cannot send it
+	}
+	return signalGroup(p, s)
+}
+
 func signalGroup(p *os.Process, sig syscall.Signal) error {
 	err := syscall.Kill(-p.Pid, sig) // a negative pid means the group
 	if errors.Is(err, syscall.ESRCH) {

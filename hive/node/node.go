@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -182,6 +183,27 @@ func (n *Node) KillRandom() (name string, pid int, err error) {
 	}
 	b.killed = true
 	return b.Name(), b.PID, nil
+}
+
+// Signal sends sig to the running instance called name ("kitchen.0", as
+// Instance.Name says): to its whole process group, as stopping does. If
+// the signal ends the instance, the node starts it again, as after a
+// crash. It fails if no instance is called name, or if it is not running.
+func (n *Node) Signal(name string, sig os.Signal) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := slices.IndexFunc(n.bees, func(b *bee) bool { return b.Name() == name })
+	if i < 0 {
+		return fmt.Errorf("node: no instance is called %q", name)
+	}
+	b := n.bees[i]
+	if b.State != Running {
+		return fmt.Errorf("node: %s is %s, not running: no process to signal", name, b.State)
+	}
+	if err := sendSignal(b.process, sig); err != nil {
+		return fmt.Errorf("node: signal %v to %s (pid %d): %w", sig, name, b.PID, err)
+	}
+	return nil
 }
 
 // chaos kills a random instance every opts.Chaos until ctx ends.

@@ -103,6 +103,36 @@ func TestKilledInstanceIsStartedAgain(t *testing.T) {
 	assert.Equal(t, 0, h.node.Instances()[1-index].Restarts, "the other instance was started again too")
 }
 
+// Signal reaches the one instance it names; the node starts it again when
+// the signal ends it.
+func TestSignalReachesOneInstance(t *testing.T) {
+	h := startNode(t, testConfig(2, nil), Options{})
+	h.waitForLines(t, "ready", 2)
+	pid := h.node.Instances()[1].PID
+
+	require.NoError(t, h.node.Signal("bee.1", syscall.SIGTERM))
+	h.waitForLines(t, "bee.1 | got SIGTERM", 1)
+	h.waitForLines(t, "ready", 3)
+	assertGone(t, []int{pid})
+	assert.Equal(t, 1, h.node.Instances()[1].Restarts)
+	assert.Equal(t, 0, h.node.Instances()[0].Restarts, "the other instance was signalled too")
+	assert.NotContains(t, h.out.String(), "bee.0 | got SIGTERM")
+}
+
+func TestSignalFailsWithoutARunningInstance(t *testing.T) {
+	h := startNode(t, testConfig(1, nil), Options{})
+	h.waitForLines(t, "ready", 1)
+
+	err := h.node.Signal("bee.7", syscall.SIGTERM)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `no instance is called "bee.7"`)
+
+	h.stop(t)
+	err = h.node.Signal("bee.0", syscall.SIGTERM)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bee.0 is stopped, not running")
+}
+
 // Chaos kills instances again and again; each one comes back, without the
 // growing delay that an instance crashing by itself gets.
 func TestChaos(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
 	"github.com/hive-workshop/microservices-go/hive/node"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
@@ -63,7 +63,7 @@ type BeehiveOptions struct {
 type Beehive struct {
 	opts     BeehiveOptions
 	node     *node.Node
-	proxy    *proxy // nil without ZooKeeperProxy
+	proxy    *hivetest.Proxy // nil without ZooKeeperProxy
 	registry *zookeeper.Registry
 	bus      *rabbitmq.Bus
 	ledger   *ledger.ZooKeeper
@@ -108,7 +108,7 @@ func StartBeehive(ctx context.Context, opts BeehiveOptions) (b *Beehive, err err
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	if opts.ZooKeeperProxy {
-		if b.proxy, err = startProxy(opts.ZooKeeper[0]); err != nil {
+		if b.proxy, err = hivetest.NewProxy(opts.ZooKeeper[0]); err != nil {
 			return nil, fmt.Errorf("chaos: %w", err)
 		}
 	}
@@ -148,7 +148,7 @@ func (b *Beehive) config() node.Config {
 	if b.proxy != nil {
 		menus--
 		services = append(services, node.Service{Name: proxiedMenu, Command: []string{o.Bee, "menu"}, Instances: 1,
-			Env: map[string]string{"HIVE_ZOOKEEPER": b.proxy.addr()}})
+			Env: map[string]string{"HIVE_ZOOKEEPER": b.proxy.Addr()}})
 	}
 	for _, s := range []struct {
 		name  string
@@ -237,19 +237,14 @@ func (b *Beehive) Kill(ctx context.Context) (Killed, error) {
 // or `kill` would: hive.Run then stops it gracefully. The node starts it
 // again. It returns the hive instance ID the bee had.
 func (b *Beehive) Terminate(name string) (string, error) {
-	// hive/node has no way to signal one bee; its Instances tell the pid.
-	bees := b.node.Instances()
-	i := slices.IndexFunc(bees, func(i node.Instance) bool { return i.Name() == name && i.PID != 0 })
-	if i < 0 {
-		return "", fmt.Errorf("chaos: no bee %s is running", name)
+	pid := 0 // the bee's process, whose instance ID the registry knows
+	for _, inst := range b.node.Instances() {
+		if inst.Name() == name {
+			pid = inst.PID
+		}
 	}
-	pid := bees[i].PID
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return "", fmt.Errorf("chaos: find %s (pid %d): %w", name, pid, err)
-	}
-	if err := p.Signal(syscall.SIGTERM); err != nil {
-		return "", fmt.Errorf("chaos: SIGTERM to %s (pid %d): %w", name, pid, err)
+	if err := b.node.Signal(name, syscall.SIGTERM); err != nil {
+		return "", fmt.Errorf("chaos: %w", err)
 	}
 	return b.instance(pid), nil
 }
@@ -267,7 +262,7 @@ func (b *Beehive) instance(pid int) string {
 // network failure would. The bees must connect again by themselves. It
 // needs rabbitmqctl, and the right to run it.
 func (b *Beehive) CloseRabbitMQConnections(ctx context.Context) (string, error) {
-	n, err := closeConnections(ctx, b.opts.Namespace)
+	n, err := hivetest.CloseRabbitMQConnections(ctx, b.opts.Namespace)
 	if err != nil {
 		return "", err
 	}
@@ -316,9 +311,9 @@ func (b *Beehive) ExpireZooKeeperSession(ctx context.Context) (string, error) {
 	}
 
 	before := pid()
-	b.proxy.cut()
+	b.proxy.Cut()
 	gone, err := until(false, 20*time.Second)
-	b.proxy.restore()
+	b.proxy.Restore()
 	if err != nil {
 		return "", fmt.Errorf("chaos: cut %s.0 off from ZooKeeper, but its registration did not go: %w", proxiedMenu, err)
 	}
@@ -360,7 +355,7 @@ func (b *Beehive) Close(ctx context.Context) error {
 		b.ledger.Close()
 	}
 	if b.proxy != nil {
-		b.proxy.close()
+		b.proxy.Close()
 	}
 	return errors.Join(errs...)
 }

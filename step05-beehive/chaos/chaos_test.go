@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -80,7 +79,7 @@ func TestTask5_NoOrderIsLostOrDoubledWhenBeesDie(t *testing.T) {
 	// The incidents that need more than the bees: a broken connection to
 	// each broker, once.
 	incidents := []Incident{{At: 3 * time.Second, Name: "expire a ZooKeeper session", Do: b.ExpireZooKeeperSession}}
-	if _, err := exec.LookPath("rabbitmqctl"); err == nil {
+	if hivetest.HaveRabbitmqctl() {
 		incidents = append(incidents, Incident{At: 12 * time.Second, Name: "close RabbitMQ's connections", Do: b.CloseRabbitMQConnections})
 	} else if os.Getenv(hivetest.RequireBrokersEnv) == "1" {
 		t.Fatal("rabbitmqctl is not installed, and the chaos test needs it to close RabbitMQ's connections")

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +53,7 @@ func newBus(t *testing.T, url, namespace string) *rabbitmq.Bus {
 func TestConsumingResumesAfterTheBrokerClosesTheConnections(t *testing.T) {
 	t.Parallel()
 	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
-	requireRabbitmqctl(t)
+	hivetest.RequireRabbitmqctl(t)
 	publisher, consumer := newBus(t, url, ns), newBus(t, url, ns)
 
 	var (
@@ -106,7 +103,8 @@ func TestConsumingResumesAfterTheBrokerClosesTheConnections(t *testing.T) {
 
 	require.Eventually(t, func() bool { return handledCount() >= 20 }, 10*time.Second, 5*time.Millisecond,
 		"no events were handled before the connections were to be closed")
-	closed := closeConnections(t, ns)
+	closed, err := hivetest.CloseRabbitMQConnections(t.Context(), ns)
+	require.NoError(t, err, "closing this test's connections failed")
 	require.GreaterOrEqual(t, closed, 2, "rabbitmqctl closed %d of this test's connections, want both (publisher and consumer)", closed)
 	after := handledCount()
 	require.Eventually(t, func() bool { return handledCount() >= after+20 }, 10*time.Second, 5*time.Millisecond,
@@ -201,41 +199,6 @@ func TestNewDoesNotShowThePasswordOfABadURL(t *testing.T) {
 	_, err := rabbitmq.New(context.Background(), "amqp://guest:secret%zz@127.0.0.1:1/", "test", eventstest.Logger(t), rabbitmq.Options{})
 	require.Error(t, err, "New accepted a URL with a bad escape in it")
 	assert.NotContains(t, err.Error(), "secret", "the error shows the password")
-}
-
-// requireRabbitmqctl skips t if rabbitmqctl is not installed, or fails it
-// under HIVE_REQUIRE_BROKERS=1.
-func requireRabbitmqctl(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		msg := "this test closes connections with rabbitmqctl, which is not installed here"
-		if os.Getenv(hivetest.RequireBrokersEnv) == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-}
-
-// closeConnections makes the broker close every connection of namespace,
-// as a broker restart or network failure would, and returns how many it
-// closed. It closes no other test's connections, unlike
-// `rabbitmqctl close_all_connections`, so tests can run in parallel.
-func closeConnections(t *testing.T, namespace string) int {
-	t.Helper()
-	out, err := exec.Command("rabbitmqctl", "--quiet", "list_connections", "pid", "client_properties").CombinedOutput()
-	require.NoError(t, err, "rabbitmqctl list_connections failed: %s", out)
-	closed := 0
-	// A line is "<pid>\t[..., {"connection_name","<namespace>"}, ...]".
-	for line := range strings.Lines(string(out)) {
-		pid, props, _ := strings.Cut(strings.TrimSpace(line), "\t")
-		if !strings.Contains(props, `{"connection_name","`+namespace+`"}`) {
-			continue
-		}
-		out, err := exec.Command("rabbitmqctl", "close_connection", pid, "closed by a test").CombinedOutput()
-		require.NoError(t, err, "rabbitmqctl close_connection failed: %s", out)
-		closed++
-	}
-	return closed
 }
 
 // BenchmarkPublish measures confirmed publishing from many goroutines at

@@ -81,8 +81,10 @@ func TestExpiredSessionRegistersAgain(t *testing.T) {
 	ctx := t.Context()
 	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
-	proxy := startProxy(t, servers[0])
-	bee := newRegistry(t, []string{proxy.addr()}, ns) // on a connection the test can cut
+	proxy, err := hivetest.NewProxy(servers[0])
+	require.NoError(t, err)
+	t.Cleanup(proxy.Close)
+	bee := newRegistry(t, []string{proxy.Addr()}, ns) // on a connection the test can cut
 	watcher := newRegistry(t, servers, ns)
 
 	require.NoError(t, bee.Register(ctx, menu1))
@@ -97,9 +99,9 @@ func TestExpiredSessionRegistersAgain(t *testing.T) {
 
 	// Cut the bee off until the servers expire its session (4s, checked
 	// every 2s tick), which deletes its node; then let it reconnect.
-	proxy.cut()
+	proxy.Cut()
 	registrytest.Expect(t, fromWatcher, 15*time.Second)
-	proxy.restore()
+	proxy.Restore()
 
 	registrytest.Expect(t, fromWatcher, 15*time.Second, "menu-1")
 	assert.NotEqual(t, oldOwner, owner(t, inspector(t, servers), path),
@@ -115,8 +117,10 @@ func TestDisconnectKeepsTheSession(t *testing.T) {
 	ctx := t.Context()
 	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
-	proxy := startProxy(t, servers[0])
-	bee := newRegistry(t, []string{proxy.addr()}, ns)
+	proxy, err := hivetest.NewProxy(servers[0])
+	require.NoError(t, err)
+	t.Cleanup(proxy.Close)
+	bee := newRegistry(t, []string{proxy.Addr()}, ns)
 	other := newRegistry(t, servers, ns)
 
 	require.NoError(t, bee.Register(ctx, menu1))
@@ -126,8 +130,8 @@ func TestDisconnectKeepsTheSession(t *testing.T) {
 	path := "/" + ns + "/services/menu/menu-1"
 	oldOwner := owner(t, inspector(t, servers), path)
 
-	proxy.cut()
-	proxy.restore()
+	proxy.Cut()
+	proxy.Restore()
 	require.NoError(t, other.Register(ctx, registry.Instance{ID: "menu-2", Service: "menu", Endpoint: "127.0.0.1:8012"}))
 	registrytest.Expect(t, fromBee, 5*time.Second, "menu-1", "menu-2") // the bee reconnected, its watch still set
 	assert.Equal(t, oldOwner, owner(t, inspector(t, servers), path),

@@ -1,0 +1,71 @@
+package hivetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// CloseRabbitMQConnections makes RabbitMQ close every connection of
+// namespace, as a broker restart or a network failure would, and returns
+// how many it closed. hive names each connection after its namespace, so
+// this closes no connection of another test or beehive, unlike
+// `rabbitmqctl close_all_connections`. It needs rabbitmqctl (see
+// HaveRabbitmqctl), and the right to run it.
+func CloseRabbitMQConnections(ctx context.Context, namespace string) (int, error) {
+	if !HaveRabbitmqctl() {
+		return 0, errors.New("hivetest: rabbitmqctl is not installed here")
+	}
+	out, err := exec.CommandContext(ctx, "rabbitmqctl", "--quiet", "list_connections", "pid", "client_properties").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("hivetest: rabbitmqctl list_connections: %w: %s", err, out)
+	}
+	// A line is "<pid>\t[..., {"connection_name","<namespace>"}, ...]".
+	var pids []string
+	for line := range strings.Lines(string(out)) {
+		pid, props, _ := strings.Cut(strings.TrimSpace(line), "\t")
+		if strings.Contains(props, `{"connection_name","`+namespace+`"}`) {
+			pids = append(pids, pid)
+		}
+	}
+	// Each rabbitmqctl takes most of a second to start: close them all at
+	// once.
+	var wg sync.WaitGroup
+	errs := make([]error, len(pids))
+	for i, pid := range pids {
+		wg.Go(func() {
+			out, err := exec.CommandContext(ctx, "rabbitmqctl", "close_connection", pid, "closed by hivetest.CloseRabbitMQConnections").CombinedOutput()
+			if err != nil {
+				errs[i] = fmt.Errorf("hivetest: rabbitmqctl close_connection %s: %w: %s", pid, err, out)
+			}
+		})
+	}
+	wg.Wait()
+	return len(pids), errors.Join(errs...)
+}
+
+// HaveRabbitmqctl reports whether rabbitmqctl, which
+// CloseRabbitMQConnections needs, is installed here.
+func HaveRabbitmqctl() bool {
+	_, err := exec.LookPath("rabbitmqctl")
+	return err == nil
+}
+
+// RequireRabbitmqctl skips t if rabbitmqctl is not installed, or fails it
+// under HIVE_REQUIRE_BROKERS=1, as a missing broker does.
+func RequireRabbitmqctl(t testing.TB) {
+	t.Helper()
+	if HaveRabbitmqctl() {
+		return
+	}
+	msg := "this test closes RabbitMQ connections with rabbitmqctl, which is not installed here"
+	if os.Getenv(RequireBrokersEnv) == "1" {
+		t.Fatal(msg + "\n(" + RequireBrokersEnv + "=1 turns this skip into a failure.)")
+	}
+	t.Skip(msg)
+}
