@@ -36,7 +36,8 @@ const (
 	// How often a failing event handler gets an event (3 times in all),
 	// and how long the event waits between tries (1s), before it goes to
 	// the dead letters. More tries ride out a longer outage of something
-	// the handler needs.
+	// the handler needs. RabbitMQ keeps the delay its retry queues were
+	// first made with: a new delay needs a new namespace.
 	EnvEventAttempts   = "HIVE_EVENT_ATTEMPTS"
 	EnvEventRetryDelay = "HIVE_EVENT_RETRY_DELAY"
 )
