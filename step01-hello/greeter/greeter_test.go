@@ -106,7 +106,7 @@ func TestTask3_UnknownLanguageIsNotFound(t *testing.T) {
 	words := strings.FieldsFunc(err.Error(), func(r rune) bool { return !unicode.IsLetter(r) })
 	for _, language := range []string{"en", "fr", "nl"} {
 		if !slices.Contains(words, language) {
-			t.Fatalf("Task 3: the error for an unknown language must list the languages the greeter knows (en, fr, nl), so that the caller can pick one; got %q.", err.Error())
+			t.Fatalf("Task 3: the error for an unknown language must list the languages the greeter knows (en, fr, nl), so that the caller can pick one; got %q.\nslices.Sorted(maps.Keys(greetings)) lists them; strings.Join makes one string of them.", err.Error())
 		}
 	}
 }

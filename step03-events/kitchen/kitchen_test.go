@@ -145,10 +145,10 @@ func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
 }
 
 // A poison message is one that fails however often it is tried. The
-// kitchen refuses it; hive tries it a few times (hivetest.MaxAttempts, in
-// tests) and then moves it to the dead-letter queue,
-// hive.kitchen.order.placed.dead, where it waits for a person to look at
-// it. Meanwhile, the other orders go on.
+// kitchen refuses it, with events.Permanent, and hive moves it at once to
+// the dead-letter queue, hive.kitchen.order.placed.dead, where it waits
+// for a person to look at it. (A plain error gets there too, after
+// hivetest.MaxAttempts tries.) Meanwhile, the other orders go on.
 func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
 	n := hivetest.NewRabbitMQNetwork(t)
 	kitchen := n.Start(New())
@@ -184,7 +184,7 @@ func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
 	for _, order := range poison {
 		if ids[order.OrderID] {
 			t.Errorf("Task 4: the kitchen cooked order %s (%+v), which it cannot cook.\n"+
-				"At the start of cook (kitchen/kitchen.go), return the error of checkOrder, with the order's id: hive then tries again a few times, and gives up.", order.OrderID, order.Items)
+				"At the start of cook (kitchen/kitchen.go), return the error of checkOrder with the order's id, wrapped in events.Permanent (from hive/events): no retry can cure it, so hive moves the event to the dead-letter queue at once.", order.OrderID, order.Items)
 		}
 	}
 	if t.Failed() {

@@ -82,8 +82,10 @@ func (o *Order) place(ctx context.Context, req PlaceRequest) (PlaceReply, error)
 	if err := o.svc.Emit(ctx, "order.placed", placed); err != nil {
 		// Nobody will ever hear of this order, so it was not taken.
 		// Unavailable tells the caller that nothing happened, and
-		// that trying again later is safe.
-		return PlaceReply{}, hive.Errorf(hive.Unavailable, "the order was not taken, because the kitchen could not be told about it; try again later (%v)", err)
+		// that trying again later is safe. The details (RabbitMQ, its
+		// address) mean nothing to the caller: they go to our log.
+		o.svc.Logger().WarnContext(ctx, "emitting order.placed failed", "order_id", id, "error", err)
+		return PlaceReply{}, hive.Errorf(hive.Unavailable, "the order was not taken, because the kitchen could not be told about it; try again later")
 	}
 	// END SOLUTION
 	return PlaceReply{OrderID: id}, nil
