@@ -10,6 +10,8 @@ import (
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
+
+	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/ledger"
 )
 
 // fakeMenu is a service called "menu" that knows every dish, at 5 euros.
@@ -116,6 +118,29 @@ func TestTask2_AKeyCannotBeUsedForAnotherOrder(t *testing.T) {
 	if !errors.Is(err, hive.ErrConflict) {
 		t.Fatalf("Task 2: the key dinner-7 came back with other items, and order.place answered %v; want a Conflict error: the key names an order that exists. "+
 			"Go on with o.earlier(existing, req): it checks that.", err)
+	}
+}
+
+// brokenLedger is a ledger whose claims of orders fail, as they do while
+// ZooKeeper cannot be reached.
+type brokenLedger struct{ ledger.Ledger }
+
+func (l brokenLedger) Claim(ctx context.Context, key string, value []byte) ([]byte, bool, error) {
+	if strings.HasPrefix(key, "orders/") {
+		return nil, false, errors.New("zk: connection closed")
+	}
+	return l.Ledger.Claim(ctx, key, value)
+}
+
+func TestTask2_WhenTheLedgerFailsTheCustomerMayTryAgain(t *testing.T) {
+	n := hivetest.NewNetwork(t) // in memory: no brokers needed, the ledger is the broken one
+	svc := n.Start(New(brokenLedger{ledger.NewMemory()}))
+	n.Start(fakeMenu())
+	on := registry.Instance{ID: svc.ID(), Service: "order", Endpoint: svc.Endpoint()}
+	_, err := place(t, n, on, PlaceRequest{IdempotencyKey: "lunch-44", Items: []Item{{DishID: 3, Quantity: 1}}})
+	if !errors.Is(err, hive.ErrUnavailable) {
+		t.Fatalf("Task 2: claiming the key in the ledger failed (zk: connection closed), and order.place answered %v; want an Unavailable error.\n"+
+			"In place (order/order.go), when o.ledger.Claim returns an error, return hive.Errorf(hive.Unavailable, ...): the ledger failing is no fault of the customer's, and the customer sends the order again, with the same key (task 3).", err)
 	}
 }
 
