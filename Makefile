@@ -15,7 +15,7 @@ SLIDES_ADDR ?= 127.0.0.1:3999
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools test-slides test-solutions check-exercises test-demo generate status demo slides bench
+.PHONY: help up down doctor test fmt vet test-hive test-tools test-slides test-solutions check-exercises test-demo generate catch-up status demo slides bench
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
@@ -85,6 +85,10 @@ test-demo: ## Run the demo in both modes, in memory and on the brokers (when the
 
 generate: ## Write the step folders from solutions/ (after changing a solution)
 	$(GO) run ./internal/workshop/exercises generate
+
+catch-up: ## Write a step's solution into its folder, to go on from there: make catch-up STEP=step02-rpc
+	@test -n "$(STEP)" || { echo "Say which step: make catch-up STEP=step02-rpc"; exit 2; }
+	$(GO) run ./internal/workshop/exercises solve $(STEP)
 
 status: ## Show how many tasks of each step pass (your progress)
 	@$(GO) run ./internal/workshop/exercises status

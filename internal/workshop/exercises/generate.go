@@ -31,14 +31,8 @@ func generateAll(root string) error {
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
-		for name, data := range files {
-			path := filepath.Join(dir, name)
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(path, data, 0o644); err != nil {
-				return err
-			}
+		if err := writeFiles(dir, files); err != nil {
+			return err
 		}
 		fmt.Printf("generated %s from solutions/%s (%d files)\n", s.Dir, s.Dir, len(files))
 	}
@@ -48,9 +42,31 @@ func generateAll(root string) error {
 // exerciseFiles returns the exercise's files, by path relative to its
 // folder, as generated from the solution.
 func exerciseFiles(root string, s Step) (map[string][]byte, error) {
+	return stepFiles(root, s, stripSolutions)
+}
+
+// solvedFiles returns the solution's files as they belong in the exercise
+// folder: complete, with imports of the step's own packages moved there.
+func solvedFiles(root string, s Step) (map[string][]byte, error) {
+	return stepFiles(root, s, func(src []byte) ([]byte, error) { return src, nil })
+}
+
+// stepFiles reads the files of solutions/<step>, passes each Go file
+// through edit, and, outside test files, moves imports of the step's own
+// packages from solutions/<step>/... to <step>/..., where the exercise's
+// packages are.
+func stepFiles(root string, s Step, edit func([]byte) ([]byte, error)) (map[string][]byte, error) {
+	module, err := modulePath(root)
+	if err != nil {
+		return nil, err
+	}
+	moved := strings.NewReplacer(
+		`"`+module+`/solutions/`+s.Dir+`/`, `"`+module+`/`+s.Dir+`/`,
+		`"`+module+`/solutions/`+s.Dir+`"`, `"`+module+`/`+s.Dir+`"`,
+	)
 	src := filepath.Join(root, "solutions", s.Dir)
 	files := make(map[string][]byte)
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -60,8 +76,13 @@ func exerciseFiles(root string, s Step) (map[string][]byte, error) {
 		}
 		rel, _ := filepath.Rel(src, path)
 		if strings.HasSuffix(path, ".go") {
-			if data, err = stripSolutions(data); err != nil {
+			if data, err = edit(data); err != nil {
 				return fmt.Errorf("%s: %w", path, err)
+			}
+			// Test files stay as they are, so that exercise and solution
+			// run the very same tests, byte for byte.
+			if !strings.HasSuffix(path, "_test.go") {
+				data = []byte(moved.Replace(string(data)))
 			}
 		}
 		files[rel] = data
@@ -124,4 +145,57 @@ func uncomment(line string) string {
 		return line[:indent] + rest[2:]
 	}
 	return line
+}
+
+// modulePath reads the module's path from go.mod.
+func modulePath(root string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "module "); ok {
+			return strings.TrimSpace(rest), nil
+		}
+	}
+	return "", fmt.Errorf("go.mod has no module line")
+}
+
+// solve writes the solution of one step into its exercise folder, so that
+// an attendee who fell behind can go on from there. Files the attendee
+// added stay; files of the step are overwritten.
+func solve(root, dir string) error {
+	for _, s := range steps {
+		if s.Dir != dir {
+			continue
+		}
+		files, err := solvedFiles(root, s)
+		if err != nil {
+			return err
+		}
+		if err := writeFiles(filepath.Join(root, s.Dir), files); err != nil {
+			return err
+		}
+		fmt.Printf("wrote the solution of %s into %s (%d files)\n", s.Dir, s.Dir, len(files))
+		return nil
+	}
+	var names []string
+	for _, s := range steps {
+		names = append(names, s.Dir)
+	}
+	return fmt.Errorf("no step is called %q; the steps are %s", dir, strings.Join(names, ", "))
+}
+
+// writeFiles writes files, by path relative to dir, into dir.
+func writeFiles(dir string, files map[string][]byte) error {
+	for name, data := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

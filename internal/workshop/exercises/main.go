@@ -19,6 +19,10 @@
 //	go run ./internal/workshop/exercises generate   # write stepNN-* from solutions/
 //	go run ./internal/workshop/exercises check      # fail if any exercise is stale, or passes a task
 //	go run ./internal/workshop/exercises status     # a table of tasks passed, per step
+//	go run ./internal/workshop/exercises solve DIR  # write a step's solution into its folder, to catch up
+//
+// Imports of a step's own packages (solutions/step05-beehive/ledger) are
+// moved to the exercise's (step05-beehive/ledger) in both cases.
 package main
 
 import (
@@ -33,15 +37,23 @@ commands:
   check      fail if a generated folder is stale, if an exercise does not
              compile or vet, or if a task's tests do not fail in the exercise
   status     show how many tasks of each step pass, from the tests
+  solve DIR  write the solution of step DIR (e.g. step02-rpc) into its
+             folder, to catch up; files you added stay
 `
 
 func main() {
-	if len(os.Args) != 2 {
+	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
+	case "solve":
+		if len(os.Args) != 3 {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		err = solve(".", os.Args[2])
 	case "generate":
 		err = generateAll(".")
 	case "check":

@@ -24,12 +24,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 
-	// BEGIN SOLUTION
-	// (The exercise imports its own copy of this step's packages: the same code, at another path.)
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/ledger"
-	// STUB
-	// "github.com/hive-workshop/microservices-go/step05-beehive/ledger"
-	// END SOLUTION
 )
 
 // BuildBee compiles the bee command, the Go package pkg (such as

@@ -25,14 +25,8 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 
-	// BEGIN SOLUTION
-	// (The exercise imports its own copy of this step's packages: the same code, at another path.)
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/customer"
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/ledger"
-	// STUB
-	// "github.com/hive-workshop/microservices-go/step05-beehive/customer"
-	// "github.com/hive-workshop/microservices-go/step05-beehive/ledger"
-	// END SOLUTION
 )
 
 // Target is a running beehive, as Run sees it: how to reach it, and how to

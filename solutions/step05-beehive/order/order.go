@@ -18,12 +18,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 
-	// BEGIN SOLUTION
-	// (The exercise imports its own copy of this step's packages: the same code, at another path.)
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/ledger"
-	// STUB
-	// "github.com/hive-workshop/microservices-go/step05-beehive/ledger"
-	// END SOLUTION
 )
 
 // PlaceRequest is what a customer sends to order.place:

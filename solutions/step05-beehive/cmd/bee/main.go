@@ -13,16 +13,9 @@ import (
 	"fmt"
 	"os"
 
-	// BEGIN SOLUTION
-	// (The exercise imports its own copy of this step's packages: the same code, at another path.)
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/kitchen"
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/menu"
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/order"
-	// STUB
-	// "github.com/hive-workshop/microservices-go/step05-beehive/kitchen"
-	// "github.com/hive-workshop/microservices-go/step05-beehive/menu"
-	// "github.com/hive-workshop/microservices-go/step05-beehive/order"
-	// END SOLUTION
 )
 
 func main() {

@@ -25,12 +25,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 
-	// BEGIN SOLUTION
-	// (The exercise imports its own copy of this step's packages: the same code, at another path.)
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/customer"
-	// STUB
-	// "github.com/hive-workshop/microservices-go/step05-beehive/customer"
-	// END SOLUTION
 )
 
 func main() {
