@@ -141,6 +141,8 @@ func uncomment(line string) string {
 	switch {
 	case strings.HasPrefix(rest, "// "):
 		return line[:indent] + rest[3:]
+	case strings.TrimSpace(rest) == "//":
+		return "\n" // no indent left dangling at the end of an empty line
 	case strings.HasPrefix(rest, "//"):
 		return line[:indent] + rest[2:]
 	}
