@@ -96,7 +96,7 @@ func (s *Service) SetVersion(v string) { s.version = v }
 // SetPicker sets the policy by which the service's calls to other services
 // pick an instance (see Picker). Without it, calls take turns: RoundRobin.
 func (s *Service) SetPicker(p Picker) {
-	s.mustBeStopped("SetPicker")
+	s.mustNotHaveStarted("SetPicker")
 	s.picker = p
 }
 
@@ -116,8 +116,8 @@ func Idempotent() MethodOption {
 // fail, fn returns an error; an *Error (see Errorf) reaches the caller with
 // its code, any other error arrives as Internal.
 //
-// Handle panics if s already has a method of that name or if s is running:
-// both are mistakes in the program, not in its input.
+// Handle panics if s already has a method of that name or has started: both
+// are mistakes in the program, not in its input.
 func Handle[Req, Resp any](s *Service, name string, fn func(ctx context.Context, req Req) (Resp, error), opts ...MethodOption) {
 	m := &method{
 		name:     name,
@@ -136,7 +136,7 @@ func Handle[Req, Resp any](s *Service, name string, fn func(ctx context.Context,
 	for _, opt := range opts {
 		opt(m)
 	}
-	s.mustBeStopped("Handle")
+	s.mustNotHaveStarted("Handle")
 	if _, ok := s.methods[name]; ok || isBuiltin(name) {
 		panic(fmt.Sprintf("hive: service %s already has a method %q", s.name, name))
 	}
@@ -178,7 +178,7 @@ type Event[T any] struct {
 // Like a call, a handler has a deadline: its context ends after
 // Config.CallTimeout, or sooner when a Stop runs out of time waiting for it.
 //
-// On panics if s already handles that pattern or is running.
+// On panics if s already handles that pattern or has started.
 func On[T any](s *Service, pattern string, fn func(ctx context.Context, e Event[T]) error, opts ...EventOption) {
 	sub := &subscription{
 		pattern: pattern,
@@ -194,7 +194,7 @@ func On[T any](s *Service, pattern string, fn func(ctx context.Context, e Event[
 	for _, opt := range opts {
 		opt(sub)
 	}
-	s.mustBeStopped("On")
+	s.mustNotHaveStarted("On")
 	for _, other := range s.subs {
 		if other.pattern == pattern {
 			panic(fmt.Sprintf("hive: service %s already handles events %q", s.name, pattern))
@@ -206,7 +206,7 @@ func On[T any](s *Service, pattern string, fn func(ctx context.Context, e Event[
 // OnStart adds a hook that runs when the service starts, before it serves
 // anything. An error stops the start.
 func (s *Service) OnStart(fn func(ctx context.Context) error) {
-	s.mustBeStopped("OnStart")
+	s.mustNotHaveStarted("OnStart")
 	s.onStart = append(s.onStart, fn)
 }
 
@@ -214,11 +214,13 @@ func (s *Service) OnStart(fn func(ctx context.Context) error) {
 // its requests and events. It runs only if all OnStart hooks succeeded, so
 // it can clean up what they made without checking.
 func (s *Service) OnStop(fn func(ctx context.Context) error) {
-	s.mustBeStopped("OnStop")
+	s.mustNotHaveStarted("OnStop")
 	s.onStop = append(s.onStop, fn)
 }
 
-func (s *Service) mustBeStopped(what string) {
+// mustNotHaveStarted panics if s has ever started: what a Service offers is
+// fixed at Start, and a stopped Service cannot start again either.
+func (s *Service) mustNotHaveStarted(what string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running != nil {
