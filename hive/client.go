@@ -222,18 +222,19 @@ func (c *Client) fail(ctx context.Context, method string, err error) error {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
+		// A copy, so that setting Method below changes no error that
+		// someone else holds.
 		e = &Error{Code: e.Code, Message: e.Message, cause: e.cause}
 		if e.Code == Timeout && e.cause == nil {
 			// The callee ran out of the time the caller gave it: the
 			// caller's deadline, exceeded on the other side.
 			e.cause = context.DeadlineExceeded
 		}
+	case errors.Is(ctx.Err(), context.Canceled):
+		e = &Error{Code: Unavailable, Message: "the call was canceled", cause: ctx.Err()}
 	case ctx.Err() != nil:
-		deadline, _ := ctx.Deadline()
 		e = &Error{Code: Timeout, Message: "no answer before the deadline", cause: ctx.Err()}
-		if errors.Is(ctx.Err(), context.Canceled) {
-			e = &Error{Code: Unavailable, Message: "the call was canceled", cause: ctx.Err()}
-		} else if !deadline.IsZero() {
+		if deadline, ok := ctx.Deadline(); ok {
 			e.Message = fmt.Sprintf("no answer before the deadline (%s ago)", time.Since(deadline).Round(time.Millisecond))
 		}
 	default:

@@ -67,6 +67,8 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		level := logLevel(e.Code)
 		switch {
 		case errors.As(err, new(*Error)):
+			// The handler chose the code: keep it, even if the handler
+			// failed because its deadline passed.
 		case errors.Is(err, context.DeadlineExceeded):
 			e = Errorf(Timeout, "%s.%s did not finish within %v", s.name, name, timeout)
 			level = logLevel(Timeout)
