@@ -35,7 +35,7 @@ type Status struct {
 	InFlight      int64     `json:"in_flight"`      // RPCs being answered now
 	EventsHandled int64     `json:"events_handled"` // events handled successfully
 	EventsFailed  int64     `json:"events_failed"`  // handler runs that returned an error
-	EventsEmitted int64     `json:"events_emitted"`
+	EventsEmitted int64     `json:"events_emitted"` // events published through Emit
 	LatencyP50    float64   `json:"latency_p50_ms"` // over the latest RPCs, in milliseconds
 	LatencyP99    float64   `json:"latency_p99_ms"`
 }
@@ -104,10 +104,10 @@ func (s *Service) status() Status {
 }
 
 func (s *Service) inspect() Inspection {
-	in := Inspection{Service: s.name, Methods: []MethodInfo{}, Events: []EventHandlerInfo{}}
+	info := Inspection{Service: s.name, Methods: []MethodInfo{}, Events: []EventHandlerInfo{}}
 	for _, name := range s.methodNames() {
 		m := s.methods[name]
-		in.Methods = append(in.Methods, MethodInfo{
+		info.Methods = append(info.Methods, MethodInfo{
 			Name:         name,
 			Idempotent:   m.idempotent,
 			RequestType:  typeName(m.request),
@@ -117,17 +117,17 @@ func (s *Service) inspect() Inspection {
 		})
 	}
 	for _, name := range builtinNames {
-		in.Methods = append(in.Methods, MethodInfo{Name: name, Builtin: true, Idempotent: true})
+		info.Methods = append(info.Methods, MethodInfo{Name: name, Builtin: true, Idempotent: true})
 	}
 	for _, sub := range s.subs {
-		in.Events = append(in.Events, EventHandlerInfo{
+		info.Events = append(info.Events, EventHandlerInfo{
 			Pattern:   sub.pattern,
 			Broadcast: sub.broadcast,
 			BodyType:  typeName(sub.body),
 			Body:      example(sub.body),
 		})
 	}
-	return in
+	return info
 }
 
 func example(v any) json.RawMessage {

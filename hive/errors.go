@@ -57,6 +57,8 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Message == "" && t.Code == e.Code
 }
 
+// Unwrap returns the local cause, if any, so that errors.Is(err,
+// context.DeadlineExceeded) holds for a call that timed out.
 func (e *Error) Unwrap() error { return e.cause }
 
 // Values to compare errors with, using errors.Is:

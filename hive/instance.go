@@ -275,9 +275,13 @@ func (s *Service) Emit(ctx context.Context, eventType string, body any) error {
 }
 
 // Logger returns the instance's logger. Log with a context (InfoContext and
-// friends) and each line carries the trace id of the work at hand.
+// friends) and each line carries the trace id of the work at hand. Before
+// Start, it logs through slog.Default(), with no instance id yet.
 func (s *Service) Logger() *slog.Logger {
-	if in, err := s.instance(""); err == nil {
+	s.mu.Lock()
+	in := s.running
+	s.mu.Unlock()
+	if in != nil {
 		return in.logger
 	}
 	return slog.New(LogHandler(slog.Default().Handler())).With("service", s.name)

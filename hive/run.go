@@ -43,7 +43,7 @@ const (
 )
 
 // Env is the configuration read from the environment, before anything is
-// connected.
+// connected: one field per HIVE_* variable (see EnvNamespace and the rest).
 type Env struct {
 	Namespace string
 	Listen    string
@@ -126,6 +126,7 @@ func (env Env) ConnectBus(ctx context.Context, logger *slog.Logger) (events.Bus,
 // environment variables, connects to the registry and the event bus,
 // starts svc, and serves until SIGINT or SIGTERM; then it stops svc
 // gracefully, giving in-flight work up to 10 seconds. It returns an error if
+// the environment is wrong, the registry or the bus cannot be reached, or
 // svc could not start or stop cleanly.
 //
 // Run also makes its logger the default logger, so that slog.InfoContext
