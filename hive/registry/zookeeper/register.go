@@ -49,6 +49,8 @@ func (r *Registry) create(path string, inst registry.Instance) error {
 	}
 	_, err = r.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, zk.ErrNoNode): // the first instance of its service: create the parents
 		if err := r.createParents(path); err != nil {
 			return err
@@ -60,6 +62,7 @@ func (r *Registry) create(path string, inst registry.Instance) error {
 	default:
 		return err
 	}
+	// Try once more, now that the parents exist or the old node is gone.
 	_, err = r.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 	return err
 }
