@@ -32,6 +32,8 @@ type session struct {
 // errLost says that a session died before the broker confirmed a message.
 var errLost = errors.New("connection lost before the broker confirmed")
 
+// dialTimeout bounds a dial, handshake included, so that New fails soon on
+// an address where no broker answers, rather than hanging.
 const dialTimeout = 5 * time.Second
 
 // dial opens a session and declares the namespace's exchange on it.
@@ -65,6 +67,8 @@ func dialContext(ctx context.Context) func(network, addr string) (net.Conn, erro
 	}
 }
 
+// newSession opens the publishing channel on conn, declares the exchange,
+// and closes dead as soon as either the connection or the channel closes.
 func newSession(conn *amqp.Connection, exchange string) (*session, error) {
 	pub, err := conn.Channel()
 	if err != nil {
@@ -141,7 +145,7 @@ func (b *Bus) session(ctx context.Context) (*session, error) {
 // keepConnected waits for the current session to die and dials a new one,
 // pausing longer after every failed attempt, until the Bus is closed.
 // Publish waits for the new session; subscriptions notice that their
-// channel closed, and consume again on it.
+// channel closed, and consume again on the new session.
 func (b *Bus) keepConnected() {
 	for {
 		b.mu.Lock()
