@@ -71,8 +71,8 @@ func ReadEnv() (Env, error) {
 		Events:    getenv(EnvEvents, "rabbitmq"),
 		AMQPURL:   getenv(EnvAMQPURL, "amqp://guest:guest@127.0.0.1:5672/"),
 	}
-	if err := env.LogLevel.UnmarshalText([]byte(getenv(EnvLogLevel, "info"))); err != nil {
-		return Env{}, fmt.Errorf("%s: %w", EnvLogLevel, err)
+	if v := getenv(EnvLogLevel, "info"); env.LogLevel.UnmarshalText([]byte(v)) != nil {
+		return Env{}, fmt.Errorf("%s=%q: want debug, info, warn or error", EnvLogLevel, v)
 	}
 	if v := os.Getenv(EnvEventAttempts); v != "" {
 		n, err := strconv.Atoi(v)
