@@ -196,10 +196,12 @@ func (s *Service) Stop(ctx context.Context) error {
 	return s.shutdown(ctx)
 }
 
+// shutdown undoes what Start did, as far as Start got: Stop calls it, and so
+// does a Start that fails half way.
 func (s *Service) shutdown(ctx context.Context) error {
 	in := s.running
 	var errs []error
-	if in.record.Endpoint != "" {
+	if in.record.Endpoint != "" { // a start that failed before listening registered nothing
 		if err := in.cfg.Registry.Deregister(ctx, in.record); err != nil {
 			errs = append(errs, fmt.Errorf("deregister: %w", err))
 		}

@@ -75,8 +75,8 @@ func New(name string) *Service {
 	return &Service{name: name, methods: make(map[string]*method)}
 }
 
-// Registry returns the registry the service runs with, once started: for
-// services that follow the comings and goings of others themselves.
+// Registry returns the registry the service runs with, or nil before Start:
+// for services that follow the comings and goings of others themselves.
 func (s *Service) Registry() registry.Registry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
