@@ -11,7 +11,9 @@
 //	hive.Handle(svc, "greet", func(ctx context.Context, req Request) (Reply, error) {
 //		return Reply{Greeting: "Hello, " + req.Name}, nil
 //	})
-//	hive.Run(svc)
+//	if err := hive.Run(svc); err != nil {
+//		log.Fatal(err)
+//	}
 //
 // Run reads its configuration from the environment (see ReadEnv),
 // registers the instance, serves until SIGINT or SIGTERM, and then shuts
