@@ -157,7 +157,7 @@ func withDefaults(cfg Config) Config {
 // panic into an error, and counts.
 func (s *Service) eventHandler(sub *subscription) events.Handler {
 	return func(ctx context.Context, e events.Event) (err error) {
-		in := s.running
+		in := s.running // no lock: set before the subscription started, never changed after
 		ctx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
 		defer cancel()
 		defer context.AfterFunc(in.halted, cancel)()

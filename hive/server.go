@@ -38,7 +38,7 @@ type envelope struct {
 // serveHTTP answers one RPC. Whatever the input, it answers with a response
 // or an error envelope, and never takes the instance down.
 func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	in := s.running
+	in := s.running // no lock: set before the server started, never changed after
 	start := time.Now()
 	name := strings.TrimPrefix(r.URL.Path, rpcPath)
 
