@@ -161,7 +161,7 @@ func (r *Registry) read(path string, ids []string) ([]registry.Instance, error) 
 		var inst registry.Instance
 		if err := json.Unmarshal(data, &inst); err != nil {
 			// One bad node must not hide all the good ones.
-			r.logger.Warn("zookeeper: skip a node that holds no instance", "path", path+"/"+id, "err", err)
+			r.logger.Warn("zookeeper: skip a node that holds no instance", "path", path+"/"+id, "error", err)
 			continue
 		}
 		list = append(list, inst)

@@ -44,7 +44,7 @@ func (r *Registry) keepRegistered(session int64) {
 			continue
 		}
 		if err := r.registerAll(); err != nil {
-			r.logger.Warn("zookeeper: register again on the new session", "err", err)
+			r.logger.Warn("zookeeper: register again on the new session", "error", err)
 			retry = time.After(time.Second)
 			continue
 		}

@@ -57,7 +57,7 @@ func (r *Registry) watch(ctx context.Context, service string, changed <-chan zk.
 			if r.isClosed() {
 				return
 			}
-			r.logger.Warn("zookeeper: watch: read failed, trying again", "service", service, "err", err)
+			r.logger.Warn("zookeeper: watch: read failed, trying again", "service", service, "error", err)
 			changed = fireAfter(retryDelay)
 			continue
 		}
