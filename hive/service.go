@@ -92,8 +92,12 @@ func (s *Service) Registry() registry.Registry {
 func (s *Service) Name() string { return s.name }
 
 // SetVersion records a version string that the registry and the status
-// method show; it changes nothing else.
-func (s *Service) SetVersion(v string) { s.version = v }
+// method show; it changes nothing else. Like the other setters, it panics
+// once the service has started.
+func (s *Service) SetVersion(v string) {
+	s.mustNotHaveStarted("SetVersion")
+	s.version = v
+}
 
 // SetPicker sets the policy by which the service's calls to other services
 // pick an instance (see Picker). Without it, calls take turns: RoundRobin.
