@@ -17,6 +17,7 @@ type bee struct {
 	// Guarded by Node.mu.
 	Instance
 	process *os.Process // nil when no process runs
+	started time.Time   // when process started
 	killed  bool        // by KillRandom: it did not crash, so no backoff
 }
 
@@ -35,12 +36,12 @@ const (
 func (n *Node) supervise(ctx context.Context, b *bee) error {
 	backoff := minBackoff
 	for {
+		started := time.Now()
 		cmd, exited, err := n.start(b)
 		if err != nil {
 			n.set(b, Stopped, nil)
 			return fmt.Errorf("node: start %s: %w", b.Name(), err)
 		}
-		started := time.Now()
 
 		select {
 		case <-ctx.Done():
@@ -126,6 +127,9 @@ func (n *Node) set(b *bee, state State, p *os.Process) {
 	b.State, b.process, b.PID = state, p, 0
 	if p != nil {
 		b.PID = p.Pid
+	}
+	if state == Running {
+		b.started = time.Now()
 	}
 }
 

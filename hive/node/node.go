@@ -38,7 +38,7 @@ type Options struct {
 	Stdout io.Writer     // the instances' output, each line prefixed; os.Stdout if nil
 	Color  ColorMode     // whether prefixes are coloured; by default only on a terminal
 	Grace  time.Duration // how long instances may take to stop; DefaultGrace if 0
-	Chaos  time.Duration // if > 0, kill a random instance this often
+	Chaos  time.Duration // if > 0, kill a random instance this often (one that has run at least this long)
 	Logger *slog.Logger  // the node's own messages; slog.Default() if nil
 }
 
@@ -166,15 +166,24 @@ func (n *Node) Instances() []Instance {
 // no chance to clean up, as when a machine dies. The node starts it again.
 // It returns the instance's name and the pid it had.
 func (n *Node) KillRandom() (name string, pid int, err error) {
+	return n.killRandom(0)
+}
+
+// killRandom is KillRandom among the instances that have been running for
+// at least minAge.
+func (n *Node) killRandom(minAge time.Duration) (name string, pid int, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var running []*bee
 	for _, b := range n.bees {
-		if b.State == Running {
+		if b.State == Running && time.Since(b.started) >= minAge {
 			running = append(running, b)
 		}
 	}
 	if len(running) == 0 {
+		if minAge > 0 {
+			return "", 0, fmt.Errorf("node: no instance has been running for %v yet", minAge)
+		}
 		return "", 0, errors.New("node: no instance is running")
 	}
 	b := running[rand.IntN(len(running))]
@@ -206,7 +215,10 @@ func (n *Node) Signal(name string, sig os.Signal) error {
 	return nil
 }
 
-// chaos kills a random instance every opts.Chaos until ctx ends.
+// chaos kills a random instance every opts.Chaos until ctx ends. It spares
+// an instance that started less than opts.Chaos ago: on a busy machine a
+// service can take longer than that to start, and killing bees that never
+// got going would show nothing but a hive that never comes up.
 func (n *Node) chaos(ctx context.Context) {
 	tick := time.NewTicker(n.opts.Chaos)
 	defer tick.Stop()
@@ -216,7 +228,7 @@ func (n *Node) chaos(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		name, pid, err := n.KillRandom()
+		name, pid, err := n.killRandom(n.opts.Chaos)
 		if err != nil {
 			n.logger.Warn("chaos: nothing killed", "error", err)
 			continue

@@ -32,14 +32,15 @@ hive.yml looks like this (commands run in the current folder):
 
 Each instance gets HIVE_LISTEN=127.0.0.1:0 (a free port), unless hive.yml
 sets it, and HIVE_INSTANCE_INDEX (0, 1, ...). With -chaos, a random instance
-is killed every so often, to show that the hive keeps working.`,
+is killed every so often, to show that the hive keeps working; one that
+started less than that interval ago is spared, so the hive can come up.`,
 	example: "hive node -c step05-beehive/hive.yml -chaos 5s",
 	run:     runNode,
 }
 
 func runNode(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
 	path := fs.String("c", "hive.yml", "the beehive's configuration `file`")
-	chaos := fs.Duration("chaos", 0, "kill a random instance at this interval (0: never)")
+	chaos := fs.Duration("chaos", 0, "kill a random instance, one that has run this long, at this interval (0: never)")
 	grace := fs.Duration("grace", hivenode.DefaultGrace, "how long instances may take to stop before they are killed")
 	color := fs.String("color", "auto", "colour the names: auto (on a terminal), always or never")
 	if _, err := parse(fs, args, 0, 0); err != nil {
