@@ -18,6 +18,7 @@ import (
 //	POST /rpc/<method>            body: the request as JSON
 //	Hive-Timeout: 1.5s            how long the caller waits (optional)
 //	Hive-Trace-Id: 3f9a1c...      the trace the call belongs to (optional)
+//	Hive-Service: menu            the service the caller means to reach (optional)
 //
 // A success answers 200 with the response as JSON. A failure answers with
 // an HTTP status that fits its code, and the error envelope:
@@ -27,6 +28,7 @@ const (
 	rpcPath        = "/rpc/"
 	timeoutHeader  = "Hive-Timeout"
 	traceHeader    = "Hive-Trace-Id"
+	serviceHeader  = "Hive-Service" // on a request: the service meant; on a response: the service that answered
 	defaultMaxBody = 1 << 20 // 1 MiB
 )
 
