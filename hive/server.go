@@ -29,7 +29,7 @@ const (
 	timeoutHeader  = "Hive-Timeout"
 	traceHeader    = "Hive-Trace-Id"
 	serviceHeader  = "Hive-Service" // on a request: the service meant; on a response: the service that answered
-	defaultMaxBody = 1 << 20 // 1 MiB
+	defaultMaxBody = 1 << 20        // 1 MiB
 )
 
 // envelope is the body of a failed call.
