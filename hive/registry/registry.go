@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,17 +34,23 @@ type Instance struct {
 	Idempotent []string `json:"idempotent,omitempty"`
 }
 
-// Validate reports whether inst can be registered: it needs a service name,
-// an ID and an endpoint of the form host:port.
+// Validate reports whether inst is a record a client can call: it needs a
+// service name, an ID and an endpoint of the form host:port, with a host
+// and a port from 1 to 65535, and nothing else: no scheme, no path. Every
+// registry validates what it registers; a client validates what it reads
+// too, since anyone may write into a registry.
 func (inst Instance) Validate() error {
+	if inst.ID == "" && inst.Service == "" && inst.Endpoint == "" {
+		return errors.New("registry: an empty record (null or {}): no service, ID or endpoint")
+	}
 	if err := checkName(inst.Service); err != nil {
 		return fmt.Errorf("registry: instance %q: service name: %w", inst.ID, err)
 	}
 	if err := checkName(inst.ID); err != nil {
 		return fmt.Errorf("registry: instance of service %q: ID: %w", inst.Service, err)
 	}
-	if _, _, err := net.SplitHostPort(inst.Endpoint); err != nil {
-		return fmt.Errorf("registry: instance %q: endpoint %q is not host:port", inst.ID, inst.Endpoint)
+	if err := checkEndpoint(inst.Endpoint); err != nil {
+		return fmt.Errorf("registry: instance %q: endpoint %q: %w", inst.ID, inst.Endpoint, err)
 	}
 	return nil
 }
@@ -56,6 +64,36 @@ func checkName(name string) error {
 		return errors.New("empty")
 	case name == "." || name == ".." || strings.Contains(name, "/"):
 		return fmt.Errorf("%q is not allowed: it may not contain \"/\" or be \".\" or \"..\"", name)
+	}
+	return nil
+}
+
+// checkEndpoint rejects an endpoint that is not a plain host:port. Clients
+// call "http://" + endpoint + "/rpc/<method>", so a scheme or a path in the
+// endpoint would send calls somewhere else than the instance meant.
+func checkEndpoint(endpoint string) error {
+	switch {
+	case endpoint == "":
+		return errors.New("empty: it must be host:port")
+	case strings.Contains(endpoint, "://"):
+		return errors.New("has a scheme: write host:port only, for example 127.0.0.1:8002")
+	case strings.ContainsAny(endpoint, "/?#"):
+		return errors.New("has a path: write host:port only, for example 127.0.0.1:8002")
+	}
+	host, port, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return errors.New("is not host:port")
+	}
+	if host == "" {
+		return errors.New("has no host")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	// What a URL would make of it, for the characters that remain, such as
+	// the @ of user@host:port.
+	if u, err := url.Parse("http://" + endpoint); err != nil || u.Host != endpoint {
+		return errors.New("is not host:port")
 	}
 	return nil
 }

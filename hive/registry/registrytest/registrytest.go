@@ -92,6 +92,8 @@ func rejectBadInstances(t *testing.T, connect func() registry.Registry) {
 		"a / in the ID":       {Service: "x", ID: "x/1", Endpoint: "127.0.0.1:8000"},
 		"a / in the service":  {Service: "x/y", ID: "x-1", Endpoint: "127.0.0.1:8000"},
 		"no port in endpoint": {Service: "x", ID: "x-1", Endpoint: "127.0.0.1"},
+		"a path in endpoint":  {Service: "x", ID: "x-1", Endpoint: "127.0.0.1:8000/x"},
+		"a scheme":            {Service: "x", ID: "x-1", Endpoint: "http://127.0.0.1:8000"},
 	}
 	for what, inst := range bad {
 		assert.Error(t, r.Register(ctx, inst), "an instance with %s must be refused", what)
