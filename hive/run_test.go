@@ -1,7 +1,10 @@
 package hive_test
 
 import (
+	"context"
 	"log/slog"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
 )
 
 func TestReadEnvDefaults(t *testing.T) {
@@ -45,4 +50,94 @@ func TestReadEnvRefusesABadLogLevel(t *testing.T) {
 	t.Setenv("HIVE_LOG_LEVEL", "loud")
 	_, err := hive.ReadEnv()
 	assert.ErrorContains(t, err, "HIVE_LOG_LEVEL")
+}
+
+func TestReadEnvRefusesAnUnknownEventBus(t *testing.T) {
+	t.Setenv("HIVE_EVENTS", "kafka")
+	_, err := hive.ReadEnv()
+	assert.ErrorContains(t, err, `HIVE_EVENTS="kafka": use rabbitmq or memory`)
+}
+
+// runWithoutRabbitMQ starts svc as Run does, with HIVE_AMQP_URL pointing at
+// a port where nothing listens. It returns that host:port.
+func runWithoutRabbitMQ(t *testing.T, svc *hive.Service) (addr string, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr = ln.Addr().String()
+	ln.Close()
+
+	env := hive.Env{Namespace: hivetest.Namespace(t), Listen: "127.0.0.1:0", Registry: "memory", Events: "rabbitmq", AMQPURL: "amqp://guest:guest@" + addr + "/"}
+	disconnect, err := hive.StartFromEnv(t.Context(), svc, env, slog.New(slog.DiscardHandler))
+	if err == nil {
+		t.Cleanup(func() {
+			assert.NoError(t, svc.Stop(context.Background()))
+			disconnect()
+		})
+	}
+	return addr, err
+}
+
+// Item 7 of issue 9: a service that handles no events starts without
+// RabbitMQ and answers calls; Emit says which broker is missing.
+func TestRunStartsWithoutRabbitMQWhenTheServiceHandlesNoEvents(t *testing.T) {
+	svc := hive.New("echo")
+	hive.Handle(svc, "say", func(ctx context.Context, req string) (string, error) { return req, nil })
+	addr, err := runWithoutRabbitMQ(t, svc)
+	require.NoError(t, err, "a service without event handlers must start while RabbitMQ is down")
+
+	var got string
+	require.NoError(t, svc.Call(t.Context(), "echo.say", "hello", &got))
+	assert.Equal(t, "hello", got)
+
+	err = svc.Emit(t.Context(), "echo.said", "hello")
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "rabbitmq: cannot connect to "+addr)
+	assert.ErrorContains(t, err, "make up", "the error should say how to start RabbitMQ")
+}
+
+func TestRunNeedsRabbitMQWhenTheServiceHandlesEvents(t *testing.T) {
+	svc := hive.New("listener")
+	hive.On(svc, "echo.said", func(ctx context.Context, e hive.Event[string]) error { return nil })
+	addr, err := runWithoutRabbitMQ(t, svc)
+	require.Error(t, err, "a service with event handlers must not start without its events")
+	assert.ErrorContains(t, err, "rabbitmq: cannot connect to "+addr)
+	assert.ErrorContains(t, err, "make up", "the error should say how to start RabbitMQ")
+}
+
+// Run connects to RabbitMQ on the first Emit; Emits at once share one
+// connection, and every event arrives.
+func TestRunConnectsToRabbitMQOnTheFirstEmit(t *testing.T) {
+	n := hivetest.NewRabbitMQNetwork(t)
+	const emits = 10
+	heard := make(chan string, emits)
+	stop, err := n.Bus.Subscribe(t.Context(), events.Subscription{Service: "test", Name: "echo.said", Pattern: "echo.said"},
+		func(ctx context.Context, e events.Event) error {
+			heard <- e.ID
+			return nil
+		})
+	require.NoError(t, err)
+	defer stop()
+
+	svc := hive.New("echo")
+	env := hive.Env{Namespace: n.Namespace, Listen: "127.0.0.1:0", Registry: "memory", Events: "rabbitmq", AMQPURL: hivetest.RabbitMQ(t)}
+	disconnect, err := hive.StartFromEnv(t.Context(), svc, env, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer disconnect()
+	defer svc.Stop(context.Background())
+
+	var wg sync.WaitGroup
+	for range emits {
+		wg.Go(func() { assert.NoError(t, svc.Emit(t.Context(), "echo.said", "hello")) })
+	}
+	wg.Wait()
+	ids := make(map[string]bool)
+	timeout := time.After(30 * time.Second)
+	for len(ids) < emits {
+		select {
+		case id := <-heard:
+			ids[id] = true
+		case <-timeout:
+			t.Fatalf("heard %d of %d events after 30s", len(ids), emits)
+		}
+	}
 }
