@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
@@ -22,6 +23,16 @@ import (
 // deadline of its own.
 const DefaultCallTimeout = 5 * time.Second
 
+const (
+	// minAttemptTimeout is the least time an attempt gets when a retry could
+	// follow it; see Client.send.
+	minAttemptTimeout = 100 * time.Millisecond
+
+	// maxErrorMessage caps the message of a remote error, in bytes: a
+	// callee's message ends up in the caller's logs and answers.
+	maxErrorMessage = 1024
+)
+
 // Client calls the methods of services. It finds their instances through a
 // registry, which it watches, so that a call costs no registry round trip.
 // A Client is safe for concurrent use.
@@ -29,6 +40,7 @@ type Client struct {
 	registry registry.Registry
 	picker   Picker
 	timeout  time.Duration
+	maxResp  int64
 	http     *http.Client
 	logger   *slog.Logger
 
@@ -41,9 +53,10 @@ type Client struct {
 
 // ClientOptions configure a Client. The zero value is ready to use.
 type ClientOptions struct {
-	Picker  Picker        // chooses an instance per call; RoundRobin if nil
-	Timeout time.Duration // for calls without a deadline; DefaultCallTimeout if 0
-	Logger  *slog.Logger  // slog.Default() if nil
+	Picker           Picker        // chooses an instance per call; RoundRobin if nil
+	Timeout          time.Duration // for calls without a deadline; DefaultCallTimeout if 0
+	MaxResponseBytes int64         // the largest response body read; 1 MiB if 0
+	Logger           *slog.Logger  // slog.Default() if nil
 }
 
 // NewClient returns a client that finds instances through reg. Close it
@@ -55,6 +68,9 @@ func NewClient(reg registry.Registry, opts ClientOptions) *Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultCallTimeout
 	}
+	if opts.MaxResponseBytes <= 0 {
+		opts.MaxResponseBytes = defaultMaxBody
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -63,6 +79,7 @@ func NewClient(reg registry.Registry, opts ClientOptions) *Client {
 		registry: reg,
 		picker:   opts.Picker,
 		timeout:  opts.Timeout,
+		maxResp:  opts.MaxResponseBytes,
 		http:     &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}},
 		logger:   opts.Logger,
 		ctx:      ctx,
@@ -89,8 +106,10 @@ func (c *Client) Close() error {
 //
 // When an instance cannot be reached, or says it is Unavailable, the call is
 // tried again on another instance: that is safe because the request was
-// never handled. After other failures, only methods declared Idempotent are
-// tried again.
+// never handled. After other failures, timeouts included, only methods
+// declared Idempotent are tried again. So that a frozen instance cannot
+// hold such a call for its whole deadline, an attempt that another could
+// follow gets half the time left.
 func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 	service, name, ok := strings.Cut(method, ".")
 	if !ok || service == "" || name == "" {
@@ -111,14 +130,15 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 	for len(instances) > 0 {
 		inst, done := c.picker.Pick(instances)
 		instances = slices.DeleteFunc(instances, func(i registry.Instance) bool { return i.ID == inst.ID })
+		idempotent := slices.Contains(inst.Idempotent, name)
 
-		err := c.send(ctx, inst, name, body, resp)
+		err := c.send(ctx, inst, name, body, resp, idempotent && len(instances) > 0)
 		done(err)
 		if err == nil {
 			return nil
 		}
 		lastErr = err
-		if len(instances) == 0 || ctx.Err() != nil || !retryable(err, slices.Contains(inst.Idempotent, name)) {
+		if len(instances) == 0 || ctx.Err() != nil || !retryable(err, idempotent) {
 			break
 		}
 		c.logger.WarnContext(ctx, "call failed, trying another instance", "method", method, "callee", inst.ID, "error", err)
@@ -136,7 +156,7 @@ func (c *Client) CallInstance(ctx context.Context, inst registry.Instance, metho
 	if err != nil {
 		return err
 	}
-	if err := c.send(ctx, inst, method, body, resp); err != nil {
+	if err := c.send(ctx, inst, method, body, resp, false); err != nil {
 		return c.fail(ctx, inst.Service+"."+method, err)
 	}
 	return nil
@@ -165,14 +185,35 @@ func encode(method string, req any) ([]byte, error) {
 	return body, nil
 }
 
-// send makes one attempt at one instance.
-func (c *Client) send(ctx context.Context, inst registry.Instance, name string, body []byte, resp any) error {
+// send makes one attempt at one instance. When another attempt may follow
+// (shortened), this one gets only half the time left, and at least
+// minAttemptTimeout: an instance that is frozen, rather than dead, then
+// costs half the deadline, and the other half is left for another.
+func (c *Client) send(ctx context.Context, inst registry.Instance, name string, body []byte, resp any, shortened bool) error {
+	if !shortened {
+		return c.do(ctx, inst, name, body, resp)
+	}
+	deadline, _ := ctx.Deadline() // callContext gave every call one
+	limit := max(time.Until(deadline)/2, minAttemptTimeout)
+	attempt, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	err := c.do(attempt, inst, name, body, resp)
+	if err != nil && ctx.Err() == nil && errors.Is(attempt.Err(), context.DeadlineExceeded) {
+		return &Error{Code: Timeout, Message: fmt.Sprintf("%s at %s gave no answer within %v", inst.ID, inst.Endpoint, limit.Round(time.Millisecond)), cause: context.DeadlineExceeded}
+	}
+	return err
+}
+
+// do sends the request to inst and reads the answer into resp, or returns
+// the error it holds.
+func (c *Client) do(ctx context.Context, inst registry.Instance, name string, body []byte, resp any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+inst.Endpoint+rpcPath+name, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(traceHeader, TraceID(ctx))
+	req.Header.Set(serviceHeader, inst.Service)
 	if deadline, ok := ctx.Deadline(); ok {
 		req.Header.Set(timeoutHeader, time.Until(deadline).String())
 	}
@@ -181,12 +222,24 @@ func (c *Client) send(ctx context.Context, inst registry.Instance, name string, 
 		return err
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
+	// Whoever listens at the endpoint now may be another service than the
+	// record says: the record is stale, and its port taken by someone else.
+	// Its answer, even a NotFound, says nothing about our call. (An answer
+	// without the header comes from an older hive, and is taken.)
+	if got := res.Header.Get(serviceHeader); got != "" && got != inst.Service {
+		return Errorf(Unavailable, "%s answered for service %s instead: the record of %s is stale", inst.Endpoint, got, inst.ID)
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, c.maxResp+1))
 	if err != nil {
 		return err
 	}
+	if int64(len(data)) > c.maxResp {
+		return Errorf(Internal, "the response is larger than the client's limit of %d bytes (ClientOptions.MaxResponseBytes)", c.maxResp)
+	}
 	if res.StatusCode != http.StatusOK {
-		return errorEnvelope(res.StatusCode, data)
+		e := errorEnvelope(res.StatusCode, data)
+		e.Message = truncate(e.Message, maxErrorMessage)
+		return e
 	}
 	if resp == nil {
 		return nil
@@ -197,11 +250,25 @@ func (c *Client) send(ctx context.Context, inst registry.Instance, name string, 
 	return nil
 }
 
+// truncate cuts s to at most n bytes, at the start of a UTF-8 character,
+// and marks the cut with "...".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
 // retryable says whether a failed attempt may be tried on another instance.
 func retryable(err error, idempotent bool) bool {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Code == Unavailable
+		// Unavailable promises that nothing was done. After a timeout,
+		// the work may be done, or half done.
+		return e.Code == Unavailable || e.Code == Timeout && idempotent
 	}
 	if neverSent(err) {
 		return true
@@ -215,6 +282,18 @@ func retryable(err error, idempotent bool) bool {
 func neverSent(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// down reports whether a failed attempt speaks against the instance: no
+// answer came (it is dead, frozen or swamped), or it answered Unavailable or
+// Timeout. An answer such as NotFound speaks against the request, and a
+// call that its caller canceled against nobody.
+func down(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code == Unavailable || e.Code == Timeout
+	}
+	return err != nil && !errors.Is(err, context.Canceled)
 }
 
 // fail turns the last failure of a call into the *Error the caller gets.
@@ -246,9 +325,10 @@ func (c *Client) fail(ctx context.Context, method string, err error) error {
 
 // A watch keeps the instances of one service up to date.
 type watch struct {
-	ready chan struct{} // closed when the first list arrived
-	mu    sync.Mutex
-	list  []registry.Instance
+	ready   chan struct{} // closed when the first list arrived
+	mu      sync.Mutex
+	list    []registry.Instance // the records a call can use
+	skipped []string            // why each other record was skipped
 }
 
 // instances returns the live instances of service, from the cache; the
@@ -274,21 +354,34 @@ func (c *Client) instances(ctx context.Context, service string) ([]registry.Inst
 		return nil, ctx.Err()
 	}
 	w.mu.Lock()
-	list := slices.Clone(w.list)
+	list, skipped := slices.Clone(w.list), w.skipped
 	w.mu.Unlock()
-	if len(list) == 0 {
-		return nil, Errorf(Unavailable, "no instance of service %s is running", service)
+	switch {
+	case len(list) > 0:
+		return list, nil
+	case len(skipped) == 1:
+		return nil, Errorf(Unavailable, "no instance of service %s is running (1 record skipped: %s)", service, skipped[0])
+	case len(skipped) > 1:
+		return nil, Errorf(Unavailable, "no instance of service %s is running (%d records skipped: %s)", service, len(skipped), strings.Join(skipped, "; "))
 	}
-	return list, nil
+	return nil, Errorf(Unavailable, "no instance of service %s is running", service)
 }
 
 // follow copies each new list from the registry into w, until the registry
 // stops sending; then it forgets w, so that the next call watches afresh.
 func (c *Client) follow(service string, w *watch, updates <-chan []registry.Instance) {
 	first := true
+	logged := make(map[string]bool) // the reasons to skip a record already logged
 	for list := range updates {
+		valid, skipped := usable(service, list)
+		for _, why := range skipped {
+			if !logged[why] {
+				logged[why] = true
+				c.logger.Warn("skipping a registry record no call can use", "service", service, "error", why)
+			}
+		}
 		w.mu.Lock()
-		w.list = list
+		w.list, w.skipped = valid, skipped
 		w.mu.Unlock()
 		if first {
 			close(w.ready)
@@ -303,4 +396,23 @@ func (c *Client) follow(service string, w *watch, updates <-chan []registry.Inst
 	if first {
 		close(w.ready) // wake up waiting calls; they find no instances
 	}
+}
+
+// usable returns the records in list that a call to service can use, and
+// why it skipped each of the others. Anyone may write into a registry, by
+// mistake or by a bug: a record may be empty, or name no host:port, or
+// another service than the one it is listed under.
+func usable(service string, list []registry.Instance) (valid []registry.Instance, skipped []string) {
+	for _, inst := range list {
+		err := inst.Validate()
+		if err == nil && inst.Service != service {
+			err = fmt.Errorf("instance %q of service %q is listed under %q", inst.ID, inst.Service, service)
+		}
+		if err != nil {
+			skipped = append(skipped, err.Error())
+			continue
+		}
+		valid = append(valid, inst)
+	}
+	return valid, skipped
 }
