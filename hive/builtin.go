@@ -36,7 +36,7 @@ type Status struct {
 	EventsHandled int64     `json:"events_handled"` // events handled successfully
 	EventsFailed  int64     `json:"events_failed"`  // handler runs that returned an error
 	EventsEmitted int64     `json:"events_emitted"` // events published through Emit
-	LatencyP50    float64   `json:"latency_p50_ms"` // over the latest RPCs, in milliseconds
+	LatencyP50    float64   `json:"latency_p50_ms"` // over the latest RPCs that ran a method, from the request read to the answer, in milliseconds
 	LatencyP99    float64   `json:"latency_p99_ms"`
 }
 
@@ -154,12 +154,17 @@ type stats struct {
 
 func (st *stats) begin() { st.inFlight.Add(1) }
 
-func (st *stats) end(d time.Duration, failed bool) {
+func (st *stats) end(failed bool) {
 	st.inFlight.Add(-1)
 	st.calls.Add(1)
 	if failed {
 		st.errors.Add(1)
 	}
+}
+
+// observe records how long a method took, from its request read to its
+// answer.
+func (st *stats) observe(d time.Duration) {
 	st.mu.Lock()
 	st.recent[st.next] = d
 	st.next = (st.next + 1) % len(st.recent)

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
@@ -29,6 +28,12 @@ type Config struct {
 	Logger       *slog.Logger  // slog.Default() if nil
 	CallTimeout  time.Duration // the deadline of calls without one, in and out; DefaultCallTimeout if 0
 	MaxBodyBytes int64         // the largest request body accepted; 1 MiB if 0
+
+	// Limits on callers, so that none can hold an instance open (see
+	// README, "What an instance will not take").
+	ReadTimeout time.Duration // how long a caller may take to send a whole request, and to take its answer; 10s if 0
+	IdleTimeout time.Duration // how long a keep-alive connection may idle before it is closed; 2m if 0
+	MaxInFlight int           // the most requests answered at once; more are refused as unavailable; 256 if 0
 }
 
 // instance is the running part of a Service.
@@ -104,13 +109,10 @@ func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
 		in.record.Endpoint = cfg.Advertise
 	}
 	s.mu.Unlock()
-	// serveHTTP answers every request itself. A ServeMux would answer some
-	// on its own: a redirect for /rpc/. or /rpc//x, a plain-text 404 for
-	// other paths; and every answer must be a response or an envelope.
-	in.server = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(in.logger.Handler(), slog.LevelWarn)}
+	in.server = s.newServer(in)
 	go func() {
 		defer close(in.served)
-		if err := in.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := in.server.Serve(envelopeListener{ln, s.name}); !errors.Is(err, http.ErrServerClosed) {
 			in.logger.Error("server stopped", "error", err)
 		}
 	}()
@@ -149,6 +151,15 @@ func withDefaults(cfg Config) Config {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = defaultMaxBody
 	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = defaultReadTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = defaultIdleTimeout
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = defaultMaxInFlight
+	}
 	return cfg
 }
 
@@ -161,13 +172,10 @@ func (s *Service) eventHandler(sub *subscription) events.Handler {
 		ctx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
 		defer cancel()
 		defer context.AfterFunc(in.halted, cancel)()
-		if e.TraceID != "" {
-			ctx = WithTraceID(ctx, e.TraceID)
-		}
+		ctx, _ = continueTrace(ctx, e.TraceID)
 		defer func() {
 			if p := recover(); p != nil {
-				in.logger.ErrorContext(ctx, "event handler panicked", "event", e.Type, "id", e.ID, "panic", p, "stack", string(debug.Stack()))
-				err = fmt.Errorf("handler of %q panicked: %v", sub.pattern, p)
+				err = fmt.Errorf("handler of %q: %w", sub.pattern, in.panicked(ctx, p, "event", e.Type, "id", e.ID))
 			}
 			if err != nil {
 				s.stats.eventsFailed.Add(1)

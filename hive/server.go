@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -32,52 +33,79 @@ const (
 	defaultMaxBody = 1 << 20        // 1 MiB
 )
 
+// What an instance takes from a caller, at most. Config sets the rest:
+// ReadTimeout, IdleTimeout, MaxInFlight and MaxBodyBytes.
+const (
+	maxHeaderBytes   = 16 << 10        // the request line and headers together
+	maxHeaderTimeout = 5 * time.Second // to send them; less if ReadTimeout is less
+	maxCallTimeout   = time.Minute     // the longest Hive-Timeout an instance works for
+	maxEchoed        = 64              // characters of a bad header value an answer quotes back
+
+	defaultReadTimeout = 10 * time.Second
+	defaultIdleTimeout = 2 * time.Minute
+	defaultMaxInFlight = 256
+)
+
 // envelope is the body of a failed call.
 type envelope struct {
 	Error *Error `json:"error"`
 }
 
-// serveHTTP answers one RPC. Whatever the input, it answers with a response
+// rpcServer answers the RPCs of one running instance, and holds every
+// caller to the limits of the instance's Config, so that no caller, slow,
+// idle or many, can hold the instance open.
+type rpcServer struct {
+	svc      *Service
+	in       *instance
+	slots    chan struct{}   // one taken per request being answered: MaxInFlight of them
+	draining context.Context // done once the server begins to shut down
+}
+
+// newServer returns the HTTP server of a running instance. Serve it on
+// envelopeListener{ln, s.name}, so that net/http's own answers become
+// error envelopes too.
+func (s *Service) newServer(in *instance) *http.Server {
+	draining, drain := context.WithCancel(context.Background())
+	rs := &rpcServer{svc: s, in: in, slots: make(chan struct{}, in.cfg.MaxInFlight), draining: draining}
+	srv := &http.Server{
+		// rpcServer answers every request itself. A ServeMux would answer
+		// some on its own: a redirect for /rpc/. or /rpc//x, a plain-text
+		// 404 for other paths; and every answer must be a response or an
+		// envelope.
+		Handler:           rs,
+		ReadHeaderTimeout: min(maxHeaderTimeout, in.cfg.ReadTimeout),
+		ReadTimeout:       in.cfg.ReadTimeout, // the whole request, body included
+		IdleTimeout:       in.cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes - 4<<10, // net/http reads 4 KiB more than it is told
+		ErrorLog:          slog.NewLogLogger(in.logger.Handler(), slog.LevelWarn),
+	}
+	// Shutdown waits for the requests in flight. One whose body is still
+	// arriving would hold it up until ReadTimeout: readBody cuts it.
+	srv.RegisterOnShutdown(drain)
+	return srv
+}
+
+// ServeHTTP answers one RPC. Whatever the input, it answers with a response
 // or an error envelope, and never takes the instance down.
-func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	in := s.running // no lock: set before the server started, never changed after
+func (rs *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s, in := rs.svc, rs.in
 	start := time.Now()
 	name := strings.TrimPrefix(r.URL.Path, rpcPath)
-
-	ctx := r.Context()
-	if id := r.Header.Get(traceHeader); id != "" {
-		ctx = WithTraceID(ctx, id)
-	}
-	ctx, trace := ensureTrace(ctx) // a call from curl starts a trace of its own
+	ctx, trace := continueTrace(r.Context(), r.Header.Get(traceHeader)) // a call from curl starts a trace of its own
+	w.Header().Set(serviceHeader, s.name)
 	w.Header().Set(traceHeader, trace)
 
-	timeout := in.cfg.CallTimeout
-	if h := r.Header.Get(timeoutHeader); h != "" {
-		if d, err := time.ParseDuration(h); err == nil && d > 0 {
-			timeout = d
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
 	s.stats.begin()
-	resp, err := s.dispatch(ctx, w, r, name)
-	s.stats.end(time.Since(start), err != nil)
+	resp, err := rs.answer(ctx, w, r, name)
+	s.stats.end(err != nil)
 
+	// A caller that stops reading must not hold the instance either.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(in.cfg.ReadTimeout))
 	if err != nil {
 		e := asError(err)
 		level := logLevel(e.Code)
-		switch {
-		case errors.As(err, new(*Error)):
-			// The handler chose the code: keep it, even if the handler
-			// failed because its deadline passed.
-		case errors.Is(err, context.DeadlineExceeded):
-			e = Errorf(Timeout, "%s.%s did not finish within %v", s.name, name, timeout)
-			level = logLevel(Timeout)
-		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-			// Nobody reads this answer; it is no bug of ours either.
-			e = Errorf(Unavailable, "the caller went away before %s.%s finished", s.name, name)
-			level = slog.LevelInfo
+		if errors.Is(e, context.Canceled) {
+			level = slog.LevelInfo // the caller went away: nobody reads this answer, and it is no bug of ours
 		}
 		in.logger.Log(ctx, level, "call failed", "method", name, "code", e.Code, "error", e.Message, "took", time.Since(start))
 		writeJSON(w, e.Code.httpStatus(), envelope{Error: e})
@@ -94,9 +122,29 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// dispatch reads the request and runs the method, turning a panic into an
-// Internal error.
-func (s *Service) dispatch(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) (resp any, err error) {
+// answer checks the request, reads it and runs the method. The checks that
+// need no body come first, so that a request refused costs next to
+// nothing.
+func (rs *rpcServer) answer(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) (any, error) {
+	s, in := rs.svc, rs.in
+	select {
+	case rs.slots <- struct{}{}:
+		defer func() { <-rs.slots }()
+	default:
+		// Refused at once rather than queued: the caller can try another
+		// instance while this one is busy.
+		return nil, Errorf(Unavailable, "%s is answering %d requests already, its limit; try another instance", in.record.ID, cap(rs.slots))
+	}
+	if want := r.Header.Get(serviceHeader); want != "" && want != s.name {
+		// A stale registry record led the caller here: the address now
+		// belongs to another service. Nothing was done; the right
+		// service may be elsewhere.
+		return nil, Errorf(Unavailable, "this is an instance of %s, not of %.*q", s.name, maxEchoed, want)
+	}
+	timeout, err := callTimeout(r.Header.Get(timeoutHeader), in.cfg.CallTimeout)
+	if err != nil {
+		return nil, err
+	}
 	if !strings.HasPrefix(r.URL.Path, rpcPath) {
 		return nil, Errorf(NotFound, "there is nothing at %s: methods are under %s, for example %sping", r.URL.Path, rpcPath, rpcPath)
 	}
@@ -108,22 +156,93 @@ func (s *Service) dispatch(ctx context.Context, w http.ResponseWriter, r *http.R
 		return nil, Errorf(NotFound, "service %s has no method %q; it has %s",
 			s.name, name, strings.Join(append(s.methodNames(), builtinNames...), ", "))
 	}
-	limit := s.running.cfg.MaxBodyBytes
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := rs.readBody(w, r)
 	if err != nil {
-		if errors.As(err, new(*http.MaxBytesError)) {
-			return nil, Errorf(BadRequest, "the request body is larger than the limit of %d bytes", limit)
-		}
-		return nil, Errorf(BadRequest, "cannot read the request body: %v", err)
+		return nil, err
 	}
 
+	// The latency figures of status start here: a caller slow to send
+	// makes its own call slow, not the service.
+	start := time.Now()
+	defer func() { s.stats.observe(time.Since(start)) }()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := rs.run(ctx, name, call, body)
+	switch {
+	case err == nil, errors.As(err, new(*Error)):
+		// The handler chose the code: keep it, even if the handler
+		// failed because its deadline passed.
+		return resp, err
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, &Error{Code: Timeout, Message: fmt.Sprintf("%s.%s did not finish within %v", s.name, name, timeout), cause: err}
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return nil, &Error{Code: Unavailable, Message: fmt.Sprintf("the caller went away before %s.%s finished", s.name, name), cause: err}
+	}
+	return nil, err
+}
+
+// callTimeout reads the Hive-Timeout header: how long the caller waits for
+// the answer. No caller gets more than maxCallTimeout of an instance's
+// work; one that sends no header gets fallback.
+func callTimeout(header string, fallback time.Duration) (time.Duration, error) {
+	if header == "" {
+		return fallback, nil
+	}
+	d, err := time.ParseDuration(header)
+	switch {
+	case err != nil:
+		return 0, Errorf(BadRequest, "the %s header must be a duration, such as 1.5s or 300ms, not %.*q", timeoutHeader, maxEchoed, header)
+	case d <= 0:
+		// The caller has given up already: nobody waits for the work.
+		return 0, Errorf(Timeout, "the caller's deadline passed before the call arrived (%s: %s)", timeoutHeader, header)
+	}
+	return min(d, maxCallTimeout), nil
+}
+
+// readBody reads the request body: at most MaxBodyBytes of it, within
+// the server's ReadTimeout. When the server begins to shut down, it cuts a
+// body still arriving, so that a stalled caller cannot hold up a stop.
+func (rs *rpcServer) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	cfg := rs.in.cfg
+	rc := http.NewResponseController(w)
+	cut := context.AfterFunc(rs.draining, func() { rc.SetReadDeadline(time.Now()) })
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, cfg.MaxBodyBytes))
+	if !cut() {
+		// The cut came while the body arrived, or just as it ended: the
+		// method has not run, so the caller may send it elsewhere.
+		return nil, Errorf(Unavailable, "%s is stopping; try another instance", rs.in.record.ID)
+	}
+	switch {
+	case errors.As(err, new(*http.MaxBytesError)):
+		return nil, Errorf(BadRequest, "the request body is larger than the limit of %d bytes", cfg.MaxBodyBytes)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, Errorf(Timeout, "the request did not arrive within %v", cfg.ReadTimeout)
+	case err != nil:
+		return nil, Errorf(BadRequest, "cannot read the request body: %v", err)
+	}
+	return body, nil
+}
+
+// run runs a method, and turns a panic into an Internal error.
+func (rs *rpcServer) run(ctx context.Context, name string, call func(context.Context, []byte) (any, error), body []byte) (resp any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.running.logger.ErrorContext(ctx, "handler panicked", "method", name, "panic", p, "stack", string(debug.Stack()))
-			resp, err = nil, Errorf(Internal, "%s.%s panicked: %v", s.name, name, p)
+			resp, err = nil, rs.in.panicked(ctx, p, "method", name)
 		}
 	}()
 	return call(ctx, body)
+}
+
+// panicked logs a recovered panic at error level, with its value, its
+// stack and a new incident id, and returns an Internal error that names
+// the incident and nothing else. The caller learns that something broke
+// and which log line says what; no caller learns the service's insides
+// from a panic message. Call it in the deferred function that recovered.
+func (in *instance) panicked(ctx context.Context, p any, args ...any) *Error {
+	id := newID()
+	args = append(args, "incident", id, "panic", p, "stack", string(debug.Stack()))
+	in.logger.ErrorContext(ctx, "panic", args...)
+	return Errorf(Internal, "an unexpected failure, incident %s: the log of %s has the details", id, in.record.ID)
 }
 
 // lookup finds a method by name: one of the service's own, or a built-in.

@@ -36,6 +36,35 @@ func ensureTrace(ctx context.Context) (context.Context, string) {
 	return WithTraceID(ctx, id), id
 }
 
+// continueTrace returns ctx carrying the trace id that came with a call or
+// an event, if it is one: at most maxTraceID characters, all of them
+// letters, digits, '.', '_' or '-'. Anything else (nothing, from curl; a
+// huge or strange value, from a broken or hostile caller) starts a new
+// trace instead, for a trace id goes into every log line on its way.
+func continueTrace(ctx context.Context, id string) (context.Context, string) {
+	if !validTraceID(id) {
+		id = newID()
+	}
+	return WithTraceID(ctx, id), id
+}
+
+// maxTraceID is the longest trace id a service continues: room for a UUID,
+// or for the W3C traceparent's 32 hex digits with a prefix.
+const maxTraceID = 64
+
+func validTraceID(id string) bool {
+	if id == "" || len(id) > maxTraceID {
+		return false
+	}
+	for _, c := range []byte(id) {
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // newID returns 16 random hex digits: unique enough for trace, event and
 // instance ids.
 func newID() string {
