@@ -3,6 +3,7 @@ package hive_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -54,6 +55,27 @@ func TestCallTriesAnotherInstanceWhenAnotherServiceAnswers(t *testing.T) {
 		"an answer from another service must count as Unavailable, and the call go to another instance")
 	assert.Equal(t, int64(1), puts.Load())
 	assert.Equal(t, "counter", asked.Load(), "a request must say which service it is meant for, in the Hive-Service header")
+}
+
+// The same, with real instances and a real registry: the kitchen that now
+// listens at a stale record's address refuses the call, and says who it is.
+func TestCallLeavesAStaleRecordForTheRightService(t *testing.T) {
+	n := hivetest.NewZooKeeperNetwork(t)
+	var gets, puts atomic.Int64
+	n.Start(counter(&gets, &puts))
+	kitchen := hive.New("kitchen")
+	var cooked atomic.Int64
+	hive.Handle(kitchen, "put", func(ctx context.Context, _ struct{}) (int64, error) {
+		return cooked.Add(1), nil
+	})
+	n.Start(kitchen)
+	register(t, n, "counter-stale", kitchen.Endpoint())
+	client := hive.NewClient(n.Registry, hive.ClientOptions{Logger: quiet, Picker: firstPicker("counter-stale")})
+	defer client.Close()
+
+	require.NoError(t, client.Call(context.Background(), "counter.put", nil, nil))
+	assert.Equal(t, int64(1), puts.Load(), "the call must reach counter")
+	assert.Zero(t, cooked.Load(), "kitchen must not run a put meant for counter")
 }
 
 func TestCallTakesAnAnswerWithoutHiveServiceHeader(t *testing.T) {
@@ -114,7 +136,8 @@ func TestCallSkipsBadRecordsInZooKeeper(t *testing.T) {
 		_, err := conn.Create(dir+"/"+id, []byte(record), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 		require.NoError(t, err, "write the record %s", id)
 	}
-	client := hive.NewClient(n.Registry, hive.ClientOptions{Logger: quiet})
+	var logs hivetest.Logs
+	client := hive.NewClient(n.Registry, hive.ClientOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -131,6 +154,9 @@ func TestCallSkipsBadRecordsInZooKeeper(t *testing.T) {
 		require.NoError(t, waitForCall(ctx, client, "counter.get"), "the good instance must get every call")
 	}
 	assert.Equal(t, int64(10), gets.Load())
+	// null and {} are the same empty record; the others differ. Each is
+	// logged once, not with every list that holds it.
+	assert.Equal(t, 5, strings.Count(logs.String(), "skipping a registry record"), logs.String())
 }
 
 // waitForCall calls method until the client sees an instance, for as long

@@ -266,10 +266,7 @@ func errorEnvelope(status int, body []byte) *Error {
 	if err := json.Unmarshal(body, &env); err == nil && env.Error != nil && env.Error.Code != "" {
 		return env.Error
 	}
-	snippet := strings.TrimSpace(string(body))
-	if len(snippet) > 200 {
-		snippet = snippet[:200] + "..."
-	}
+	snippet := truncate(strings.TrimSpace(string(body)), 200)
 	return &Error{Code: Internal, Message: fmt.Sprintf("HTTP %d without an error envelope: %q", status, snippet)}
 }
 
