@@ -188,7 +188,9 @@ func encode(method string, req any) ([]byte, error) {
 // send makes one attempt at one instance. When another attempt may follow
 // (shortened), this one gets only half the time left, and at least
 // minAttemptTimeout: an instance that is frozen, rather than dead, then
-// costs half the deadline, and the other half is left for another.
+// costs half the deadline, and the other half is left for another. The
+// price: an idempotent method that needs more than half of its caller's
+// deadline runs out of time on the first instance, and then on the next.
 func (c *Client) send(ctx context.Context, inst registry.Instance, name string, body []byte, resp any, shortened bool) error {
 	if !shortened {
 		return c.do(ctx, inst, name, body, resp)
@@ -199,7 +201,12 @@ func (c *Client) send(ctx context.Context, inst registry.Instance, name string, 
 	defer cancel()
 	err := c.do(attempt, inst, name, body, resp)
 	if err != nil && ctx.Err() == nil && errors.Is(attempt.Err(), context.DeadlineExceeded) {
-		return &Error{Code: Timeout, Message: fmt.Sprintf("%s at %s gave no answer within %v", inst.ID, inst.Endpoint, limit.Round(time.Millisecond)), cause: context.DeadlineExceeded}
+		// The attempt's time is up, not the call's.
+		return &Error{
+			Code:    Timeout,
+			Message: fmt.Sprintf("%s at %s gave no answer within %v", inst.ID, inst.Endpoint, limit.Round(time.Millisecond)),
+			cause:   context.DeadlineExceeded,
+		}
 	}
 	return err
 }
