@@ -194,7 +194,7 @@ func TestBadInputGetsAnErrorEnvelopeAndTheInstanceGoesOn(t *testing.T) {
 			var pong hive.Pong
 			require.NoError(t, n.Call(context.Background(), "greeter.ping", nil, &pong), "the instance must go on serving after %s", tt.name)
 		}
-		assert.Contains(t, n.Logs.String(), "msg=panic", "a panic must be logged, with its stack")
+		assert.Contains(t, n.Logs.String(), `msg="handler panicked"`, "a panic must be logged, with its stack")
 	})
 }
 

@@ -241,7 +241,7 @@ func (rs *rpcServer) run(ctx context.Context, name string, call func(context.Con
 func (in *instance) panicked(ctx context.Context, p any, args ...any) *Error {
 	id := newID()
 	args = append(args, "incident", id, "panic", p, "stack", string(debug.Stack()))
-	in.logger.ErrorContext(ctx, "panic", args...)
+	in.logger.ErrorContext(ctx, "handler panicked", args...)
 	return Errorf(Internal, "an unexpected failure, incident %s: the log of %s has the details", id, in.record.ID)
 }
 

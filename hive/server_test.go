@@ -337,7 +337,7 @@ func TestPanicAnswersAnIncidentAndLogsTheDetail(t *testing.T) {
 		assert.NotContains(t, e.Message, "something broke", "a panic's value is the service's business, not the caller's")
 		incident := regexp.MustCompile(`^an unexpected failure, incident ([0-9a-f]{16}): the log of greeter-[0-9a-f]{8} has the details$`).FindStringSubmatch(e.Message)
 		require.NotNil(t, incident, "the answer must name the incident: %q", e.Message)
-		assert.Regexp(t, `level=ERROR msg=panic .*method=panic incident=`+incident[1]+` panic="something broke" stack=".*hive_test\.greeter`, n.Logs.String(),
+		assert.Regexp(t, `level=ERROR msg="handler panicked" .*method=panic incident=`+incident[1]+` panic="something broke" stack=".*hive_test\.greeter`, n.Logs.String(),
 			"the log line with the incident id must hold the panic and its stack")
 
 		require.NoError(t, svc.Emit(context.Background(), "thing.happened", struct{}{}))
@@ -348,7 +348,7 @@ func TestPanicAnswersAnIncidentAndLogsTheDetail(t *testing.T) {
 		}
 		require.Eventually(t, func() bool { return strings.Contains(n.Logs.String(), "event handler failed") }, patience, 10*time.Millisecond)
 		logs := n.Logs.String()
-		incident = regexp.MustCompile(`level=ERROR msg=panic .*event=thing.happened id=\S+ incident=([0-9a-f]{16}) panic="the event broke it" stack=".*server_test.go`).FindStringSubmatch(logs)
+		incident = regexp.MustCompile(`level=ERROR msg="handler panicked" .*event=thing.happened id=\S+ incident=([0-9a-f]{16}) panic="the event broke it" stack=".*server_test.go`).FindStringSubmatch(logs)
 		require.NotNil(t, incident, "an event handler's panic is logged like a method's")
 		assert.Regexp(t, `msg="event handler failed" .*incident `+incident[1], logs, "the failure names the incident too")
 	})
