@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // CloseRabbitMQConnections makes RabbitMQ close every connection of
@@ -21,9 +22,9 @@ func CloseRabbitMQConnections(ctx context.Context, namespace string) (int, error
 	if !HaveRabbitmqctl() {
 		return 0, errors.New("hivetest: rabbitmqctl is not installed here")
 	}
-	out, err := exec.CommandContext(ctx, "rabbitmqctl", "--quiet", "list_connections", "pid", "client_properties").CombinedOutput()
+	out, err := rabbitmqctl(ctx, "list_connections", "pid", "client_properties")
 	if err != nil {
-		return 0, fmt.Errorf("hivetest: rabbitmqctl list_connections: %w: %s", err, out)
+		return 0, err
 	}
 	// A line is "<pid>\t[..., {"connection_name","<namespace>"}, ...]".
 	var pids []string
@@ -39,14 +40,28 @@ func CloseRabbitMQConnections(ctx context.Context, namespace string) (int, error
 	errs := make([]error, len(pids))
 	for i, pid := range pids {
 		wg.Go(func() {
-			out, err := exec.CommandContext(ctx, "rabbitmqctl", "close_connection", pid, "closed by hivetest.CloseRabbitMQConnections").CombinedOutput()
-			if err != nil {
-				errs[i] = fmt.Errorf("hivetest: rabbitmqctl close_connection %s: %w: %s", pid, err, out)
-			}
+			_, errs[i] = rabbitmqctl(ctx, "close_connection", pid, "closed by hivetest.CloseRabbitMQConnections")
 		})
 	}
 	wg.Wait()
 	return len(pids), errors.Join(errs...)
+}
+
+// rabbitmqctl runs a rabbitmqctl command, quietly, and returns its output.
+// It gives up when ctx ends, even though rabbitmqctl may have started
+// processes of its own (su, the Erlang VM) that outlive it and hold its
+// output open.
+func rabbitmqctl(ctx context.Context, command string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "rabbitmqctl", append([]string{"--quiet", command}, args...)...)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("hivetest: rabbitmqctl %s: %w", command, context.Cause(ctx))
+	case err != nil:
+		return nil, fmt.Errorf("hivetest: rabbitmqctl %s: %w: %s", command, err, out)
+	}
+	return out, nil
 }
 
 // HaveRabbitmqctl reports whether rabbitmqctl, which

@@ -29,10 +29,14 @@ import (
 
 // BuildBee compiles the bee command, the Go package pkg (such as
 // "../cmd/bee"), into dir, and returns the program's path. A beehive of
-// built programs starts in milliseconds; `go run` would compile first.
+// built programs starts in milliseconds; `go run` would compile first. If
+// ctx runs out first, the error is ErrMachine's.
 func BuildBee(ctx context.Context, pkg, dir string) (string, error) {
 	bee := filepath.Join(dir, "bee")
 	out, err := exec.CommandContext(ctx, "go", "build", "-o", bee, pkg).CombinedOutput()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "", fmt.Errorf("chaos: %w: go build %s did not finish in time", ErrMachine, pkg)
+	}
 	if err != nil {
 		return "", fmt.Errorf("chaos: go build %s: %w\n%s", pkg, err, out)
 	}
@@ -80,7 +84,8 @@ type Beehive struct {
 const proxiedMenu = "menu-proxied"
 
 // StartBeehive starts the bees and returns once every one of them is
-// registered. Close it when done.
+// registered. Close it when done. If the bees are still starting after a
+// minute, and none has died, the error is ErrMachine's.
 func StartBeehive(ctx context.Context, opts BeehiveOptions) (b *Beehive, err error) {
 	if opts.Output == nil {
 		opts.Output = io.Discard
@@ -124,11 +129,29 @@ func StartBeehive(ctx context.Context, opts BeehiveOptions) (b *Beehive, err err
 	go func() { b.done <- b.node.Run(nodeCtx) }()
 
 	want := opts.Menus + opts.Orders + opts.Kitchens
-	if err := b.waitFor(ctx, 20*time.Second, func(live int) bool { return live == want }); err != nil {
-		return nil, fmt.Errorf("chaos: not every bee started (want %d): %w", want, err)
+	if err := b.waitFor(ctx, time.Minute, func(live int) bool { return live == want }); err != nil {
+		return nil, fmt.Errorf("chaos: not every bee started (want %d): %w", want, b.whyNotStarted(err))
 	}
 	return b, nil
 }
+
+// whyNotStarted tells a bee that died on the way (its code, or its
+// configuration, is at fault) from bees that are merely slow to start,
+// which is the machine's fault. err is why waiting for them ended.
+func (b *Beehive) whyNotStarted(err error) error {
+	for _, inst := range b.node.Instances() {
+		if inst.Restarts > 0 {
+			return fmt.Errorf("%w; %s exited and was started again", err, inst.Name())
+		}
+	}
+	if errors.Is(err, errTooSlow) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w, and none of them exited: the machine is too busy", ErrMachine, err)
+	}
+	return err
+}
+
+// errTooSlow says that the bees were still starting when waitFor gave up.
+var errTooSlow = errors.New("still starting")
 
 // config is the beehive as hive.yml would say it.
 func (b *Beehive) config() node.Config {
@@ -203,7 +226,7 @@ func (b *Beehive) waitFor(ctx context.Context, within time.Duration, ok func(liv
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d bees registered after %v; their output says why", live, within)
+			return fmt.Errorf("%w: %d bees registered after %v; their output may say why", errTooSlow, live, within)
 		}
 		select {
 		case err := <-b.done:
@@ -260,11 +283,12 @@ func (b *Beehive) instance(pid int) string {
 // CloseRabbitMQConnections makes RabbitMQ close every connection of the
 // beehive's namespace (the bees' and Run's), as a broker restart or a
 // network failure would. The bees must connect again by themselves. It
-// needs rabbitmqctl, and the right to run it.
+// needs rabbitmqctl, and the right to run it: if rabbitmqctl is missing,
+// fails or does not finish before ctx ends, the error is ErrMachine's.
 func (b *Beehive) CloseRabbitMQConnections(ctx context.Context) (string, error) {
 	n, err := hivetest.CloseRabbitMQConnections(ctx, b.opts.Namespace)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("chaos: %w: %w", ErrMachine, err)
 	}
 	return fmt.Sprintf("RabbitMQ closed all %d connections of the beehive", n), nil
 }
