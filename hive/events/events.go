@@ -57,9 +57,11 @@ type Subscription struct {
 // Implementations are safe for concurrent use. Delivery is at least once:
 // a handler may see the same event twice and must cope.
 type Bus interface {
-	// Publish returns nil only once the event is stored safely (for
-	// RabbitMQ: confirmed by the broker). Otherwise it returns an error and
-	// the caller knows the event may be lost.
+	// Publish returns nil only once the event is stored safely in the
+	// queue of every subscription that matches it (for RabbitMQ:
+	// confirmed by the broker). If no subscription matches, it returns
+	// ErrNoSubscriber and the event is gone. Any other error means the
+	// event may be lost: publish it again to be sure.
 	Publish(ctx context.Context, e Event) error
 
 	// Subscribe starts delivering events that match s to h. Delivery goes
@@ -73,6 +75,15 @@ type Bus interface {
 
 // ErrClosed is returned by a Bus that has been closed.
 var ErrClosed = errors.New("events: bus closed")
+
+// ErrNoSubscriber is returned (wrapped) by Publish when no subscription
+// matches the event's type, so nobody would ever get it: the bus did not
+// keep it. A subscription's queue outlives its instances, so once a
+// service has subscribed, its events wait for it even while none of its
+// instances runs; this error means that no service has subscribed yet.
+// The caller can fail and be tried again later, or decide that the news
+// was for nobody.
+var ErrNoSubscriber = errors.New("no service subscribes to this event type yet")
 
 // Match reports whether an event type matches a subscription pattern, with
 // the rules of a RabbitMQ topic exchange: "*" matches one word, "#" matches

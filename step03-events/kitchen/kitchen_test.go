@@ -57,6 +57,7 @@ func TestTask2_KitchenCooksPlacedOrders(t *testing.T) {
 // they are called competing consumers.
 func TestTask2_TwoKitchensShareTheOrders(t *testing.T) {
 	n := hivetest.NewRabbitMQNetwork(t)
+	listen(t, n, "order.cooked") // the news must reach someone, or the kitchen tries again
 	kitchens := []*hive.Service{n.Start(New()), n.Start(New())}
 	orders := n.Start(hive.New("order"))
 	if !subscribes(t, n, "kitchen", "order.placed") {
@@ -109,6 +110,7 @@ func TestTask2_TwoKitchensShareTheOrders(t *testing.T) {
 // event twice, as that redelivery would.
 func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
 	n := hivetest.NewRabbitMQNetwork(t)
+	listen(t, n, "order.cooked") // the news must reach someone, or the kitchen tries again
 	kitchen := n.Start(New())
 	if !subscribes(t, n, "kitchen", "order.placed") {
 		t.Fatal("Task 3: the kitchen does not listen to \"order.placed\" events yet: do task 2 first.")
@@ -151,6 +153,7 @@ func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
 // hivetest.MaxAttempts tries.) Meanwhile, the other orders go on.
 func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
 	n := hivetest.NewRabbitMQNetwork(t)
+	listen(t, n, "order.cooked") // the news must reach someone, or the kitchen tries again
 	kitchen := n.Start(New())
 	orders := n.Start(hive.New("order"))
 	if !subscribes(t, n, "kitchen", "order.placed") {

@@ -26,12 +26,22 @@ func fakeMenu(calls *atomic.Int64) *hive.Service {
 	return svc
 }
 
+// standInKitchen is a service called "kitchen" that takes the
+// "order.placed" events. Without a subscriber, order.place fails: no
+// kitchen would ever hear of the order.
+func standInKitchen() *hive.Service {
+	svc := hive.New("kitchen")
+	hive.On(svc, "order.placed", func(context.Context, hive.Event[OrderPlaced]) error { return nil })
+	return svc
+}
+
 func TestOrderCarriesOnWhenAMenuStops(t *testing.T) {
 	t.Parallel()
 	n := hivetest.NewZooKeeperNetwork(t) // real ZooKeeper
 	var callsA, callsB atomic.Int64
 	menuA := n.Start(fakeMenu(&callsA))
 	n.Start(fakeMenu(&callsB))
+	n.Start(standInKitchen())
 	n.Start(New())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -12,11 +12,13 @@ package kitchen
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/events"
 
 	"github.com/hive-workshop/microservices-go/step05-beehive/ledger"
 )
@@ -142,7 +144,12 @@ func (k *kitchen) cook(ctx context.Context, e hive.Event[OrderPlaced]) error {
 	// Announce it even when another kitchen cooked it: that kitchen may
 	// have died after recording it and before it could tell anybody.
 	// Anyone who hears "order.cooked" twice hears the same news twice.
-	if err := k.svc.Emit(ctx, "order.cooked", cooked); err != nil {
+	switch err := k.svc.Emit(ctx, "order.cooked", cooked); {
+	case errors.Is(err, events.ErrNoSubscriber):
+		// Nobody has ever listened to this news: there is nobody to tell,
+		// and trying again would not change that.
+		log.InfoContext(ctx, "nobody subscribes to order.cooked: not announcing it")
+	case err != nil:
 		// The event comes back; the claim is there by then, so the order
 		// is only announced, not cooked again.
 		return fmt.Errorf("order %s is cooked, but the news could not go out: %w", order.OrderID, err)

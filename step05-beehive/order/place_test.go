@@ -23,7 +23,17 @@ func fakeMenu() *hive.Service {
 	return svc
 }
 
-// twoOrders starts a menu and two order instances on real brokers. Each
+// standInKitchen is a service called "kitchen" that takes "order.placed"
+// events and does nothing with them. Without a subscriber to that event,
+// order.place fails: no kitchen would ever hear of the order.
+func standInKitchen() *hive.Service {
+	svc := hive.New("kitchen")
+	hive.On(svc, "order.placed", func(context.Context, hive.Event[OrderPlaced]) error { return nil })
+	return svc
+}
+
+// twoOrders starts a menu, a stand-in kitchen and two order instances on
+// real brokers. Each
 // order instance has a ledger connection of its own, as it would in a
 // process of its own: what they share, they share through ZooKeeper.
 func twoOrders(t *testing.T) (n *hivetest.Network, a, b registry.Instance) {
@@ -49,6 +59,7 @@ func twoOrders(t *testing.T) (n *hivetest.Network, a, b registry.Instance) {
 		ids = append(ids, registry.Instance{ID: svc.ID(), Service: "order", Endpoint: svc.Endpoint()})
 	}
 	n.Start(fakeMenu())
+	n.Start(standInKitchen())
 	return n, ids[0], ids[1]
 }
 

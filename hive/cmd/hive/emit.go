@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -17,7 +18,8 @@ var emit = &command{
 	about: `Publish an event of the given type with a JSON body, as a service's Emit
 would; its source is "hive-cli". Without JSON, the body is read from standard
 input; from a terminal, the body is null. It returns once the broker has the
-event.`,
+event, or fails if no service subscribes to the type, since nobody would ever
+get it.`,
 	example: `hive emit order.placed '{"order_id":"o-1","dishes":[1,2]}'`,
 	run:     runEmit,
 }
@@ -49,6 +51,9 @@ func runEmit(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error
 	defer cancel()
 	e := events.Event{ID: newID(), Type: args[0], Source: "hive-cli", TraceID: *traceID, Time: time.Now().UTC(), Body: body}
 	if err := bus.Publish(ctx, e); err != nil {
+		if errors.Is(err, events.ErrNoSubscriber) {
+			return fmt.Errorf("no service subscribes to %s yet, so nobody would get the event: it was not kept", e.Type)
+		}
 		return err
 	}
 	fmt.Fprintf(c.stdout, "emitted %s: id %s, trace id %s\n", e.Type, e.ID, e.TraceID)

@@ -179,6 +179,18 @@ func TestEmitReachesASubscribedService(t *testing.T) {
 	}
 }
 
+func TestEmitWithoutSubscriberSaysSo(t *testing.T) {
+	t.Parallel()
+	n := hivetest.NewBrokerNetwork(t)
+	placed := make(chan hive.Event[OrderPlaced], 1)
+	n.Start(newMenu(placed))
+
+	res := runHive(t, brokerEnv(t, n), "", "emit", "order.cancelled", `{"order_id": "o-1"}`)
+	assert.Equal(t, 1, res.code)
+	assert.Empty(t, res.stdout)
+	assert.Contains(t, res.stderr, "no service subscribes to order.cancelled yet")
+}
+
 // subscribe prints events without taking them from the services, through
 // a queue of its own that goes away with it.
 func TestSubscribe(t *testing.T) {
@@ -196,12 +208,12 @@ func TestSubscribe(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, e := range []events.Event{
-		{ID: "e-1", Type: "menu.changed", Source: "test", Body: []byte(`{}`)},
-		{ID: "e-2", Type: "order.placed", Source: "test", TraceID: "t-2", Time: time.Now(), Body: []byte(`{"order_id":"o-2"}`)},
-	} {
-		require.NoError(t, n.Bus.Publish(ctx, e))
-	}
+	// Nobody takes menu.changed, the subscriber included: its queue is
+	// bound to order.* only.
+	err := n.Bus.Publish(ctx, events.Event{ID: "e-1", Type: "menu.changed", Source: "test", Body: []byte(`{}`)})
+	require.ErrorIs(t, err, events.ErrNoSubscriber, "a queue took menu.changed: is the subscriber bound to more than order.*?")
+	e := events.Event{ID: "e-2", Type: "order.placed", Source: "test", TraceID: "t-2", Time: time.Now(), Body: []byte(`{"order_id":"o-2"}`)}
+	require.NoError(t, n.Bus.Publish(ctx, e))
 	out := tail.stdout.waitFor(t, "id=e-2\n")
 	assert.Regexp(t, `^\d\d:\d\d:\d\d\.\d{3} order.placed \{"order_id":"o-2"\}  source=test trace=t-2 id=e-2\n$`, out)
 	select {

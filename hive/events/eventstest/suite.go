@@ -65,6 +65,8 @@ func Run(t *testing.T, backend Backend) {
 			testGivingUp(t, connect, func() error { panic("nil menu") }, "nil menu")
 		}},
 		{"StopWaitsForHandlerInFlight", testStop},
+		{"EventNobodySubscribesToIsRefused", testNoSubscriber},
+		{"QueueKeepsEventsWhileNobodyConsumes", testKeptForLater},
 		{"IncompleteSubscriptionIsRefused", testIncompleteSubscription},
 		{"ClosedBusRefuses", testClosed},
 	}
@@ -272,6 +274,32 @@ func testStop(t *testing.T, connect func() Bus) {
 	requireExactlyOnce(t, "the subscriber after stop", next, later)
 	stopLater() // waits for every handler, so the first event would have been counted
 	assert.Zero(t, later.count(first), "the event handled before stop came again: stop did not settle it")
+}
+
+func testNoSubscriber(t *testing.T, connect func() Bus) {
+	bus := connect()
+	err := bus.Publish(t.Context(), newEvent("order.placed"))
+	require.ErrorIs(t, err, events.ErrNoSubscriber, "publishing before anybody subscribed should fail with events.ErrNoSubscriber")
+	assert.Contains(t, err.Error(), "order.placed", "the error does not name the event type")
+
+	// A subscription to other events does not take it either.
+	subscribe(t, bus, events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.cooked"}, newRecorder().handle)
+	err = bus.Publish(t.Context(), newEvent("order.placed"))
+	require.ErrorIs(t, err, events.ErrNoSubscriber, "publishing an event that only others' patterns match should fail with events.ErrNoSubscriber")
+}
+
+// testKeptForLater checks that a subscription's queue keeps taking its
+// events after the subscription stopped, and hands them to the next one:
+// ErrNoSubscriber is only for events that no service ever subscribed to.
+func testKeptForLater(t *testing.T, connect func() Bus) {
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	stop := subscribe(t, connect(), s, newRecorder().handle)
+	stop()
+
+	ids := publish(t, connect(), "order.placed", 3)
+	later := newRecorder()
+	subscribe(t, connect(), s, later.handle)
+	requireExactlyOnce(t, "the subscriber that came after the events", ids, later)
 }
 
 func testIncompleteSubscription(t *testing.T, connect func() Bus) {

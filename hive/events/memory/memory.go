@@ -82,7 +82,8 @@ func New(namespace string, opts Options) *Bus {
 }
 
 // Publish puts a copy of e into every queue bound with a pattern that
-// matches e.Type, and returns when they all have it.
+// matches e.Type, and returns when they all have it. If there is no such
+// queue, it fails with events.ErrNoSubscriber, as events/rabbitmq does.
 func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 	if e.Type == "" {
 		return errors.New("memory: publish: the event has no Type")
@@ -99,6 +100,9 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 		}
 	}
 	b.mu.Unlock()
+	if len(matching) == 0 {
+		return fmt.Errorf("memory: publish %s: %w", e.Type, events.ErrNoSubscriber)
+	}
 
 	for _, q := range matching {
 		// Each queue gets its own copy of the body, so that neither the
@@ -220,7 +224,7 @@ func (sub *subscription) handle(m message) {
 	case err == nil:
 	case m.attempt < opts.MaxAttempts && !events.IsPermanent(err):
 		opts.Logger.Warn("memory: handler failed; will retry", "queue", q.name, "event", m.event.Type, "id", m.event.ID,
-			"attempt", m.attempt, "error", err, "retry_in", opts.RetryDelay)
+			"attempt", m.attempt, "error", queues.Cut(err.Error()), "retry_in", opts.RetryDelay)
 		m.attempt++
 		time.AfterFunc(opts.RetryDelay, func() { q.put(context.Background(), m) })
 	default:

@@ -14,9 +14,11 @@
 // hive.kitchen.orders.<instance>...), exclusive to the instance's
 // connection, so they go away with it.
 //
-// Events are persistent, Publish waits for the broker's confirm, and a
-// message is acked only after its handler returned: that makes delivery
-// at least once. A lost connection is dialed again and every subscription
+// Events are persistent and mandatory, Publish waits for the broker's
+// confirm, and a message is acked only after its handler returned: that
+// makes delivery at least once. An event that no queue takes comes back,
+// and Publish says so (events.ErrNoSubscriber) instead of losing it
+// silently. A lost connection is dialed again and every subscription
 // resumes by itself (see keepConnected).
 package rabbitmq
 
@@ -52,6 +54,13 @@ type Options struct {
 	// subscription at a time, and so how many it handles at once.
 	// Default 16.
 	Prefetch int
+
+	// MaxBodySize is the largest message, in bytes, that Publish sends and
+	// a subscription decodes; a bigger one goes to the dead-letter queue
+	// unread. Anyone can publish to the exchange, and decoding a huge
+	// message would cost memory and time before its handler could refuse
+	// it. Default 1 MiB.
+	MaxBodySize int
 }
 
 func (o Options) withDefaults() Options {
@@ -63,6 +72,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Prefetch <= 0 {
 		o.Prefetch = 16
+	}
+	if o.MaxBodySize <= 0 {
+		o.MaxBodySize = 1 << 20
 	}
 	return o
 }
@@ -127,6 +139,10 @@ func New(ctx context.Context, amqpURL, namespace string, logger *slog.Logger, op
 // Publish sends e to the namespace's exchange with e.Type as routing key,
 // and returns nil once the broker has confirmed that it has the message.
 //
+// The message is mandatory: if no queue is bound with a pattern that
+// matches e.Type, the broker returns it instead of dropping it, and
+// Publish fails with an error that wraps events.ErrNoSubscriber.
+//
 // While the connection is down, Publish waits for the Bus to reconnect,
 // until ctx ends: give it a deadline. If the connection breaks before the
 // confirm came, Publish sends e again on the next connection, so a
@@ -138,6 +154,11 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 	body, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
+	}
+	if len(body) > b.opts.MaxBodySize {
+		// Every subscription would refuse it unread.
+		return fmt.Errorf("rabbitmq: publish %s: the event is %d bytes, over the limit of %d (Options.MaxBodySize)",
+			e.Type, len(body), b.opts.MaxBodySize)
 	}
 	msg := amqp.Publishing{
 		ContentType:  "application/json",
@@ -154,6 +175,9 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 		}
 		if errors.Is(err, errLost) {
 			continue
+		}
+		if errors.Is(err, errUnroutable) {
+			return fmt.Errorf("rabbitmq: publish %s: %w (no queue on exchange %s is bound to it)", e.Type, events.ErrNoSubscriber, b.namespace)
 		}
 		if err != nil {
 			return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -30,6 +31,12 @@ func TestBus(t *testing.T) {
 // ends, it closes the Bus and deletes its queues and exchange.
 func newBus(t *testing.T, url, namespace string) *rabbitmq.Bus {
 	t.Helper()
+	return newBusWith(t, url, namespace, eventstest.Logger(t))
+}
+
+// newBusWith is newBus with a logger of the test's own.
+func newBusWith(t *testing.T, url, namespace string, logger *slog.Logger) *rabbitmq.Bus {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	opts := rabbitmq.Options{
@@ -37,7 +44,7 @@ func newBus(t *testing.T, url, namespace string) *rabbitmq.Bus {
 		RetryDelay:  eventstest.RetryDelay,
 		Prefetch:    eventstest.Prefetch,
 	}
-	bus, err := rabbitmq.New(ctx, url, namespace, eventstest.Logger(t), opts)
+	bus, err := rabbitmq.New(ctx, url, namespace, logger, opts)
 	require.NoError(t, err, "cannot connect to RabbitMQ")
 	t.Cleanup(func() {
 		bus.Close()

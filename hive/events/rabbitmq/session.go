@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -27,10 +29,42 @@ type session struct {
 	pub  *amqp.Channel // in confirm mode: the broker acks every message it has stored
 	dead chan struct{} // closed once conn or pub has closed
 	why  *amqp.Error   // why it died (nil if closed on purpose); read it after dead is closed
+
+	// sending is held from taking a message's sequence number until the
+	// message is sent, so that the numbers go out in order.
+	sending sync.Mutex
+
+	mu      sync.Mutex
+	waiting map[uint64]*receipt // messages sent and not yet confirmed, by sequence number
+	gone    bool                // pub has closed: no answer will come any more
 }
 
-// errLost says that a session died before the broker confirmed a message.
-var errLost = errors.New("connection lost before the broker confirmed")
+// A receipt is the broker's answer to one published message.
+type receipt struct {
+	answered chan struct{} // closed once err is set
+	returned bool          // the broker returned the message: no queue took it
+	err      error         // nil if the broker has stored the message
+}
+
+// sequenceHeader carries a message's sequence number on its publishing
+// channel. The broker sends a returned message back whole, headers
+// included, and the number tells whose message it is. (Event IDs cannot
+// do that: two publishers may send the same event at once.)
+const sequenceHeader = "hive-sequence"
+
+// Why the broker did not take a message.
+var (
+	// errLost says that the session died before the broker answered: the
+	// broker may or may not have the message. Sending it again is safe for
+	// at-least-once delivery.
+	errLost = errors.New("connection closed before RabbitMQ confirmed the message")
+
+	// errUnroutable says that the broker returned the message, because no
+	// queue is bound to take it.
+	errUnroutable = errors.New("no queue takes the message")
+
+	errNacked = errors.New("RabbitMQ refused the message (nack)")
+)
 
 // dialTimeout bounds a dial, handshake included, so that New fails soon on
 // an address where no broker answers, rather than hanging.
@@ -80,7 +114,12 @@ func newSession(conn *amqp.Connection, exchange string) (*session, error) {
 	if err := pub.ExchangeDeclare(exchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
 		return nil, fmt.Errorf("declare exchange %s: %w", exchange, err)
 	}
-	s := &session{conn: conn, pub: pub, dead: make(chan struct{})}
+	s := &session{conn: conn, pub: pub, dead: make(chan struct{}), waiting: make(map[uint64]*receipt)}
+	// Unbuffered, and read by one goroutine: see listen.
+	returns := pub.NotifyReturn(make(chan amqp.Return))
+	confirms := pub.NotifyPublish(make(chan amqp.Confirmation))
+	go s.listen(returns, confirms)
+
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	pubClosed := pub.NotifyClose(make(chan *amqp.Error, 1))
 	go func() {
@@ -99,26 +138,115 @@ func (s *session) alive() bool {
 	return !s.conn.IsClosed() && !s.pub.IsClosed()
 }
 
-// publish sends msg and waits for the broker's confirm. Many goroutines may
-// publish at once: each waits for its own confirm.
+// publish sends msg as mandatory and waits for the broker's answer: nil
+// once the broker has stored it in at least one queue, errUnroutable if
+// no queue took it, errLost if the session died first. Many goroutines
+// may publish at once: each waits for its own answer.
 func (s *session) publish(ctx context.Context, exchange, key string, msg amqp.Publishing) error {
-	confirm, err := s.pub.PublishWithDeferredConfirmWithContext(ctx, exchange, key, false, false, msg)
+	r, err := s.send(ctx, exchange, key, msg)
 	if err != nil {
-		if s.pub.IsClosed() {
-			return errLost
-		}
 		return err
 	}
-	acked, err := confirm.WaitContext(ctx)
-	switch {
-	case err != nil:
-		return err
-	case acked:
-		return nil
-	case s.pub.IsClosed(): // amqp091-go nacks what is pending when a channel closes
-		return errLost
-	default:
-		return errors.New("the broker refused the message (nack)")
+	select {
+	case <-r.answered:
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// send publishes msg with its sequence number in a header, and returns the
+// receipt that listen fills in when the broker answers.
+func (s *session) send(ctx context.Context, exchange, key string, msg amqp.Publishing) (*receipt, error) {
+	s.sending.Lock()
+	defer s.sending.Unlock()
+	seq := s.pub.GetNextPublishSeqNo()
+	msg.Headers = maps.Clone(msg.Headers)
+	if msg.Headers == nil {
+		msg.Headers = amqp.Table{}
+	}
+	msg.Headers[sequenceHeader] = int64(seq)
+
+	// The receipt is waiting before the message goes out, so that listen
+	// finds it however fast the answer comes.
+	r := &receipt{answered: make(chan struct{})}
+	s.mu.Lock()
+	if s.gone {
+		s.mu.Unlock()
+		return nil, errLost
+	}
+	s.waiting[seq] = r
+	s.mu.Unlock()
+
+	if err := s.pub.PublishWithContext(ctx, exchange, key, true, false, msg); err != nil {
+		s.mu.Lock()
+		delete(s.waiting, seq)
+		s.mu.Unlock()
+		if s.pub.IsClosed() {
+			return nil, errLost
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+// listen hands the broker's answers to the receipts waiting for them,
+// until the publishing channel closes; then it fails the receipts still
+// waiting with errLost, so that no publisher waits for ever.
+//
+// RabbitMQ sends basic.return for an unroutable message before the
+// basic.ack for it, on the same channel, and amqp091-go passes both on in
+// that order. Reading both here, one at a time, from unbuffered channels
+// makes sure that a return is recorded before its ack settles the receipt.
+// (Nothing here may wait for a publisher: amqp091-go holds its locks while
+// it passes an answer on.)
+func (s *session) listen(returns <-chan amqp.Return, confirms <-chan amqp.Confirmation) {
+	for {
+		select {
+		case ret, ok := <-returns:
+			if !ok {
+				returns = nil // closed with the channel; confirms closes next
+				continue
+			}
+			seq, _ := ret.Headers[sequenceHeader].(int64)
+			s.mu.Lock()
+			if r := s.waiting[uint64(seq)]; r != nil {
+				r.returned = true
+			}
+			s.mu.Unlock()
+		case c, ok := <-confirms:
+			if !ok {
+				s.fail()
+				return
+			}
+			s.mu.Lock()
+			r := s.waiting[c.DeliveryTag]
+			delete(s.waiting, c.DeliveryTag)
+			s.mu.Unlock()
+			if r == nil {
+				continue // its send failed after all
+			}
+			switch {
+			case !c.Ack:
+				r.err = errNacked
+			case r.returned:
+				r.err = errUnroutable
+			}
+			close(r.answered)
+		}
+	}
+}
+
+// fail answers every receipt still waiting with errLost, and refuses new
+// ones.
+func (s *session) fail() {
+	s.mu.Lock()
+	waiting := s.waiting
+	s.waiting, s.gone = nil, true
+	s.mu.Unlock()
+	for _, r := range waiting {
+		r.err = errLost
+		close(r.answered)
 	}
 }
 

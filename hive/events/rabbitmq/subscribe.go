@@ -212,28 +212,60 @@ func (sub *subscription) resume(ctx context.Context) *consumer {
 // failure a copy goes to the retry queue, or after MaxAttempts to the
 // dead-letter queue, and only then is d acked. Copy first, ack second: if
 // the process dies in between, the event is duplicated, never lost.
+//
+// Anyone may publish to the exchange, so nothing about d is trusted: its
+// size is checked before it is decoded, and its attempt header is read
+// with care.
 func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
+	if limit := sub.bus.opts.MaxBodySize; len(d.Body) > limit {
+		sub.bury(c, d, fmt.Sprintf("too big: %d bytes, over the limit of %d", len(d.Body), limit))
+		return
+	}
 	e, err := decode(d.Body)
 	if err != nil {
 		// Trying again cannot help a message that is not an event.
-		sub.bury(c, d, fmt.Sprintf("not an event: %v: %.80q", err, d.Body))
+		sub.bury(c, d, fmt.Sprintf("not an event: %s: %.80q", queues.Cut(err.Error()), d.Body))
 		return
 	}
 	err = queues.Call(sub.ctx, sub.bus.log, sub.handler, e)
-	attempt := 1
-	if n, ok := d.Headers[attemptHeader].(int32); ok {
-		attempt = int(n)
-	}
+	attempt := attemptOf(d.Headers, sub.bus.opts.MaxAttempts)
 	switch {
 	case err == nil:
 		sub.ack(d)
 	case attempt < sub.bus.opts.MaxAttempts && !events.IsPermanent(err):
 		sub.bus.log.Warn("rabbitmq: handler failed; will retry", "queue", sub.queue, "event", e.Type, "id", e.ID,
-			"attempt", attempt, "error", err, "retry_in", sub.bus.opts.RetryDelay)
+			"attempt", attempt, "error", queues.Cut(err.Error()), "retry_in", sub.bus.opts.RetryDelay)
 		sub.move(c, d, sub.queue+".retry", attemptHeader, int32(attempt+1))
 	default:
 		sub.bury(c, d, queues.Reason(attempt, err))
 	}
+}
+
+// attemptOf reads which attempt a message is on from its headers: 1 if it
+// has no attempt header, or one that is not a number; otherwise clamped to
+// 1..maxAttempts. A message from outside may carry any header at all, and a
+// negative attempt must not buy it endless retries.
+func attemptOf(headers amqp.Table, maxAttempts int) int {
+	var n int64
+	switch v := headers[attemptHeader].(type) {
+	case int32: // what move sets
+		n = int64(v)
+	case int64:
+		n = v
+	case int16:
+		n = int64(v)
+	case int8:
+		n = int64(v)
+	case uint8:
+		n = int64(v)
+	case uint16:
+		n = int64(v)
+	case uint32:
+		n = int64(v)
+	default:
+		return 1
+	}
+	return int(min(max(n, 1), int64(maxAttempts)))
 }
 
 // decode reads the event envelope from a message body.
@@ -250,6 +282,7 @@ func decode(body []byte) (events.Event, error) {
 
 // bury moves d to the dead-letter queue.
 func (sub *subscription) bury(c *consumer, d amqp.Delivery, reason string) {
+	reason = queues.Cut(reason)
 	sub.bus.log.Error("rabbitmq: giving up on a message; moved it to the dead-letter queue", "queue", sub.queue,
 		"id", d.MessageId, "reason", reason)
 	sub.move(c, d, sub.queue+".dead", reasonHeader, reason)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/events"
 
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/ledger"
 )
@@ -168,6 +169,9 @@ func (o *orders) place(ctx context.Context, req PlaceRequest) (PlaceReply, error
 
 	if err := o.announce(ctx, order); err != nil {
 		log.WarnContext(ctx, "cannot announce the order", "order_id", order.ID, "error", err)
+		if errors.Is(err, events.ErrNoSubscriber) {
+			return PlaceReply{}, hive.Errorf(hive.Unavailable, "the order is recorded, but no kitchen has ever taken orders yet; send it again later, with the same idempotency key")
+		}
 		return PlaceReply{}, hive.Errorf(hive.Unavailable, "the order is recorded, but the kitchen could not be told yet; send it again, with the same idempotency key")
 	}
 	log.InfoContext(ctx, "order placed", "order_id", order.ID, "total_cents", order.TotalCents)
@@ -234,6 +238,11 @@ func (o *orders) earlier(recorded []byte, req PlaceRequest) (Order, error) {
 // only after the event is out: a crash in between means the next request
 // with the key announces the order again. A kitchen may then hear of it
 // twice, which it copes with (task 4); never hearing of it would be worse.
+//
+// Emit fails, with events.ErrNoSubscriber, while no kitchen has ever
+// subscribed: the event went nowhere. Nothing is recorded then either, so
+// the customer's next try announces the order again. (Once a kitchen has
+// subscribed, its queue keeps the orders even while no kitchen runs.)
 func (o *orders) announce(ctx context.Context, order Order) error {
 	key := "announced/" + order.ID
 	_, announced, err := o.ledger.Get(ctx, key)

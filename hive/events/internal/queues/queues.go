@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
 )
@@ -48,18 +49,34 @@ func Check(s events.Subscription) error {
 func Call(ctx context.Context, log *slog.Logger, h events.Handler, e events.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("events: handler panicked", "event", e.Type, "id", e.ID, "panic", p, "stack", string(debug.Stack()))
-			err = fmt.Errorf("handler panicked: %v", p)
+			err = fmt.Errorf("handler panicked: %s", Cut(fmt.Sprint(p)))
+			log.Error("events: handler panicked", "event", e.Type, "id", e.ID, "error", err, "stack", string(debug.Stack()))
 		}
 	}()
 	return h(ctx, e)
 }
 
 // Reason says why an event went to the dead letters, after attempt tries
-// that ended in err.
+// that ended in err. It is cut to a length fit for a log line.
 func Reason(attempt int, err error) string {
 	if events.IsPermanent(err) {
-		return fmt.Sprintf("cannot be handled: %v", err)
+		return Cut(fmt.Sprintf("cannot be handled: %v", err))
 	}
-	return fmt.Sprintf("failed %d times: %v", attempt, err)
+	return Cut(fmt.Sprintf("failed %d times: %v", attempt, err))
+}
+
+// MaxLogText is how much of a text that may come from outside, such as an
+// error that quotes an event's body, goes into a log line or a dead
+// letter's reason.
+const MaxLogText = 300
+
+// Cut returns s, or its first MaxLogText bytes and a note of how much was
+// left out: an event may be megabytes long, and so may an error that
+// quotes it.
+func Cut(s string) string {
+	if len(s) <= MaxLogText {
+		return s
+	}
+	cut := strings.ToValidUTF8(s[:MaxLogText], "")
+	return fmt.Sprintf("%s... (%d more bytes)", cut, len(s)-len(cut))
 }
