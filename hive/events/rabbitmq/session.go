@@ -182,7 +182,8 @@ func (s *session) send(ctx context.Context, exchange, key string, msg amqp.Publi
 		s.mu.Lock()
 		delete(s.waiting, seq)
 		s.mu.Unlock()
-		if s.pub.IsClosed() {
+		// The connection may be closing before its channels know it.
+		if !s.alive() || errors.Is(err, amqp.ErrClosed) {
 			return nil, errLost
 		}
 		return nil, err
