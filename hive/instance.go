@@ -261,7 +261,15 @@ func (s *Service) Call(ctx context.Context, method string, req, resp any) error 
 }
 
 // Emit publishes an event of the given type, with body encoded as JSON. It
-// returns nil only once the event bus has the event safely.
+// returns nil only once the event bus has the event safely, in the queue of
+// every service that subscribes to it.
+//
+// If no service subscribes to eventType, nobody would ever get the event,
+// and Emit fails with an error that wraps events.ErrNoSubscriber: a caller
+// that must not lose the event fails too, to be tried again later. (A
+// service's queue outlives its instances, so this happens only before the
+// first subscriber ever started.) Any other error means the event may be
+// lost; emitting it again is safe, since handlers cope with duplicates.
 func (s *Service) Emit(ctx context.Context, eventType string, body any) error {
 	in, err := s.instance("emit " + eventType)
 	if err != nil {

@@ -216,6 +216,12 @@ func BenchmarkPublish(b *testing.B) {
 	require.NoError(b, err, "cannot connect to RabbitMQ")
 	defer bus.DeleteNamespace(context.Background())
 	defer bus.Close()
+	// A queue that takes the events, and keeps them: with nobody
+	// subscribed, Publish would fail.
+	s := events.Subscription{Service: "bench", Name: "published", Pattern: "bench.published"}
+	stop, err := bus.Subscribe(b.Context(), s, func(context.Context, events.Event) error { return nil })
+	require.NoError(b, err, "subscribing failed")
+	stop()
 	b.RunParallel(func(pb *testing.PB) {
 		e := events.Event{ID: "bench", Type: "bench.published", Body: json.RawMessage(`{}`)}
 		for pb.Next() {

@@ -49,8 +49,9 @@ func Check(s events.Subscription) error {
 func Call(ctx context.Context, log *slog.Logger, h events.Handler, e events.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("handler panicked: %s", Cut(fmt.Sprint(p)))
-			log.Error("events: handler panicked", "event", e.Type, "id", e.ID, "error", err, "stack", string(debug.Stack()))
+			panicked := Cut(fmt.Sprint(p)) // a panic value may hold the whole event
+			log.Error("events: handler panicked", "event", e.Type, "id", e.ID, "panic", panicked, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panicked: %s", panicked)
 		}
 	}()
 	return h(ctx, e)
