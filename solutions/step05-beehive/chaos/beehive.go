@@ -86,14 +86,14 @@ const proxiedMenu = "menu-proxied"
 // StartBeehive starts the bees and returns once every one of them is
 // registered. Close it when done. If the bees are still starting after a
 // minute, and none has died, the error is ErrMachine's.
-func StartBeehive(ctx context.Context, opts BeehiveOptions) (b *Beehive, err error) {
+func StartBeehive(ctx context.Context, opts BeehiveOptions) (_ *Beehive, err error) {
 	if opts.Output == nil {
 		opts.Output = io.Discard
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(opts.Output, nil))
 	}
-	b = &Beehive{opts: opts, seen: make(map[int]registry.Instance), done: make(chan error, 1)}
+	b := &Beehive{opts: opts, seen: make(map[int]registry.Instance), done: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			b.Close(context.WithoutCancel(ctx))
@@ -140,8 +140,8 @@ func StartBeehive(ctx context.Context, opts BeehiveOptions) (b *Beehive, err err
 // which is the machine's fault. err is why waiting for them ended.
 func (b *Beehive) whyNotStarted(err error) error {
 	for _, inst := range b.node.Instances() {
-		if inst.Restarts > 0 {
-			return fmt.Errorf("%w; %s exited and was started again", err, inst.Name())
+		if inst.Restarts > 0 || inst.State == node.Restarting {
+			return fmt.Errorf("%w; %s exited on the way", err, inst.Name())
 		}
 	}
 	if errors.Is(err, errTooSlow) || errors.Is(err, context.DeadlineExceeded) {
