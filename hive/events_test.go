@@ -2,7 +2,9 @@ package hive_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -161,5 +163,35 @@ func TestPermanentFailuresGoToTheDeadLettersAtOnce(t *testing.T) {
 		assert.Contains(t, reasons, "cannot be handled: no recipe for pineapple pizza")
 		assert.Contains(t, reasons, "not valid JSON for hive_test.orderPlaced")
 		assert.Equal(t, int64(1), calls.Load(), "a permanent failure is not tried again")
+	})
+}
+
+// A body that a handler cannot decode may be quoted whole by the decoding
+// error (a time of 200,000 digits, here). Neither a log line nor the dead
+// letter's reason may hold it.
+func TestLogLinesDoNotHoldAWholeEventBody(t *testing.T) {
+	networks(t, func(t *testing.T, n *hivetest.Network) {
+		type orderDue struct {
+			Due time.Time `json:"due"`
+		}
+		kitchen := hive.New("kitchen")
+		hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[orderDue]) error { return nil })
+		n.Start(kitchen)
+		order := n.Start(hive.New("order"))
+		ctx := context.Background()
+		body := json.RawMessage(`{"due": "` + strings.Repeat("1", 200_000) + `"}`)
+		require.NoError(t, order.Emit(ctx, "order.placed", body))
+
+		var dead []events.DeadLetter
+		require.Eventually(t, func() bool {
+			var err error
+			dead, err = n.DeadLetters(ctx, "kitchen", "order.placed")
+			return err == nil && len(dead) == 1
+		}, 10*time.Second, 20*time.Millisecond, "the event the handler cannot decode must end in the dead letters")
+		assert.Contains(t, dead[0].Reason, "not valid JSON")
+		assert.Less(t, len(dead[0].Reason), 1000, "the dead letter's reason holds much of the body")
+		for line := range strings.Lines(n.Logs.String()) {
+			assert.Less(t, len(line), 2000, "a log line holds much of the body: %.300s...", line)
+		}
 	})
 }

@@ -163,6 +163,9 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
+// maxLoggedError is how much of an event handler's error goes into the log.
+const maxLoggedError = 300
+
 // eventHandler wraps an event handler: it gives the handler a deadline
 // (like a call's), puts the event's trace id into the context, turns a
 // panic into an error, and counts.
@@ -179,7 +182,10 @@ func (s *Service) eventHandler(sub *subscription) events.Handler {
 			}
 			if err != nil {
 				s.stats.eventsFailed.Add(1)
-				in.logger.WarnContext(ctx, "event handler failed", "event", e.Type, "id", e.ID, "error", err)
+				// The error may quote the event's body, which may be
+				// megabytes long: the log gets its start.
+				in.logger.WarnContext(ctx, "event handler failed", "event", e.Type, "id", e.ID,
+					"error", truncate(err.Error(), maxLoggedError))
 				return
 			}
 			s.stats.eventsHandled.Add(1)
