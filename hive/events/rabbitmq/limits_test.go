@@ -274,3 +274,42 @@ func (b *syncBuffer) assertShortLines(t *testing.T) {
 		assert.Less(t, len(line), 2000, "a log line is %d bytes long: %.300s...", len(line), line)
 	}
 }
+
+// TestMovingToADeletedQueueDeclaresItAgain deletes a subscription's retry
+// queue behind the Bus's back. A failed event that cannot be moved there
+// must not vanish: the Bus declares the queue again, and the event comes
+// back to the handler.
+func TestMovingToADeletedQueueDeclaresItAgain(t *testing.T) {
+	t.Parallel()
+	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	bus := newBus(t, url, ns)
+	var calls atomic.Int64
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	stop, err := bus.Subscribe(t.Context(), s, func(context.Context, events.Event) error {
+		if calls.Add(1) == 1 {
+			return errors.New("the oven is cold")
+		}
+		return nil
+	})
+	require.NoError(t, err, "subscribing failed")
+	t.Cleanup(stop)
+
+	conn, err := amqp.Dial(url)
+	require.NoError(t, err, "cannot connect to RabbitMQ")
+	defer conn.Close()
+	ch, err := conn.Channel()
+	require.NoError(t, err, "cannot open a channel")
+	_, err = ch.QueueDelete(ns+".kitchen.orders.retry", false, false, false)
+	require.NoError(t, err, "deleting the retry queue failed")
+
+	e := events.Event{ID: "cold-oven", Type: "order.placed", Body: json.RawMessage(`{}`)}
+	require.NoError(t, bus.Publish(t.Context(), e), "publishing failed")
+	require.Eventually(t, func() bool { return calls.Load() >= 2 }, 10*time.Second, 5*time.Millisecond,
+		"the event that failed once never came back: it vanished on its way to the deleted retry queue")
+	_, err = ch.QueueDeclarePassive(ns+".kitchen.orders.retry", true, false, false, false, amqp.Table{
+		"x-message-ttl":             eventstest.RetryDelay.Milliseconds(),
+		"x-dead-letter-exchange":    "",
+		"x-dead-letter-routing-key": ns + ".kitchen.orders",
+	})
+	assert.NoError(t, err, "the retry queue was not declared again")
+}

@@ -308,15 +308,26 @@ func (sub *subscription) move(c *consumer, d amqp.Delivery, queue, header string
 		Timestamp:    d.Timestamp,
 		Body:         d.Body,
 	}
-	if err := c.sess.publish(context.Background(), "", queue, msg); err != nil {
+	// Mandatory, like every publish: if the queue is gone, the copy comes
+	// back instead of vanishing while d is acked.
+	err := c.sess.publish(context.Background(), "", queue, msg)
+	switch {
+	case errors.Is(err, errUnroutable):
+		// Somebody deleted the queue. Closing the channel hands d back to
+		// the broker, and the subscription consumes again on a new
+		// channel, declaring its queues anew (see run); then d comes back.
+		sub.bus.log.Error("rabbitmq: cannot move a message, its queue is gone; declaring it again", "queue", queue,
+			"id", d.MessageId)
+		c.ch.Close()
+	case err != nil:
 		// Unacked, the message stays with the broker, which delivers it
 		// again once this channel closes; a failed publish almost always
 		// means that the connection is going.
 		sub.bus.log.Error("rabbitmq: cannot move a message; it will be delivered again", "queue", queue,
 			"id", d.MessageId, "error", err)
-		return
+	default:
+		sub.ack(d)
 	}
-	sub.ack(d)
 }
 
 func (sub *subscription) ack(d amqp.Delivery) {
