@@ -1,6 +1,7 @@
 package hivetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +60,7 @@ func rabbitmqctl(ctx context.Context, command string, args ...string) ([]byte, e
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("hivetest: rabbitmqctl %s: %w", command, context.Cause(ctx))
 	case err != nil:
-		return nil, fmt.Errorf("hivetest: rabbitmqctl %s: %w: %s", command, err, out)
+		return nil, fmt.Errorf("hivetest: rabbitmqctl %s: %w: %s", command, err, bytes.TrimSpace(out))
 	}
 	return out, nil
 }
