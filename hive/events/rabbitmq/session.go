@@ -30,8 +30,9 @@ type session struct {
 	dead chan struct{} // closed once conn or pub has closed
 	why  *amqp.Error   // why it died (nil if closed on purpose); read it after dead is closed
 
-	// sending is held from taking a message's sequence number until the
-	// message is sent, so that the numbers go out in order.
+	// sending is held from reading the channel's next sequence number
+	// until the message that gets it is sent, so that no other message
+	// takes that number in between.
 	sending sync.Mutex
 
 	mu      sync.Mutex
