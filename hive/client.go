@@ -14,8 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
@@ -245,7 +245,7 @@ func (c *Client) do(ctx context.Context, inst registry.Instance, name string, bo
 	}
 	if res.StatusCode != http.StatusOK {
 		e := errorEnvelope(res.StatusCode, data)
-		e.Message = truncate(e.Message, maxErrorMessage)
+		e.Message = clip.Text(e.Message, maxErrorMessage)
 		return e
 	}
 	if resp == nil {
@@ -255,18 +255,6 @@ func (c *Client) do(ctx context.Context, inst registry.Instance, name string, bo
 		return &Error{Code: Internal, Message: fmt.Sprintf("the response is not valid JSON for %s: %v", typeName(resp), err)}
 	}
 	return nil
-}
-
-// truncate cuts s to at most n bytes, at the start of a UTF-8 character,
-// and marks the cut with "...".
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }
 
 // retryable says whether a failed attempt may be tried on another instance.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
@@ -163,9 +164,6 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// maxLoggedError is how much of an event handler's error goes into the log.
-const maxLoggedError = 300
-
 // eventHandler wraps an event handler: it gives the handler a deadline
 // (like a call's), puts the event's trace id into the context, turns a
 // panic into an error, and counts.
@@ -185,7 +183,7 @@ func (s *Service) eventHandler(sub *subscription) events.Handler {
 				// The error may quote the event's body, which may be
 				// megabytes long: the log gets its start.
 				in.logger.WarnContext(ctx, "event handler failed", "event", e.Type, "id", e.ID,
-					"error", truncate(err.Error(), maxLoggedError))
+					"error", clip.Text(err.Error(), clip.ForLog))
 				return
 			}
 			s.stats.eventsHandled.Add(1)

@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 )
 
 // The wire protocol, small enough for curl:
@@ -266,7 +268,7 @@ func errorEnvelope(status int, body []byte) *Error {
 	if err := json.Unmarshal(body, &env); err == nil && env.Error != nil && env.Error.Code != "" {
 		return env.Error
 	}
-	snippet := truncate(strings.TrimSpace(string(body)), 200)
+	snippet := clip.Text(strings.TrimSpace(string(body)), 200)
 	return &Error{Code: Internal, Message: fmt.Sprintf("HTTP %d without an error envelope: %q", status, snippet)}
 }
 

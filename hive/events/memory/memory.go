@@ -20,6 +20,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/events/internal/queues"
+	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 )
 
 // Options tune a Bus. A zero field takes its default.
@@ -224,7 +225,7 @@ func (sub *subscription) handle(m message) {
 	case err == nil:
 	case m.attempt < opts.MaxAttempts && !events.IsPermanent(err):
 		opts.Logger.Warn("memory: handler failed; will retry", "queue", q.name, "event", m.event.Type, "id", m.event.ID,
-			"attempt", m.attempt, "error", queues.Cut(err.Error()), "retry_in", opts.RetryDelay)
+			"attempt", m.attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", opts.RetryDelay)
 		m.attempt++
 		time.AfterFunc(opts.RetryDelay, func() { q.put(context.Background(), m) })
 	default:

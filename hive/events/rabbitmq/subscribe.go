@@ -13,6 +13,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/events/internal/queues"
+	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 )
 
 // Headers that the Bus sets on the messages it moves.
@@ -224,7 +225,7 @@ func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
 	e, err := decode(d.Body)
 	if err != nil {
 		// Trying again cannot help a message that is not an event.
-		sub.bury(c, d, fmt.Sprintf("not an event: %s: %.80q", queues.Cut(err.Error()), d.Body))
+		sub.bury(c, d, fmt.Sprintf("not an event: %s: %.80q", clip.Text(err.Error(), clip.ForLog), d.Body))
 		return
 	}
 	err = queues.Call(sub.ctx, sub.bus.log, sub.handler, e)
@@ -234,7 +235,7 @@ func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
 		sub.ack(d)
 	case attempt < sub.bus.opts.MaxAttempts && !events.IsPermanent(err):
 		sub.bus.log.Warn("rabbitmq: handler failed; will retry", "queue", sub.queue, "event", e.Type, "id", e.ID,
-			"attempt", attempt, "error", queues.Cut(err.Error()), "retry_in", sub.bus.opts.RetryDelay)
+			"attempt", attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", sub.bus.opts.RetryDelay)
 		sub.move(c, d, sub.queue+".retry", attemptHeader, int32(attempt+1))
 	default:
 		sub.bury(c, d, queues.Reason(attempt, err))
@@ -282,7 +283,7 @@ func decode(body []byte) (events.Event, error) {
 
 // bury moves d to the dead-letter queue.
 func (sub *subscription) bury(c *consumer, d amqp.Delivery, reason string) {
-	reason = queues.Cut(reason)
+	reason = clip.Text(reason, clip.ForLog)
 	sub.bus.log.Error("rabbitmq: giving up on a message; moved it to the dead-letter queue", "queue", sub.queue,
 		"id", d.MessageId, "reason", reason)
 	sub.move(c, d, sub.queue+".dead", reasonHeader, reason)

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 )
 
 // Name returns the name of the queue s reads from. All instances of a
@@ -49,7 +49,7 @@ func Check(s events.Subscription) error {
 func Call(ctx context.Context, log *slog.Logger, h events.Handler, e events.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			panicked := Cut(fmt.Sprint(p)) // a panic value may hold the whole event
+			panicked := clip.Text(fmt.Sprint(p), clip.ForLog) // a panic value may hold the whole event
 			log.Error("events: handler panicked", "event", e.Type, "id", e.ID, "panic", panicked, "stack", string(debug.Stack()))
 			err = fmt.Errorf("handler panicked: %s", panicked)
 		}
@@ -61,23 +61,7 @@ func Call(ctx context.Context, log *slog.Logger, h events.Handler, e events.Even
 // that ended in err. It is cut to a length fit for a log line.
 func Reason(attempt int, err error) string {
 	if events.IsPermanent(err) {
-		return Cut(fmt.Sprintf("cannot be handled: %v", err))
+		return clip.Text(fmt.Sprintf("cannot be handled: %v", err), clip.ForLog)
 	}
-	return Cut(fmt.Sprintf("failed %d times: %v", attempt, err))
-}
-
-// MaxLogText is how much of a text that may come from outside, such as an
-// error that quotes an event's body, goes into a log line or a dead
-// letter's reason.
-const MaxLogText = 300
-
-// Cut returns s, or its first MaxLogText bytes and a note of how much was
-// left out: an event may be megabytes long, and so may an error that
-// quotes it.
-func Cut(s string) string {
-	if len(s) <= MaxLogText {
-		return s
-	}
-	cut := strings.ToValidUTF8(s[:MaxLogText], "")
-	return fmt.Sprintf("%s... (%d more bytes)", cut, len(s)-len(cut))
+	return clip.Text(fmt.Sprintf("failed %d times: %v", attempt, err), clip.ForLog)
 }
