@@ -129,7 +129,7 @@ func TestTask5_NoOrderIsLostOrDoubledWhenBeesDie(t *testing.T) {
 }
 
 // notYourCode follows an error of ErrMachine's in a test's message.
-const notYourCode = "This failure is the machine's, not your code's: run the test again when the machine is less busy."
+const notYourCode = "This failure is the machine's, not your code's. Run the test again once the machine is less busy, or once rabbitmqctl works there."
 
 // startBeehive builds the bee command, starts a beehive of it on the real
 // brokers in a namespace of its own, and stops and cleans it up when the
