@@ -92,6 +92,7 @@ type Report struct {
 	Rate      float64
 	Elapsed   time.Duration     // the whole run, settling included
 	Results   []customer.Result // one per order, in the order they were placed
+	Slowest   time.Duration     // the longest the customer waited for an order under load, retries included
 	Kills     []Happening
 	Incidents []Happening
 
@@ -330,9 +331,12 @@ func (r *run) load(ctx context.Context) {
 			items = append(items, customer.Item{DishID: 5, Quantity: 1})
 		}
 		wg.Go(func() {
+			began := time.Now()
 			res := r.customer.Place(orders, key, items)
+			took := time.Since(began)
 			r.mu.Lock()
 			r.report.Results = append(r.report.Results, res)
+			r.report.Slowest = max(r.report.Slowest, took)
 			r.mu.Unlock()
 			if res.Err != nil {
 				fmt.Fprintf(r.progress, "%5s  order %s FAILED after %d attempts: %v\n", r.since(), key, res.Attempts, res.Err)

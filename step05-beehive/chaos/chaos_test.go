@@ -78,10 +78,12 @@ func TestTask5_NoOrderIsLostOrDoubledWhenBeesDie(t *testing.T) {
 	})
 
 	// The incidents that need more than the bees: a broken connection to
-	// each broker, once.
+	// each broker, once. rabbitmqctl may take 10-20s on a busy machine
+	// before it closes anything, so it starts early to strike while
+	// orders still come in.
 	incidents := []Incident{{At: 3 * time.Second, Name: "expire a ZooKeeper session", Do: b.ExpireZooKeeperSession}}
 	if hivetest.HaveRabbitmqctl() {
-		incidents = append(incidents, Incident{At: 12 * time.Second, Name: "close RabbitMQ's connections", Do: b.CloseRabbitMQConnections})
+		incidents = append(incidents, Incident{At: 5 * time.Second, Name: "close RabbitMQ's connections", Do: b.CloseRabbitMQConnections})
 	} else if os.Getenv(hivetest.RequireBrokersEnv) == "1" {
 		t.Fatalf("%v: rabbitmqctl is not installed, and the chaos test needs it to close RabbitMQ's connections", ErrMachine)
 	} else {

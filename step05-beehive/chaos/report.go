@@ -42,8 +42,8 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "  at %4.1fs  %s\n", h.At.Seconds(), h.What)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  the customer   %d orders placed: %d accepted, %d failed; %d after a retry (%s)\n",
-		len(r.Results), accepted, len(r.Results)-accepted, retried, plural(extra, "extra attempt"))
+	fmt.Fprintf(w, "  the customer   %d orders placed: %d accepted, %d failed; %d after a retry (%s); the slowest took %s\n",
+		len(r.Results), accepted, len(r.Results)-accepted, retried, plural(extra, "extra attempt"), r.Slowest.Round(time.Millisecond))
 	fmt.Fprintf(w, "  the kitchens   %d orders cooked, says the ledger\n", len(r.Cooked))
 	fmt.Fprintf(w, "  the news       %d \"order.placed\" and %d \"order.cooked\" events heard (an event heard twice is the same news again: fine)\n",
 		r.HeardPlaced, r.HeardCooked)
