@@ -222,7 +222,9 @@ func (c *Client) do(ctx context.Context, inst registry.Instance, name string, bo
 	req.Header.Set(traceHeader, TraceID(ctx))
 	req.Header.Set(serviceHeader, inst.Service)
 	if deadline, ok := ctx.Deadline(); ok {
-		req.Header.Set(timeoutHeader, time.Until(deadline).String())
+		// In milliseconds: fine enough, and plain ASCII for every peer
+		// (Go writes a duration under a millisecond in µs).
+		req.Header.Set(timeoutHeader, time.Until(deadline).Round(time.Millisecond).String())
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
