@@ -1,0 +1,291 @@
+// Package interop proves that a service written in another language, from
+// the wire contract alone, is a full member of a hive: the Python peer in
+// python/pycounter.py runs next to Go services on the real brokers.
+package interop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
+)
+
+// python is Debian's interpreter, which the Debian packages python3-kazoo
+// and python3-pika install into (a pyenv python3 on PATH would lack them).
+const python = "/usr/bin/python3"
+
+// wait is how long a condition may take on a loaded machine.
+const wait = 30 * time.Second
+
+func TestPythonPeerJoinsTheHive(t *testing.T) {
+	requirePython(t)
+	n := hivetest.NewBrokerNetwork(t)
+
+	// The Go side: a dictionary the peer calls, and a service that
+	// listens for the peer's events.
+	var mu sync.Mutex
+	checkedIn := map[string]string{} // word -> the trace id dictionary.check ran in
+	dict := hive.New("dictionary")
+	hive.Handle(dict, "check", func(ctx context.Context, req checkRequest) (checkReply, error) {
+		mu.Lock()
+		checkedIn[req.Word] = hive.TraceID(ctx)
+		mu.Unlock()
+		return checkReply{Known: req.Word != "qwzx"}, nil
+	})
+	counted := make(chan hive.Event[countedBody], 10)
+	listener := hive.New("listener")
+	hive.On(listener, "word.counted", func(ctx context.Context, e hive.Event[countedBody]) error {
+		counted <- e
+		return nil
+	})
+	n.Start(dict)
+	n.Start(listener)
+
+	peer := startPeer(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
+	defer cancel()
+	waitFor(t, "the peer to register", func() bool {
+		list, err := n.Registry.Instances(ctx, "pycounter")
+		return err == nil && len(list) == 1
+	})
+
+	t.Run("the CLI sees it", func(t *testing.T) {
+		for _, c := range []struct{ args, want []string }{
+			{[]string{"discover"}, []string{"pycounter", "py-1"}},
+			{[]string{"inspect", "pycounter"}, []string{"add", "word.seen", "ping, status, inspect"}},
+			{[]string{"status"}, []string{"pycounter", "dictionary"}},
+		} {
+			out := hiveCLI(t, n, c.args...)
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("hive %s: no %q in\n%s", strings.Join(c.args, " "), w, out)
+				}
+			}
+			if strings.Contains(out, "unavailable") || strings.Contains(out, "internal") {
+				t.Errorf("hive %s: a failure in\n%s", strings.Join(c.args, " "), out)
+			}
+		}
+	})
+
+	t.Run("Go calls it, and it calls Go, in one trace", func(t *testing.T) {
+		var reply struct {
+			Word  string `json:"word"`
+			Count int    `json:"count"`
+		}
+		ctx := hive.WithTraceID(ctx, "interop-rpc-trace")
+		if err := n.Call(ctx, "pycounter.add", map[string]string{"word": "bee"}, &reply); err != nil {
+			t.Fatalf("pycounter.add: %v", err)
+		}
+		if reply.Word != "bee" || reply.Count != 1 {
+			t.Errorf("pycounter.add bee = %+v, want bee 1", reply)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if got := checkedIn["bee"]; got != "interop-rpc-trace" {
+			t.Errorf("dictionary.check ran in trace %q, want the caller's, interop-rpc-trace", got)
+		}
+	})
+
+	t.Run("its failures are typed hive errors", func(t *testing.T) {
+		for _, c := range []struct {
+			method string
+			req    any
+			want   error
+		}{
+			{"pycounter.add", map[string]string{"word": ""}, hive.ErrBadRequest},
+			{"pycounter.add", map[string]string{"word": "qwzx"}, hive.ErrNotFound}, // the dictionary says no
+			{"pycounter.nope", nil, hive.ErrNotFound},
+		} {
+			err := n.Call(ctx, c.method, c.req, nil)
+			var e *hive.Error
+			if !errors.Is(err, c.want) || !errors.As(err, &e) || e.Message == "" {
+				t.Errorf("%s %v: got %v, want a %v with a message", c.method, c.req, err, c.want.(*hive.Error).Code)
+			}
+		}
+	})
+
+	t.Run("an event crosses both ways with its trace", func(t *testing.T) {
+		ctx := hive.WithTraceID(ctx, "interop-event-trace")
+		if err := listener.Emit(ctx, "word.seen", map[string]string{"word": "honey"}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case e := <-counted:
+			if e.Body.Word != "honey" || e.TraceID != "interop-event-trace" || !strings.HasPrefix(e.Source, "pycounter-") {
+				t.Errorf("word.counted = %+v (trace %q, source %q), want honey from pycounter in interop-event-trace", e.Body, e.TraceID, e.Source)
+			}
+			if e.Time.IsZero() || time.Since(e.Time) > time.Hour {
+				t.Errorf("word.counted was emitted at %v: the peer's time did not survive", e.Time)
+			}
+		case <-time.After(wait):
+			t.Fatal("no word.counted came back from the peer")
+		}
+	})
+
+	t.Run("a failing handler ends in .dead with a reason", func(t *testing.T) {
+		if err := listener.Emit(ctx, "word.seen", map[string]string{"word": "boom"}); err != nil {
+			t.Fatal(err)
+		}
+		var reason string
+		waitFor(t, "the event in pycounter's dead letters", func() bool {
+			letters, err := n.DeadLetters(ctx, "pycounter", "word.seen")
+			if err != nil || len(letters) == 0 {
+				return false
+			}
+			reason = letters[0].Reason
+			return true
+		})
+		want := fmt.Sprintf("failed %d times: cannot count boom", hivetest.MaxAttempts)
+		if reason != want {
+			t.Errorf("dead letter reason %q, want %q", reason, want)
+		}
+	})
+
+	peer.stop(t)
+	waitFor(t, "the peer's record to go when it stops", func() bool {
+		list, err := n.Registry.Instances(ctx, "pycounter")
+		return err == nil && len(list) == 0
+	})
+}
+
+// The dictionary's method that the peer calls: dictionary.check.
+type (
+	checkRequest struct {
+		Word string `json:"word"`
+	}
+	checkReply struct {
+		Known bool `json:"known"`
+	}
+)
+
+// countedBody is the body of the peer's word.counted event.
+type countedBody struct {
+	Word  string `json:"word"`
+	Count int    `json:"count"`
+}
+
+// requirePython skips t when Debian's python3 lacks kazoo or pika, or,
+// under HIVE_REQUIRE_BROKERS=1 (CI), fails it saying what to install.
+func requirePython(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command(python, "-c", "import kazoo, pika").CombinedOutput()
+	if err == nil {
+		return
+	}
+	msg := fmt.Sprintf("the Python peer needs %s with kazoo and pika: sudo apt-get install python3-kazoo python3-pika (%v: %s)",
+		python, err, strings.TrimSpace(string(out)))
+	if os.Getenv(hivetest.RequireBrokersEnv) == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// peerProcess is the Python peer running as a child process.
+type peerProcess struct {
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+// startPeer starts pycounter.py in n's namespace. It is stopped, and its
+// queues deleted, when the test ends.
+func startPeer(t *testing.T, n *hivetest.Network) *peerProcess {
+	t.Helper()
+	cmd := exec.Command(python, filepath.Join("python", "pycounter.py"))
+	cmd.Env = append(brokerEnv(t, n), "HIVE_EVENT_RETRY_DELAY=50ms",
+		fmt.Sprintf("HIVE_EVENT_ATTEMPTS=%d", hivetest.MaxAttempts))
+	cmd.Stdout, cmd.Stderr = n.Logs, n.Logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the Python peer: %v", err)
+	}
+	p := &peerProcess{cmd: cmd, exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		p.stop(t)
+		deleteQueues(t, hivetest.RabbitMQ(t), n.Namespace+".pycounter.word.seen")
+	})
+	return p
+}
+
+// stop asks the peer to stop, as a process manager would, and waits.
+func (p *peerProcess) stop(t *testing.T) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("the Python peer exited with %v", err)
+		}
+	case <-time.After(wait):
+		p.cmd.Process.Kill()
+		t.Errorf("the Python peer did not stop within %v of SIGTERM", wait)
+		<-p.exited
+	}
+}
+
+// brokerEnv is the environment that points a process at n's brokers.
+func brokerEnv(t *testing.T, n *hivetest.Network) []string {
+	return append(os.Environ(),
+		"HIVE_NAMESPACE="+n.Namespace,
+		"HIVE_ZOOKEEPER="+strings.Join(hivetest.ZooKeeper(t), ","),
+		"HIVE_AMQP_URL="+hivetest.RabbitMQ(t),
+	)
+}
+
+// hiveCLI runs the hive command line on n and returns what it printed.
+func hiveCLI(t *testing.T, n *hivetest.Network, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"run", "github.com/hive-workshop/microservices-go/hive/cmd/hive"}, args...)...)
+	cmd.Env = brokerEnv(t, n)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("hive %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// deleteQueues deletes the queues the peer declared for a subscription:
+// the Go bus deletes only its own.
+func deleteQueues(t *testing.T, amqpURL, work string) {
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Logf("clean up %s: %v", work, err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Logf("clean up %s: %v", work, err)
+		return
+	}
+	for _, q := range []string{work, work + ".retry", work + ".dead"} {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			t.Logf("clean up %s: %v", q, err)
+		}
+	}
+}
+
+// waitFor waits until cond holds, failing t after a generous deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", wait, what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not a wait for an outcome
+	}
+}
