@@ -61,6 +61,20 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 		return err == nil && len(list) == 1
 	})
 
+	t.Run("its record is one hive can use", func(t *testing.T) {
+		list, err := n.Registry.Instances(ctx, "pycounter")
+		if err != nil || len(list) != 1 {
+			t.Fatalf("instances of pycounter: %v, %v", list, err)
+		}
+		rec := list[0]
+		if err := rec.Validate(); err != nil {
+			t.Error(err)
+		}
+		if rec.Started.IsZero() || time.Since(rec.Started) > time.Hour || rec.PID == 0 {
+			t.Errorf("record %+v: want a start time of now and a pid", rec)
+		}
+	})
+
 	t.Run("the CLI sees it", func(t *testing.T) {
 		for _, c := range []struct{ args, want []string }{
 			{[]string{"discover"}, []string{"pycounter", "py-1"}},
@@ -150,6 +164,23 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 		want := fmt.Sprintf("failed %d times: cannot count boom", hivetest.MaxAttempts)
 		if reason != want {
 			t.Errorf("dead letter reason %q, want %q", reason, want)
+		}
+	})
+
+	t.Run("a message that is no event goes to .dead at once", func(t *testing.T) {
+		// What a newcomer publishes first: the body without the envelope.
+		publishRaw(t, n, "word.seen", `{"word": "raw"}`)
+		var reasons []string
+		waitFor(t, "the raw message in pycounter's dead letters", func() bool {
+			letters, err := n.DeadLetters(ctx, "pycounter", "word.seen")
+			reasons = reasons[:0]
+			for _, l := range letters {
+				reasons = append(reasons, l.Reason)
+			}
+			return err == nil && len(letters) == 2
+		})
+		if !strings.HasPrefix(reasons[1], "not an event: ") {
+			t.Errorf("dead letter reasons %q: want the second to start with %q", reasons, "not an event: ")
 		}
 	})
 
@@ -255,6 +286,33 @@ func hiveCLI(t *testing.T, n *hivetest.Network, args ...string) string {
 		t.Fatalf("hive %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// publishRaw publishes body as it is to n's exchange, confirmed.
+func publishRaw(t *testing.T, n *hivetest.Network, key, body string) {
+	t.Helper()
+	conn, err := amqp.Dial(hivetest.RabbitMQ(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err == nil {
+		err = ch.Confirm(false)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	confirm, err := ch.PublishWithDeferredConfirmWithContext(ctx, n.Namespace, key, true, false,
+		amqp.Publishing{ContentType: "application/json", Body: []byte(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := confirm.WaitContext(ctx); !ok || err != nil {
+		t.Fatalf("publish %s: not confirmed (%v)", key, err)
+	}
 }
 
 // deleteQueues deletes the queues the peer declared for a subscription:

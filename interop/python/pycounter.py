@@ -1,26 +1,27 @@
 #!/usr/bin/python3
-"""pycounter: a hive service written in Python, from the wire contract alone.
+"""pycounter: a hive service in Python, written from PROTOCOL.md alone.
 
-It counts words. It joins a hive of Go services the way every hive service
-does, through the brokers, and shows each part of PROTOCOL.md in a few lines:
+It counts words. It joins a hive of Go services through the same brokers,
+and each part of the wire contract takes a few lines here:
 
-  discovery  an ephemeral ZooKeeper node /<ns>/services/pycounter/<id>, JSON
-  RPC        POST /rpc/add {"word": "bee"}  ->  {"word": "bee", "count": 1}
-             and the three built-ins: ping, status, inspect
-  calls      add asks the Go service "dictionary" (dictionary.check) first
-  events     consumes "word.seen", emits "word.counted" with the same trace id;
-             a handler that fails goes through hive's retry queue to ".dead"
+  registry  an ephemeral ZooKeeper node /<ns>/services/pycounter/<id>, JSON
+  RPC       POST /rpc/add {"word": "bee"}  ->  {"word": "bee", "count": 1},
+            and the three built-ins every instance answers: ping, status, inspect
+  calls     add asks the Go service "dictionary" first (dictionary.check)
+  events    consumes "word.seen" and emits "word.counted" in the same trace;
+            a handler that fails goes through the retry queue to ".dead"
 
-It needs Debian's python3-kazoo and python3-pika, nothing else:
+It needs Debian's python3-kazoo and python3-pika and the standard library:
   sudo apt-get install python3-kazoo python3-pika
-  HIVE_NAMESPACE=hive /usr/bin/python3 interop/python/pycounter.py
+  /usr/bin/python3 interop/python/pycounter.py        (HIVE_* as for Go services)
 """
-import json, os, re, secrets, signal, socket, sys, threading, time
+import json, os, random, re, secrets, signal, socket, sys, threading, time
 import urllib.error, urllib.request
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import kazoo.client, pika
+import kazoo.client, kazoo.exceptions, pika
+from kazoo.protocol.states import KazooState
 
 SERVICE = "pycounter"
 NS = os.environ.get("HIVE_NAMESPACE", "hive")
@@ -28,8 +29,8 @@ ZOOKEEPER = os.environ.get("HIVE_ZOOKEEPER", "127.0.0.1:2181")
 AMQP_URL = os.environ.get("HIVE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 LISTEN = os.environ.get("HIVE_LISTEN", "127.0.0.1:0")
 ATTEMPTS = int(os.environ.get("HIVE_EVENT_ATTEMPTS", "3"))
-MAX_BODY = 1 << 20  # hive's limit on request bodies and event messages
-INSTANCE = f"{SERVICE}-{secrets.token_hex(3)}"
+MAX_BODY = 1 << 20  # the limit on request bodies and on event messages
+INSTANCE = f"{SERVICE}-{secrets.token_hex(4)}"
 
 
 def log(*words):
@@ -37,34 +38,34 @@ def log(*words):
 
 
 def now():
-    """The time as hive writes it: RFC 3339 in UTC. A time without zone
-    ("2026-12-02T10:00:00") makes Go reject the whole record."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """The time as the protocol wants it: RFC 3339 with a zone. A naive time
+    ("2026-12-02T10:00:00") would make Go skip the record or the event."""
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def new_id():
-    return secrets.token_hex(8)  # 16 hex digits, like hive's ids
+    return secrets.token_hex(8)  # 16 hex digits, like hive's trace and event ids
 
 
 def seconds(duration):
-    """Parses a Go duration such as "1.5s", "300ms" or "1m0s" (Hive-Timeout)."""
+    """Parses a Go duration such as "1.5s", "300ms" or "1m2.5s" (Hive-Timeout)."""
     units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-    parts = re.findall(r"(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)", duration)
-    if not parts or "".join(n + u for n, u in parts) != duration.lstrip("+"):
+    sign, digits = (-1, duration[1:]) if duration.startswith("-") else (1, duration.lstrip("+"))
+    if digits == "0":
+        return 0.0
+    parts = re.findall(r"([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|ms|s|m|h)", digits)
+    if not parts or "".join(n + u for n, u in parts) != digits:
         raise ValueError(duration)
-    return sum(float(n) * units[u] for n, u in parts)
-
-
-TRACE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+    return sign * sum(float(n) * units[u] for n, u in parts)
 
 
 def continue_trace(trace):
-    """Keeps a caller's trace id if it is one hive would keep, else starts one."""
-    return trace if trace and TRACE_ID.fullmatch(trace) else new_id()
+    """Keeps a trace id that the protocol allows; anything else starts a new trace."""
+    return trace if trace and re.fullmatch(r"[A-Za-z0-9._-]{1,64}", trace) else new_id()
 
 
 class HiveError(Exception):
-    """A failure with a hive error code; it crosses the wire as an envelope."""
+    """A failure with a hive error code: it crosses the wire as an envelope."""
     STATUS = {"bad_request": 400, "not_found": 404, "conflict": 409,
               "unavailable": 503, "timeout": 504, "internal": 500}
 
@@ -76,8 +77,18 @@ class HiveError(Exception):
         return self.STATUS.get(self.code, 500), {"error": {"code": self.code, "message": self.message}}
 
 
+class Work:
+    """What a call or an event runs in: its trace id and its deadline."""
+
+    def __init__(self, trace, timeout=5.0):
+        self.trace, self.deadline = trace, time.monotonic() + timeout
+
+    def left(self):
+        return self.deadline - time.monotonic()
+
+
 class Counter:
-    """The service's state and its counters for status, behind one lock."""
+    """The words counted, and the numbers status reports, behind one lock."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -96,62 +107,113 @@ class Counter:
 
 STATE = Counter()
 ZK = kazoo.client.KazooClient(hosts=ZOOKEEPER)
-RECORD = {}  # this instance's registry record, filled in by main
+RECORD = {}  # this instance's registry record, written by main
 
 
-# --- Calling a hive service --------------------------------------------------
+# --- The registry ----------------------------------------------------------------
 
-def call(method, request, trace, timeout=5.0):
-    """Calls "service.method" on one live instance found in ZooKeeper."""
+def register():
+    """Creates our ephemeral node, replacing one of an earlier session."""
+    path = f"/{NS}/services/{SERVICE}/{INSTANCE}"
+    if ZK.exists(path):
+        ZK.delete(path)  # delete and create, so that watchers see a change
+    ZK.create(path, json.dumps(RECORD).encode(), ephemeral=True, makepath=True)
+
+
+def on_zookeeper(state):
+    """A lost (expired) session took our node with it: register again once
+    a new session starts. kazoo calls this on its own thread, where no
+    ZooKeeper call may block, so the work goes to another."""
+    if state == KazooState.LOST:
+        on_zookeeper.lost = True
+    elif state == KazooState.CONNECTED and getattr(on_zookeeper, "lost", False):
+        on_zookeeper.lost = False
+        ZK.handler.spawn(register)
+
+
+def instances(service):
+    """The usable records of service's instances, in random order. Anyone
+    can write into ZooKeeper: a record that is not usable is skipped."""
+    path, usable = f"/{NS}/services/{service}", []
+    for child in ZK.get_children(path) if ZK.exists(path) else []:
+        try:
+            record = json.loads(ZK.get(f"{path}/{child}")[0])
+            if record["service"] == service and record["id"] and re.fullmatch(r"[^/?#]+:\d+", record["endpoint"]):
+                usable.append(record)
+        except (ValueError, KeyError, TypeError, kazoo.exceptions.NoNodeError):
+            log("skip a record that is not usable:", path, child)
+    random.shuffle(usable)
+    return usable
+
+
+# --- Calling a hive service --------------------------------------------------------
+
+def call(method, request, work):
+    """Calls "service.method" on one of its instances, in work's trace and
+    within its deadline; another instance only when nothing was done."""
     service, name = method.split(".", 1)
-    path = f"/{NS}/services/{service}"
-    ids = ZK.get_children(path) if ZK.exists(path) else []
-    if not ids:
-        raise HiveError("unavailable", f"no instance of {service} is registered")
-    record = json.loads(ZK.get(f"{path}/{ids[0]}")[0])
-    req = urllib.request.Request(f"http://{record['endpoint']}/rpc/{name}", method="POST",
-                                 data=json.dumps(request).encode(), headers={
-        "Content-Type": "application/json", "Hive-Trace-Id": trace,
-        "Hive-Service": service, "Hive-Timeout": f"{timeout}s"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as res:
-            return json.load(res)
-    except urllib.error.HTTPError as err:  # any status but 200: an error envelope
-        e = json.load(err).get("error") or {}
-        raise HiveError(e.get("code", "internal"), f"{method}: {e.get('message', '')}")
-    except OSError as err:
-        raise HiveError("unavailable", f"{method}: {err}")
+    failure = HiveError("unavailable", f"{method}: no instance of {service} is registered")
+    for record in instances(service):
+        req = urllib.request.Request(f"http://{record['endpoint']}/rpc/{name}", method="POST",
+                                     data=json.dumps(request).encode(), headers={
+            "Content-Type": "application/json", "Hive-Service": service,
+            "Hive-Trace-Id": work.trace, "Hive-Timeout": f"{int(work.left() * 1000)}ms"})
+        try:
+            with urllib.request.urlopen(req, timeout=max(work.left(), 0.001)) as res:
+                if res.headers.get("Hive-Service", service) != service:
+                    raise HiveError("unavailable", f"{record['endpoint']} is no longer {service}")
+                return json.load(res)
+        except urllib.error.HTTPError as err:  # not 200: the error envelope
+            try:
+                e = json.load(err)["error"]
+                failure = HiveError(e["code"], f"{method}: {e['message']}")
+            except (ValueError, KeyError, TypeError):
+                failure = HiveError("internal", f"{method}: HTTP {err.code} without an error envelope")
+        except HiveError as e:
+            failure = e
+        except OSError as err:
+            failure = HiveError("unavailable", f"{method}: {err}")
+            if "refused" not in str(err):  # sent, maybe done: add is no idempotent method
+                break
+        if failure.code != "unavailable":  # only unavailable promises that nothing was done
+            break
+    raise failure
 
 
-# --- Serving RPCs --------------------------------------------------------------
+# --- Serving RPCs ------------------------------------------------------------------
 
-def add(request, trace):
-    """pycounter.add: counts a word the Go dictionary knows."""
+def add(request, work):
+    """pycounter.add: counts a word that the Go dictionary knows."""
     word = request.get("word") if isinstance(request, dict) else None
     if not isinstance(word, str) or not word:
         raise HiveError("bad_request", 'the request needs a word, e.g. {"word": "bee"}')
-    if not call("dictionary.check", {"word": word}, trace).get("known"):
+    if not call("dictionary.check", {"word": word}, work).get("known"):
         raise HiveError("not_found", f"the dictionary does not know {json.dumps(word)}")
     return {"word": word, "count": STATE.add(word)}
 
 
-def status(request, trace):
+def ping(request, work):
+    return {"service": SERVICE, "instance": INSTANCE}
+
+
+def status(request, work):
     with STATE.lock:
-        stats = dict(STATE.stats, in_flight=STATE.stats["in_flight"] - 1)  # not this call
+        stats = dict(STATE.stats, in_flight=STATE.stats["in_flight"] - 1)  # not counting this call
     return {"service": SERVICE, "instance": INSTANCE, "version": RECORD["version"], "endpoint": RECORD["endpoint"],
             "started": RECORD["started"], **stats, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0}
 
 
-def inspect(request, trace):
+def inspect(request, work):
+    builtin = {"idempotent": True, "builtin": True, "request_type": "", "request": None,
+               "response_type": "", "response": None}
     return {"service": SERVICE,
-            "methods": [{"name": "add", "request_type": "pycounter.AddRequest", "request": {"word": ""},
-                         "response_type": "pycounter.AddReply", "response": {"word": "", "count": 0}}]
-            + [{"name": n, "builtin": True, "idempotent": True} for n in ("ping", "status", "inspect")],
-            "events": [{"pattern": "word.seen", "body_type": "pycounter.Seen", "body": {"word": ""}}]}
+            "methods": [{"name": "add", "request_type": "AddRequest", "request": {"word": ""},
+                         "response_type": "AddReply", "response": {"word": "", "count": 0}}]
+            + [dict(builtin, name=name) for name in ("ping", "status", "inspect")],
+            "events": [{"pattern": "word.seen", "body_type": "Seen", "body": {"word": ""}}]}
 
 
-METHODS = {"add": add, "ping": lambda request, trace: {"service": SERVICE, "instance": INSTANCE},
-           "status": status, "inspect": inspect}
+METHODS = {"add": add, "ping": ping, "status": status, "inspect": inspect}  # own ones first, then built-ins
 
 
 class RPC(BaseHTTPRequestHandler):
@@ -164,9 +226,9 @@ class RPC(BaseHTTPRequestHandler):
             status, body = 200, self.run(trace)
         except HiveError as e:
             status, body = e.envelope()
-        except Exception as e:  # a bug: the caller learns only that it broke
+        except Exception as e:  # a bug: the caller learns that it broke, the log says how
             log("method failed:", repr(e))
-            status, body = HiveError("internal", f"an unexpected failure in {INSTANCE}").envelope()
+            status, body = HiveError("internal", f"an unexpected failure in {INSTANCE}: see its log").envelope()
         STATE.bump("in_flight", -1)
         STATE.bump("calls")
         STATE.bump("errors", int(status != 200))
@@ -179,17 +241,19 @@ class RPC(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def run(self, trace):
-        # The checks in hive's order: the service meant, the timeout, the path,
-        # the HTTP method, the RPC method, the body.
+        # The checks in hive's order: the service meant, the timeout, the
+        # path, the HTTP method, the RPC method, and last the body.
         wanted = self.headers.get("Hive-Service")
         if wanted and wanted != SERVICE:
             raise HiveError("unavailable", f"this is an instance of {SERVICE}, not of {json.dumps(wanted)}")
+        timeout = 5.0  # without Hive-Timeout: hive's default CallTimeout
         if self.headers.get("Hive-Timeout"):
             try:
-                if seconds(self.headers["Hive-Timeout"]) <= 0:
-                    raise HiveError("timeout", "the caller's deadline passed before the call arrived")
+                timeout = min(seconds(self.headers["Hive-Timeout"]), 60.0)  # one minute at most
             except ValueError:
                 raise HiveError("bad_request", "the Hive-Timeout header must be a duration, such as 1.5s or 300ms")
+            if timeout <= 0:
+                raise HiveError("timeout", "the caller's deadline passed before the call arrived")
         if not self.path.startswith("/rpc/"):
             raise HiveError("not_found", f"there is nothing at {self.path}: methods are under /rpc/")
         if self.command not in ("POST", "GET"):
@@ -199,112 +263,127 @@ class RPC(BaseHTTPRequestHandler):
             raise HiveError("not_found", f"service {SERVICE} has no method {json.dumps(name)}; it has {', '.join(METHODS)}")
         size = int(self.headers.get("Content-Length") or 0)
         if size > MAX_BODY:
-            self.close_connection = True
+            self.close_connection = True  # the body stays unread
             raise HiveError("bad_request", f"the request body is larger than the limit of {MAX_BODY} bytes")
         raw = self.rfile.read(size)
         try:
             request = json.loads(raw) if raw.strip() else {}
         except ValueError as e:
             raise HiveError("bad_request", f"the request is not valid JSON: {e}")
-        return METHODS[name](request, trace)
+        return METHODS[name](request, Work(trace, timeout))
 
     do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = answer
 
-    def log_message(self, *args):  # quiet: the counters tell the story
+    def log_message(self, *args):  # quiet: status has the numbers
         pass
 
 
-# --- Events --------------------------------------------------------------------
+# --- Events ------------------------------------------------------------------------
 
 def declare(channel, pattern, retry_ms):
-    """Declares a subscription's queues exactly as hive does, and binds it."""
-    work = f"{NS}.{SERVICE}.{pattern}"  # hive names a handler's queue after its pattern
+    """Declares a subscription's queues exactly as hive does, and binds the
+    work queue. Other flags or arguments, and RabbitMQ refuses."""
+    work = f"{NS}.{SERVICE}.{pattern}"  # hive names a subscription after its pattern
     channel.exchange_declare(NS, "topic", durable=True)
     channel.queue_declare(work, durable=True)
     channel.queue_declare(work + ".retry", durable=True, arguments={
-        "x-message-ttl": retry_ms,  # after the delay, back into the work queue:
+        "x-message-ttl": retry_ms,  # then the broker moves it back into the work queue
         "x-dead-letter-exchange": "", "x-dead-letter-routing-key": work})
     channel.queue_declare(work + ".dead", durable=True)
     channel.queue_bind(work, NS, routing_key=pattern)
     return work
 
 
-def publish(channel, exchange, key, body, message_id, kind, headers=None):
-    """Publishes as hive does: persistent, mandatory, confirmed. pika raises
-    UnroutableError if the broker returned the message, NackError if it lost it."""
-    channel.basic_publish(exchange, key, body, mandatory=True, properties=pika.BasicProperties(
-        content_type="application/json", delivery_mode=2, message_id=message_id, type=kind,
-        timestamp=int(time.time()), headers=headers or {}))
+def publish(channel, exchange, key, body, properties):
+    """Publishes persistent and mandatory on a confirm channel: it returns once
+    the broker has the message. pika raises UnroutableError when the broker
+    returned it (no queue takes it), NackError when the broker lost it."""
+    properties.delivery_mode = 2
+    channel.basic_publish(exchange, key, body, properties, mandatory=True)
 
 
-def emit(channel, kind, body, trace):
-    event = {"id": new_id(), "type": kind, "source": INSTANCE, "trace_id": trace, "time": now(), "body": body}
-    publish(channel, NS, kind, json.dumps(event).encode(), event["id"], kind)
+def emit(channel, kind, body, work):
+    event = {"id": new_id(), "type": kind, "source": INSTANCE, "trace_id": work.trace, "time": now(), "body": body}
+    publish(channel, NS, kind, json.dumps(event).encode(), pika.BasicProperties(
+        content_type="application/json", message_id=event["id"], type=kind, timestamp=int(time.time())))
     STATE.bump("events_emitted")
 
 
+def decode(body):
+    """The event in a message, or ValueError if it is none: then no retry can help."""
+    if len(body) > MAX_BODY:
+        raise ValueError(f"too big: {len(body)} bytes, over the limit of {MAX_BODY}")
+    event = json.loads(body)
+    if not isinstance(event, dict) or not all(isinstance(event.get(k), str) for k in ("id", "type", "source", "time")):
+        raise ValueError("not an event: id, type, source and time must be strings")
+    if not event["type"] or datetime.fromisoformat(event["time"]).tzinfo is None:
+        raise ValueError("not an event: no type, or a time without a zone")
+    return event
+
+
 def on_word_seen(event, channel):
-    """Handles word.seen: counts the word and tells the hive, same trace."""
+    """Handles word.seen: counts the word and tells the hive, in the same trace."""
     word = event["body"]["word"]
     if word == "boom":
-        raise RuntimeError("cannot count boom")  # on purpose: shows the way to .dead
-    emit(channel, "word.counted", {"word": word, "count": STATE.add(word)}, event.get("trace_id") or new_id())
-
-
-def settle(ch, method, props, body, queue, headers, header, value):
-    """Fails a delivery as hive does: a copy with one header set goes to the
-    retry or the dead-letter queue, and only once it is confirmed is the
-    original acked: if we die in between, the event comes twice, but it is not lost."""
-    publish(ch, "", queue, body, props.message_id, props.type, dict(headers, **{header: value}))
-    ch.basic_ack(method.delivery_tag)
+        raise RuntimeError("cannot count boom")  # on purpose: the way to .dead
+    emit(channel, "word.counted", {"word": word, "count": STATE.add(word)}, Work(continue_trace(event.get("trace_id"))))
 
 
 def consume(channel, work, handler):
-    def deliver(ch, method, props, body):
+    def settle(ch, method, props, body, queue, header, value):
+        """Fails a delivery as hive does: a copy with one more header goes to
+        the retry or the dead-letter queue, and only once the broker has it is
+        the original acked. If we die in between, the event comes twice, but it
+        is never lost. (If the queue is gone, publish raises, we exit, and the
+        broker delivers the unacked original again.)"""
         headers = {k: v for k, v in (props.headers or {}).items() if not k.startswith("x-")}
-        attempt = headers.get("hive-attempt", 1)  # anyone may publish: trust no header
-        attempt = min(max(attempt, 1), ATTEMPTS) if isinstance(attempt, int) else 1
+        headers[header] = value
+        publish(ch, "", queue, body, pika.BasicProperties(content_type=props.content_type,
+                message_id=props.message_id, type=props.type, timestamp=props.timestamp, headers=headers))
+        ch.basic_ack(method.delivery_tag)
+
+    def deliver(ch, method, props, body):
         try:
-            event = json.loads(body) if len(body) <= MAX_BODY else None
-            if not isinstance(event, dict) or not event.get("type"):
-                raise ValueError("no type")
-        except ValueError as e:  # no retry can make it an event
-            return settle(ch, method, props, body, work + ".dead", headers, "hive-reason", f"not an event: {e}")
+            event = decode(body)
+        except ValueError as e:
+            reason = str(e) if str(e).startswith(("too big", "not an event")) else f"not an event: {e}"
+            return settle(ch, method, props, body, work + ".dead", "hive-reason", reason)
+        attempt = (props.headers or {}).get("hive-attempt", 1)  # anyone may publish: check it
+        attempt = min(max(attempt, 1), ATTEMPTS) if type(attempt) is int else 1
         try:
             handler(event, ch)
-            STATE.bump("events_handled")
-            ch.basic_ack(method.delivery_tag)
         except Exception as e:
             STATE.bump("events_failed")
             log("handler failed, attempt", attempt, "of", ATTEMPTS, ":", e)
             if attempt < ATTEMPTS:
-                settle(ch, method, props, body, work + ".retry", headers, "hive-attempt", attempt + 1)
-            else:
-                settle(ch, method, props, body, work + ".dead", headers, "hive-reason", f"failed {attempt} times: {e}")
+                return settle(ch, method, props, body, work + ".retry", "hive-attempt", attempt + 1)
+            return settle(ch, method, props, body, work + ".dead", "hive-reason", f"failed {attempt} times: {e}")
+        STATE.bump("events_handled")
+        ch.basic_ack(method.delivery_tag)
 
-    channel.basic_qos(prefetch_count=1)
+    channel.basic_qos(prefetch_count=1)  # one event at a time: this consumer runs one handler
     channel.basic_consume(work, deliver)
 
 
-# --- Start and stop ------------------------------------------------------------
+# --- Start and stop ----------------------------------------------------------------
 
 def main():
     retry = seconds(os.environ.get("HIVE_EVENT_RETRY_DELAY", "1s"))
-    ZK.start(timeout=10)  # add calls through it
+    ZK.add_listener(on_zookeeper)
+    ZK.start(timeout=10)
     host, port = LISTEN.rsplit(":", 1)
     server = ThreadingHTTPServer((host, int(port)), RPC)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()
-    channel.confirm_delivery()  # every publish waits for the broker's confirm
+    channel.confirm_delivery()  # every publish on it waits for the broker's confirm
     consume(channel, declare(channel, "word.seen", int(retry * 1000)), on_word_seen)
 
-    # Register last, when everything serves: callers may come at once.
+    # Register last, once everything serves: callers come at once.
     RECORD.update(id=INSTANCE, service=SERVICE, endpoint=f"{host}:{server.server_address[1]}",
                   version="py-1", host=socket.gethostname(), pid=os.getpid(), started=now())
-    ZK.create(f"/{NS}/services/{SERVICE}/{INSTANCE}", json.dumps(RECORD).encode(),
-              ephemeral=True, makepath=True)
+    register()
     log("serving", RECORD["endpoint"], "in namespace", NS)
 
     signal.signal(signal.SIGTERM, lambda *_: connection.add_callback_threadsafe(channel.stop_consuming))
@@ -312,7 +391,7 @@ def main():
         channel.start_consuming()
     except KeyboardInterrupt:
         pass
-    ZK.stop()  # the session ends: ZooKeeper deletes our node at once
+    ZK.stop()  # leave first: the session ends and ZooKeeper deletes our node
     server.shutdown()
     connection.close()
     log("stopped")
