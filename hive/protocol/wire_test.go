@@ -211,4 +211,3 @@ func getOne(t *testing.T, ch *amqp.Channel, queue string) amqp.Delivery {
 		time.Sleep(20 * time.Millisecond) // polling: basic.get has no wait
 	}
 }
-
