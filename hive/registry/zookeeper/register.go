@@ -161,10 +161,23 @@ func (r *Registry) read(path string, ids []string) ([]registry.Instance, error) 
 		var inst registry.Instance
 		if err := json.Unmarshal(data, &inst); err != nil {
 			// One bad node must not hide all the good ones.
-			r.logger.Warn("zookeeper: skip a node that holds no instance", "path", path+"/"+id, "error", err)
+			r.skip(path+"/"+id, err)
 			continue
 		}
 		list = append(list, inst)
 	}
 	return list, nil
+}
+
+// skip logs that the node at path holds no instance, the first time it
+// does so for this reason: a watch reads its service's nodes after every
+// change, and one bad node must not flood the log.
+func (r *Registry) skip(path string, err error) {
+	r.skippedMu.Lock()
+	defer r.skippedMu.Unlock()
+	if r.skipped[path] == err.Error() {
+		return
+	}
+	r.skipped[path] = err.Error()
+	r.logger.Warn("zookeeper: skip a node that holds no instance", "path", path, "error", err)
 }

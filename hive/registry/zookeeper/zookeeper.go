@@ -52,6 +52,11 @@ type Registry struct {
 	mu         sync.Mutex
 	registered map[string]registry.Instance // by node path: what to register again on a new session
 
+	// skipped holds the nodes that hold no instance, with why, so that
+	// each is logged once rather than on every read of its service.
+	skippedMu sync.Mutex
+	skipped   map[string]string // by node path
+
 	done chan struct{}  // closed by Close, under mu: ends the goroutines below
 	wg   sync.WaitGroup // the session keeper and the watches
 }
@@ -96,6 +101,7 @@ func New(ctx context.Context, servers []string, namespace string, logger *slog.L
 		logger:     logger,
 		sessions:   make(chan struct{}, 1),
 		registered: make(map[string]registry.Instance),
+		skipped:    make(map[string]string),
 		done:       make(chan struct{}),
 	}
 	conn, err := connect(ctx, servers, logger, r.onEvent, opts)

@@ -42,6 +42,29 @@ func TestInstanceIsAnEphemeralJSONNode(t *testing.T) {
 	assert.JSONEq(t, `{"id":"menu-1","service":"menu","endpoint":"127.0.0.1:8002","started":"0001-01-01T00:00:00Z"}`, string(data))
 }
 
+// A node that holds no instance, such as a record whose time has no
+// offset (PROTOCOL.md), is skipped and logged once, not on every read.
+func TestNodeWithoutInstanceIsSkippedAndLoggedOnce(t *testing.T) {
+	t.Parallel()
+	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	removeAfter(t, servers, "/"+ns)
+	var logs lockedBuffer
+	r, err := zookeeper.New(t.Context(), servers, ns, slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	require.NoError(t, r.Register(t.Context(), menu1))
+	naive := `{"id":"menu-2","service":"menu","endpoint":"127.0.0.1:8003","started":"2026-12-01T19:30:00.123456"}`
+	_, err = inspector(t, servers).Create("/"+ns+"/services/menu/menu-2", []byte(naive), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+
+	for range 3 {
+		list, err := r.Instances(t.Context(), "menu")
+		require.NoError(t, err)
+		assert.Equal(t, []registry.Instance{menu1}, list, "the bad node must be skipped, and must not hide the good one")
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "skip a node that holds no instance"), "logs:\n%s", logs.String())
+}
+
 func TestNamespaceDefaultsToHive(t *testing.T) {
 	t.Parallel()
 	servers := hivetest.ZooKeeper(t)
