@@ -166,3 +166,39 @@ func sameFields(t *testing.T, what string, sources map[string][]string) {
 		assert.Equal(t, sources[first], sorted(fields), "%s: the fields of %s and of %s differ; a wire format change must change PROTOCOL.md, the schema and hive together", what, first, name)
 	}
 }
+
+// Every link of PROTOCOL.md to a file of the repository, or to one of its
+// own sections, leads somewhere: a reader in another language has nothing
+// else to go on.
+func TestLinksLeadSomewhere(t *testing.T) {
+	doc := readDoc(t)
+	anchors := make(map[string]bool)
+	for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(doc, -1) {
+		anchors[anchor(m[1])] = true
+	}
+	for _, m := range regexp.MustCompile(`\]\(([^)]+)\)`).FindAllStringSubmatch(doc, -1) {
+		target := m[1]
+		switch {
+		case strings.HasPrefix(target, "http://"), strings.HasPrefix(target, "https://"):
+		case strings.HasPrefix(target, "#"):
+			assert.True(t, anchors[target[1:]], "PROTOCOL.md links to #%s, which is no heading of it", target[1:])
+		default:
+			_, err := os.Stat("../../" + target)
+			assert.NoError(t, err, "PROTOCOL.md links to %s", target)
+		}
+	}
+}
+
+// anchor returns the anchor GitHub gives a heading.
+func anchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
