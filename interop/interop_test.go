@@ -4,9 +4,14 @@
 package interop
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +22,11 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
 
 // python is Debian's interpreter, which the Debian packages python3-kazoo
@@ -56,7 +63,7 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 	peer := startPeer(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
-	waitFor(t, "the peer to register", func() bool {
+	waitFor(t, "the peer to register a record that hive can read", func() bool {
 		list, err := n.Registry.Instances(ctx, "pycounter")
 		return err == nil && len(list) == 1
 	})
@@ -146,6 +153,54 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 		case <-time.After(wait):
 			t.Fatal("no word.counted came back from the peer")
 		}
+	})
+
+	t.Run("what it writes matches PROTOCOL.md's schemas", func(t *testing.T) {
+		// The registry record, as the bytes in its znode.
+		conn, err := zookeeper.Connect(ctx, hivetest.ZooKeeper(t), slog.New(slog.NewTextHandler(n.Logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		path := "/" + n.Namespace + "/services/pycounter"
+		ids, _, err := conn.Children(path)
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("children of %s: %v, %v", path, ids, err)
+		}
+		record, _, err := conn.Get(path + "/" + ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		conform(t, "registry-record", record)
+
+		// An error envelope, as the bytes of the answer.
+		var rec struct{ Endpoint string }
+		json.Unmarshal(record, &rec)
+		res, err := http.Post("http://"+rec.Endpoint+"/rpc/nope", "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound || res.Header.Get("Hive-Service") != "pycounter" ||
+			res.Header.Get("Content-Type") != "application/json" || res.Header.Get("Hive-Trace-Id") == "" {
+			t.Errorf("answer to an unknown method: %s %v", res.Status, res.Header)
+		}
+		conform(t, "error", body)
+
+		// An event, as the message on the broker.
+		msg := catchEvent(t, n, "word.counted", func() {
+			if err := listener.Emit(ctx, "word.seen", map[string]string{"word": "wax"}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		var e struct{ ID, Type string }
+		json.Unmarshal(msg.Body, &e)
+		if msg.ContentType != "application/json" || msg.DeliveryMode != amqp.Persistent || msg.MessageId != e.ID || msg.Type != e.Type {
+			t.Errorf("word.counted properties: content type %q, delivery mode %d, message id %q, type %q; want application/json, 2, %q, %q",
+				msg.ContentType, msg.DeliveryMode, msg.MessageId, msg.Type, e.ID, e.Type)
+		}
+		conform(t, "event", msg.Body)
 	})
 
 	t.Run("a failing handler ends in .dead with a reason", func(t *testing.T) {
@@ -244,7 +299,7 @@ func startPeer(t *testing.T, n *hivetest.Network) *peerProcess {
 	go func() { p.exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		p.stop(t)
-		deleteQueues(t, hivetest.RabbitMQ(t), n.Namespace+".pycounter.word.seen")
+		deleteQueues(t, n.Namespace+".pycounter.word.seen")
 	})
 	return p
 }
@@ -288,19 +343,58 @@ func hiveCLI(t *testing.T, n *hivetest.Network, args ...string) string {
 	return string(out)
 }
 
-// publishRaw publishes body as it is to n's exchange, confirmed.
-func publishRaw(t *testing.T, n *hivetest.Network, key, body string) {
+// conform fails t unless doc is valid against the protocol's JSON Schema
+// of that name (hive/protocol/<name>.schema.json).
+func conform(t *testing.T, name string, doc []byte) {
 	t.Helper()
-	conn, err := amqp.Dial(hivetest.RabbitMQ(t))
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	sch, err := c.Compile(filepath.Join("..", "hive", "protocol", name+".schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	ch, err := conn.Channel()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err == nil {
-		err = ch.Confirm(false)
+		err = sch.Validate(v)
 	}
 	if err != nil {
+		t.Errorf("the peer's %s does not match the schema: %v\n%s", name, err, doc)
+	}
+}
+
+// catchEvent binds a queue of its own to key on n's exchange, runs cause,
+// and returns the first message that arrives, as the broker has it.
+func catchEvent(t *testing.T, n *hivetest.Network, key string, cause func()) amqp.Delivery {
+	t.Helper()
+	ch, done := channel(t)
+	defer done()
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err == nil {
+		err = ch.QueueBind(q.Name, key, n.Namespace, false, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause()
+	select {
+	case d := <-deliveries:
+		return d
+	case <-time.After(wait):
+		t.Fatalf("no %s came within %v", key, wait)
+		return amqp.Delivery{}
+	}
+}
+
+// publishRaw publishes body as it is to n's exchange, confirmed.
+func publishRaw(t *testing.T, n *hivetest.Network, key, body string) {
+	t.Helper()
+	ch, done := channel(t)
+	defer done()
+	if err := ch.Confirm(false); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -317,23 +411,30 @@ func publishRaw(t *testing.T, n *hivetest.Network, key, body string) {
 
 // deleteQueues deletes the queues the peer declared for a subscription:
 // the Go bus deletes only its own.
-func deleteQueues(t *testing.T, amqpURL, work string) {
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Logf("clean up %s: %v", work, err)
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Logf("clean up %s: %v", work, err)
-		return
-	}
+func deleteQueues(t *testing.T, work string) {
+	ch, done := channel(t)
+	defer done()
 	for _, q := range []string{work, work + ".retry", work + ".dead"} {
 		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-			t.Logf("clean up %s: %v", q, err)
+			t.Errorf("clean up %s: %v", q, err)
 		}
 	}
+}
+
+// channel opens a connection of its own to the test's RabbitMQ, and a
+// channel on it; done closes both.
+func channel(t *testing.T) (ch *amqp.Channel, done func()) {
+	t.Helper()
+	conn, err := amqp.Dial(hivetest.RabbitMQ(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err = conn.Channel()
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	return ch, func() { conn.Close() }
 }
 
 // waitFor waits until cond holds, failing t after a generous deadline.

@@ -108,6 +108,7 @@ class Counter:
 STATE = Counter()
 ZK = kazoo.client.KazooClient(hosts=ZOOKEEPER)
 RECORD = {}  # this instance's registry record, written by main
+SKIPPED = set()  # the nodes of other instances whose records we cannot use
 
 
 # --- The registry ----------------------------------------------------------------
@@ -141,7 +142,9 @@ def instances(service):
             if record["service"] == service and record["id"] and re.fullmatch(r"[^/?#]+:\d+", record["endpoint"]):
                 usable.append(record)
         except (ValueError, KeyError, TypeError, kazoo.exceptions.NoNodeError):
-            log("skip a record that is not usable:", path, child)
+            if child not in SKIPPED:  # say so once, not on every call
+                SKIPPED.add(child)
+                log("skip a record that is not usable:", path, child)
     random.shuffle(usable)
     return usable
 
