@@ -43,6 +43,11 @@ def now():
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def zoned(t):
+    """Whether t is a time of the protocol: RFC 3339, with a zone."""
+    return datetime.fromisoformat(t).tzinfo is not None
+
+
 def new_id():
     return secrets.token_hex(8)  # 16 hex digits, like hive's trace and event ids
 
@@ -109,6 +114,7 @@ STATE = Counter()
 ZK = kazoo.client.KazooClient(hosts=ZOOKEEPER)
 RECORD = {}  # this instance's registry record, written by main
 SKIPPED = set()  # the nodes of other instances whose records we cannot use
+SESSION_LOST = threading.Event()  # set while our ZooKeeper session (and node) is gone
 
 
 # --- The registry ----------------------------------------------------------------
@@ -126,9 +132,9 @@ def on_zookeeper(state):
     a new session starts. kazoo calls this on its own thread, where no
     ZooKeeper call may block, so the work goes to another."""
     if state == KazooState.LOST:
-        on_zookeeper.lost = True
-    elif state == KazooState.CONNECTED and getattr(on_zookeeper, "lost", False):
-        on_zookeeper.lost = False
+        SESSION_LOST.set()
+    elif state == KazooState.CONNECTED and SESSION_LOST.is_set():
+        SESSION_LOST.clear()
         ZK.handler.spawn(register)
 
 
@@ -139,8 +145,10 @@ def instances(service):
     for child in ZK.get_children(path) if ZK.exists(path) else []:
         try:
             record = json.loads(ZK.get(f"{path}/{child}")[0])
-            if record["service"] == service and record["id"] and re.fullmatch(r"[^/?#]+:\d+", record["endpoint"]):
-                usable.append(record)
+            if not (record["service"] == service and record["id"] and zoned(record["started"])
+                    and re.fullmatch(r"[^/?#]+:\d+", record["endpoint"])):
+                raise ValueError("not a record a caller can use")
+            usable.append(record)
         except (ValueError, KeyError, TypeError, kazoo.exceptions.NoNodeError):
             if child not in SKIPPED:  # say so once, not on every call
                 SKIPPED.add(child)
@@ -157,6 +165,8 @@ def call(method, request, work):
     service, name = method.split(".", 1)
     failure = HiveError("unavailable", f"{method}: no instance of {service} is registered")
     for record in instances(service):
+        if work.left() <= 0:
+            raise HiveError("timeout", f"{method}: no time left to call it")
         req = urllib.request.Request(f"http://{record['endpoint']}/rpc/{name}", method="POST",
                                      data=json.dumps(request).encode(), headers={
             "Content-Type": "application/json", "Hive-Service": service,
@@ -167,6 +177,9 @@ def call(method, request, work):
                     raise HiveError("unavailable", f"{record['endpoint']} is no longer {service}")
                 return json.load(res)
         except urllib.error.HTTPError as err:  # not 200: the error envelope
+            if err.headers.get("Hive-Service", service) != service:  # whatever it says
+                failure = HiveError("unavailable", f"{record['endpoint']} is no longer {service}")
+                continue
             try:
                 e = json.load(err)["error"]
                 failure = HiveError(e["code"], f"{method}: {e['message']}")
@@ -174,10 +187,13 @@ def call(method, request, work):
                 failure = HiveError("internal", f"{method}: HTTP {err.code} without an error envelope")
         except HiveError as e:
             failure = e
-        except OSError as err:
-            failure = HiveError("unavailable", f"{method}: {err}")
-            if "refused" not in str(err):  # sent, maybe done: add is no idempotent method
-                break
+        except OSError as err:  # no answer at all
+            cause = getattr(err, "reason", err)
+            if isinstance(cause, TimeoutError):
+                raise HiveError("timeout", f"{method}: no answer before the deadline")
+            failure = HiveError("unavailable", f"{method}: {record['endpoint']}: {cause}")
+            if not isinstance(cause, ConnectionRefusedError):
+                break  # the request may have arrived and done its work: try no other
         if failure.code != "unavailable":  # only unavailable promises that nothing was done
             break
     raise failure
@@ -319,7 +335,7 @@ def decode(body):
     event = json.loads(body)
     if not isinstance(event, dict) or not all(isinstance(event.get(k), str) for k in ("id", "type", "source", "time")):
         raise ValueError("not an event: id, type, source and time must be strings")
-    if not event["type"] or datetime.fromisoformat(event["time"]).tzinfo is None:
+    if not event["type"] or not zoned(event["time"]):
         raise ValueError("not an event: no type, or a time without a zone")
     return event
 
