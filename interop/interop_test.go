@@ -26,6 +26,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
 
@@ -239,6 +240,21 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 		}
 	})
 
+	t.Run("it registers again after its session expired", func(t *testing.T) {
+		// Frozen longer than its session timeout, the peer loses its
+		// session and with it its node; thawed, it must come back.
+		old := peerInstances(ctx, t, n)
+		peer.cmd.Process.Signal(syscall.SIGSTOP)
+		waitFor(t, "ZooKeeper to expire the frozen peer's session", func() bool {
+			return len(peerInstances(ctx, t, n)) == 0
+		})
+		peer.cmd.Process.Signal(syscall.SIGCONT)
+		waitFor(t, "the peer to register again", func() bool {
+			list := peerInstances(ctx, t, n)
+			return len(list) == 1 && list[0].ID == old[0].ID
+		})
+	})
+
 	peer.stop(t)
 	waitFor(t, "the peer's record to go when it stops", func() bool {
 		list, err := n.Registry.Instances(ctx, "pycounter")
@@ -255,6 +271,16 @@ type (
 		Known bool `json:"known"`
 	}
 )
+
+// peerInstances returns the instances of pycounter in n's registry.
+func peerInstances(ctx context.Context, t *testing.T, n *hivetest.Network) []registry.Instance {
+	t.Helper()
+	list, err := n.Registry.Instances(ctx, "pycounter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
 
 // countedBody is the body of the peer's word.counted event.
 type countedBody struct {

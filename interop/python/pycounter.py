@@ -111,7 +111,7 @@ class Counter:
 
 
 STATE = Counter()
-ZK = kazoo.client.KazooClient(hosts=ZOOKEEPER)
+ZK = kazoo.client.KazooClient(hosts=ZOOKEEPER, timeout=4.0)  # the session timeout hive uses
 RECORD = {}  # this instance's registry record, written by main
 SKIPPED = set()  # the nodes of other instances whose records we cannot use
 SESSION_LOST = threading.Event()  # set while our ZooKeeper session (and node) is gone
