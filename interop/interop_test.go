@@ -1,6 +1,8 @@
-// Package interop proves that a service written in another language, from
-// the wire contract alone, is a full member of a hive: the Python peer in
-// python/pycounter.py runs next to Go services on the real brokers.
+//go:build unix
+
+// The peer runs on Debian's python3, and the test freezes it with SIGSTOP:
+// Unix only.
+
 package interop
 
 import (
