@@ -13,11 +13,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -196,7 +196,7 @@ func TestInstanceIgnoringSIGTERMIsKilledAfterGrace(t *testing.T) {
 func TestCommandNotFoundStopsTheNode(t *testing.T) {
 	cfg := testConfig(2, nil)
 	cfg.Services = append(cfg.Services, Service{Name: "ghost", Command: []string{"./no-such-program"}, Instances: 1})
-	n := New(cfg, Options{Stdout: &syncBuffer{}, Logger: discard})
+	n := New(cfg, Options{Stdout: &hivetest.Logs{}, Logger: discard})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -229,8 +229,8 @@ func testConfig(instances int, env map[string]string) Config {
 // running is a node running in the background of a test.
 type running struct {
 	node   *Node
-	out    *syncBuffer // what the bees printed
-	log    *syncBuffer // what the node logged: deaths, restarts, kills
+	out    *hivetest.Logs // what the bees printed
+	log    *hivetest.Logs // what the node logged: deaths, restarts, kills
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -240,7 +240,7 @@ func startNode(t *testing.T, cfg Config, opts Options) *running {
 	// Under the race detector, a process waits a second before it exits,
 	// which would make every test here a second slower.
 	t.Setenv("GORACE", "atexit_sleep_ms=0")
-	out, log := &syncBuffer{}, &syncBuffer{}
+	out, log := &hivetest.Logs{}, &hivetest.Logs{}
 	opts.Stdout, opts.Logger = out, slog.New(slog.NewTextHandler(log, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &running{node: New(cfg, opts), out: out, log: log, cancel: cancel, done: make(chan error, 1)}
@@ -316,21 +316,4 @@ func alive(pid int) bool {
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	return err != nil || !bytes.Contains(stat, []byte(") Z "))
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package rabbitmq_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -154,7 +153,7 @@ func publishRaw(t *testing.T, url, ns, key string, msg amqp.Publishing) {
 func TestOversizeMessageGoesToTheDeadLettersUnread(t *testing.T) {
 	t.Parallel()
 	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
-	var logs syncBuffer
+	var logs hivetest.Logs
 	bus := newBusWith(t, url, ns, slog.New(slog.NewTextHandler(&logs, nil)))
 	var handled atomic.Int64
 	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
@@ -172,7 +171,7 @@ func TestOversizeMessageGoesToTheDeadLettersUnread(t *testing.T) {
 	letter := deadLetter(t, bus, s)
 	assert.Contains(t, letter.Reason, "too big", "the dead letter's reason does not say what was wrong")
 	assert.Zero(t, handled.Load(), "the handler got a message over the size limit")
-	logs.assertShortLines(t)
+	assertShortLines(t, &logs)
 
 	// Publish refuses one too, rather than send what nobody would read.
 	err = bus.Publish(t.Context(), events.Event{ID: "big", Type: "order.placed", Body: json.RawMessage(big)})
@@ -185,7 +184,7 @@ func TestOversizeMessageGoesToTheDeadLettersUnread(t *testing.T) {
 func TestErrorThatQuotesTheBodyIsCutInTheLog(t *testing.T) {
 	t.Parallel()
 	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
-	var logs syncBuffer
+	var logs hivetest.Logs
 	bus := newBusWith(t, url, ns, slog.New(slog.NewTextHandler(&logs, nil)))
 	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
 	stop, err := bus.Subscribe(t.Context(), s, func(context.Context, events.Event) error { return nil })
@@ -197,7 +196,7 @@ func TestErrorThatQuotesTheBodyIsCutInTheLog(t *testing.T) {
 	letter := deadLetter(t, bus, s)
 	assert.Contains(t, letter.Reason, "not an event", "the dead letter's reason does not say what was wrong")
 	assert.Less(t, len(letter.Reason), 1000, "the dead letter's reason holds much of the body")
-	logs.assertShortLines(t)
+	assertShortLines(t, &logs)
 }
 
 // TestForgedAttemptHeaderCannotBuyRetries sends events whose handler always
@@ -250,25 +249,11 @@ func TestForgedAttemptHeaderCannotBuyRetries(t *testing.T) {
 	}
 }
 
-// A syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 // assertShortLines checks that no log line is long enough to hold an
 // event body of some size.
-func (b *syncBuffer) assertShortLines(t *testing.T) {
+func assertShortLines(t *testing.T, logs *hivetest.Logs) {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(b.buf.String(), "\n")
+	lines := strings.Split(logs.String(), "\n")
 	require.NotEmpty(t, lines[0], "nothing was logged")
 	for _, line := range lines {
 		assert.Less(t, len(line), 2000, "a log line is %d bytes long: %.300s...", len(line), line)

@@ -1,12 +1,10 @@
 package zookeeper_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,7 +46,7 @@ func TestNodeWithoutInstanceIsSkippedAndLoggedOnce(t *testing.T) {
 	t.Parallel()
 	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
-	var logs lockedBuffer
+	var logs hivetest.Logs
 	r, err := zookeeper.New(t.Context(), servers, ns, slog.New(slog.NewTextHandler(&logs, nil)))
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
@@ -168,7 +166,7 @@ func TestNewFailsFastWhenNothingListens(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // now nothing listens there
 
-	var logs lockedBuffer
+	var logs hivetest.Logs
 	start := time.Now()
 	r, err := zookeeper.New(t.Context(), []string{addr}, "", slog.New(slog.NewTextHandler(&logs, nil)))
 	took := time.Since(start)
@@ -229,22 +227,3 @@ func removeAfter(t *testing.T, servers []string, path string) {
 type quiet struct{}
 
 func (quiet) Printf(string, ...any) {}
-
-// lockedBuffer is a bytes.Buffer that the zk client's goroutines may write
-// while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Clone(b.buf.String())
-}
