@@ -7,7 +7,6 @@
 
 GO        ?= go
 GOFMT     ?= gofmt
-COMPOSE   ?= docker compose
 TESTFLAGS ?= -race
 BENCHCOUNT ?= 6
 BENCHOUT  ?= bench.out
@@ -26,14 +25,14 @@ help: ## List the targets
 # --- The brokers ---------------------------------------------------------
 
 up: ## Start RabbitMQ and ZooKeeper in Docker, and wait until both are healthy
-	@$(COMPOSE) up -d --wait || { echo; echo "make up failed: run 'make doctor' to see what is missing."; exit 1; }
+	@$(GO) run ./internal/workshop/up
 	@echo
 	@echo "RabbitMQ and ZooKeeper are up."
 	@echo "  RabbitMQ web UI: http://127.0.0.1:15672 (user guest, password guest)"
 	@echo "  Stop them with:  make down"
 
 down: ## Stop and remove the broker containers
-	$(COMPOSE) down
+	@$(GO) run ./internal/workshop/up -down
 
 doctor: ## Check your machine: Go, Docker, and whether the brokers answer
 	@command -v $(GO) >/dev/null 2>&1 || { \

@@ -22,6 +22,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/hive-workshop/microservices-go/internal/workshop/command"
 )
 
 // A check is one line of the checklist: ✓ or ✗, what was found, and for a
@@ -43,7 +45,11 @@ func main() {
 
 	checks := []check{goCheck}
 	checks = append(checks, checkDocker(brokersUp)...)
-	checks = append(checks, rabbit, zk)
+	checks = append(checks, rabbit)
+	if rabbit.ok {
+		checks = append(checks, checkManagementUI(rabbitUIAddr()))
+	}
+	checks = append(checks, zk)
 	for _, c := range checks {
 		mark := "✓"
 		if !c.ok {
@@ -126,14 +132,14 @@ func checkDocker(brokersUp bool) []check {
 	}
 	var checks []check
 
-	if out, err := run("docker", "compose", "version", "--short"); err != nil {
+	if out, err := command.Output(context.Background(), "docker", "compose", "version", "--short"); err != nil {
 		checks = append(checks, check{what: "Docker Compose (`docker compose`) is missing",
 			hint: "Install the Compose plugin: https://docs.docker.com/compose/install/" + why})
 	} else {
 		checks = append(checks, check{ok: true, what: "Docker Compose " + out})
 	}
 
-	out, err := run("docker", "version", "--format", "{{.Server.Version}}")
+	out, err := command.Output(context.Background(), "docker", "version", "--format", "{{.Server.Version}}")
 	switch {
 	case err == nil:
 		checks = append(checks, check{ok: true, what: "Docker engine " + out + " is running"})
@@ -141,7 +147,7 @@ func checkDocker(brokersUp bool) []check {
 		checks = append(checks, check{what: "Docker engine: permission denied",
 			hint: "Add yourself to the docker group (sudo usermod -aG docker $USER), then log in again." + why})
 	default:
-		checks = append(checks, check{what: "Docker engine is not running (" + firstLine(out) + ")",
+		checks = append(checks, check{what: "Docker engine is not running (" + command.FirstLine(out) + ")",
 			hint: "Start Docker Desktop, or on Linux: sudo systemctl start docker." + why})
 	}
 	return checks
@@ -161,6 +167,32 @@ func checkRabbitMQ() check {
 		addr, from = u.Host, " (from HIVE_AMQP_URL)"
 	}
 	return checkBroker("RabbitMQ", addr, from, isRabbitMQ, "127.0.0.1:15672")
+}
+
+// rabbitUIAddr returns where RabbitMQ's web UI answers: port 15672 on the
+// host of HIVE_AMQP_URL, or of docker-compose.yml's RabbitMQ.
+func rabbitUIAddr() string {
+	host := "127.0.0.1"
+	if u, err := url.Parse(os.Getenv("HIVE_AMQP_URL")); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return net.JoinHostPort(host, "15672")
+}
+
+// checkManagementUI checks that RabbitMQ's management plugin, its web UI,
+// answers on addr. A RabbitMQ installed natively often lacks it. Nothing
+// needs it: the READMEs give a command line next to every look at the UI.
+func checkManagementUI(addr string) check {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		conn.Close()
+		return check{ok: true, what: "RabbitMQ's web UI answers on http://" + addr}
+	}
+	return check{what: "RabbitMQ's web UI (the management plugin) does not answer on " + addr + " (optional)",
+		hint: "Enable it: sudo rabbitmq-plugins enable rabbitmq_management\n" +
+			"or look from the command line instead:\n" +
+			"  sudo rabbitmqctl list_queues name messages consumers\n" +
+			"  go run ./hive/cmd/hive subscribe     # every event, as it passes"}
 }
 
 // checkZooKeeper does the same for ZooKeeper and HIVE_ZOOKEEPER, a
@@ -237,21 +269,4 @@ func isZooKeeper(conn net.Conn) bool {
 	b, _ := io.ReadAll(conn) // the server closes the connection after answering
 	s := string(b)
 	return strings.Contains(s, "Zookeeper version") || strings.Contains(s, "is not executed because it is not in the whitelist")
-}
-
-// run runs a command for at most ten seconds (a stuck Docker engine can
-// make `docker` hang) and returns its trimmed output, stdout and stderr.
-func run(name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if ctx.Err() != nil {
-		return "no answer within 10s", ctx.Err()
-	}
-	return strings.TrimSpace(string(out)), err
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }

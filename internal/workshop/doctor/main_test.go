@@ -84,3 +84,13 @@ func TestGoModVersion(t *testing.T) {
 		t.Errorf("checkGo = %+v, want ok: this very test runs on a Go that builds the module", c)
 	}
 }
+
+func TestCheckManagementUI(t *testing.T) {
+	if c := checkManagementUI(fakeServer(t, "")); !c.ok {
+		t.Errorf("checkManagementUI with a listener = %+v, want ok", c)
+	}
+	c := checkManagementUI(freeAddr(t))
+	if c.ok || !strings.Contains(c.what, "management plugin") || !strings.Contains(c.hint, "rabbitmqctl list_queues") {
+		t.Errorf("checkManagementUI with nothing there = %+v, want ✗ naming the plugin, with rabbitmqctl in the hint", c)
+	}
+}
