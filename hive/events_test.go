@@ -87,7 +87,11 @@ func TestStopThatRunsOutOfTimeEndsHandlersInFlight(t *testing.T) {
 		entered := make(chan struct{}, 1)
 		ended := make(chan error, 1)
 		kitchen := hive.New("kitchen")
+		var calls atomic.Int32
 		hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[orderPlaced]) error {
+			if calls.Add(1) > 1 {
+				return ctx.Err() // the event again, after Stop began: the test fails below
+			}
 			entered <- struct{}{}
 			<-ctx.Done() // a handler stuck on something that never answers
 			ended <- ctx.Err()
@@ -114,6 +118,7 @@ func TestStopThatRunsOutOfTimeEndsHandlersInFlight(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("Stop returned, but the handler still runs")
 		}
+		assert.Equal(t, int32(1), calls.Load(), "once Stop has begun, no event may reach a handler: the failed one went to the retry queue, for another instance")
 	})
 }
 

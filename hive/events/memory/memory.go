@@ -209,6 +209,15 @@ func (sub *subscription) work() {
 		case <-sub.stopping:
 			return
 		case m := <-sub.queue.out:
+			select {
+			case <-sub.stopping:
+				// select picks at random when both cases are ready: an
+				// event taken as the subscription stops is not handled,
+				// but put back, as RabbitMQ requeues an unacked message.
+				sub.queue.put(context.Background(), m)
+				return
+			default:
+			}
 			sub.handle(m)
 		}
 	}

@@ -178,7 +178,11 @@ func (sub *subscription) serve(ctx context.Context, c *consumer) {
 				case <-ctx.Done():
 					return
 				case d, ok := <-c.deliveries:
-					if !ok {
+					if !ok || ctx.Err() != nil {
+						// select picks at random when both cases are ready:
+						// a delivery that came with the end is not handled.
+						// Unacked, it goes back to the queue when run closes
+						// the channel.
 						return
 					}
 					sub.handle(c, d)
