@@ -142,11 +142,7 @@ func deadLetter(t *testing.T, bus eventstest.Bus, s events.Subscription) events.
 // client, as a publisher that knows nothing of hive could.
 func publishRaw(t *testing.T, url, ns, key string, msg amqp.Publishing) {
 	t.Helper()
-	conn, err := amqp.Dial(url)
-	require.NoError(t, err, "cannot connect to RabbitMQ")
-	defer conn.Close()
-	ch, err := conn.Channel()
-	require.NoError(t, err, "cannot open a channel")
+	ch := rawChannel(t, url)
 	require.NoError(t, ch.PublishWithContext(t.Context(), ns, key, false, false, msg), "publishing failed")
 }
 
@@ -279,11 +275,7 @@ func TestMovingToADeletedQueueDeclaresItAgain(t *testing.T) {
 	require.NoError(t, err, "subscribing failed")
 	t.Cleanup(stop)
 
-	conn, err := amqp.Dial(url)
-	require.NoError(t, err, "cannot connect to RabbitMQ")
-	defer conn.Close()
-	ch, err := conn.Channel()
-	require.NoError(t, err, "cannot open a channel")
+	ch := rawChannel(t, url)
 	_, err = ch.QueueDelete(ns+".kitchen.orders.retry", false, false, false)
 	require.NoError(t, err, "deleting the retry queue failed")
 

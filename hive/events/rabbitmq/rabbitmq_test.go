@@ -153,11 +153,7 @@ func TestPoisonMessageGoesToTheDeadLetterQueue(t *testing.T) {
 	t.Cleanup(stop)
 
 	// Publish a message that is not an event, with the plain client.
-	conn, err := amqp.Dial(url)
-	require.NoError(t, err, "cannot connect to RabbitMQ")
-	defer conn.Close()
-	ch, err := conn.Channel()
-	require.NoError(t, err, "cannot open a channel")
+	ch := rawChannel(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = ch.PublishWithContext(ctx, ns, "order.placed", false, false, amqp.Publishing{Body: []byte("this is not JSON")})
@@ -230,4 +226,17 @@ func BenchmarkPublish(b *testing.B) {
 			}
 		}
 	})
+}
+
+// rawChannel opens a channel of the plain amqp091 client, beside any Bus,
+// to do what a foreign program could: publish anything, delete a queue.
+// The connection closes when the test ends.
+func rawChannel(t testing.TB, url string) *amqp.Channel {
+	t.Helper()
+	conn, err := amqp.Dial(url)
+	require.NoError(t, err, "cannot connect to RabbitMQ")
+	t.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	require.NoError(t, err, "cannot open a channel")
+	return ch
 }
