@@ -64,4 +64,7 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 )
 
-tool golang.org/x/tools/cmd/present
+tool (
+	github.com/hive-workshop/microservices-go/internal/workshop/exercises
+	golang.org/x/tools/cmd/present
+)

@@ -19,6 +19,65 @@ var taskTest = regexp.MustCompile(`^TestTask(\d+)_`)
 // TODO(step01) Task 2: ...
 var taskTodo = regexp.MustCompile(`TODO\((step\d\d)\) Task (\d+)`)
 
+// event is one line of go test -json (see go doc test2json). A build
+// failure comes as build-output events, which name the package in
+// ImportPath instead of Package.
+type event struct {
+	Action     string
+	Package    string
+	ImportPath string
+	Test       string
+	Output     string
+}
+
+// topTest is the top-level test an event belongs to: TestA for TestA/sub.
+func (ev event) topTest() string {
+	name, _, _ := strings.Cut(ev.Test, "/")
+	return name
+}
+
+// ended reports whether the event ends a test or a package.
+func (ev event) ended() bool {
+	return ev.Action == "pass" || ev.Action == "fail" || ev.Action == "skip"
+}
+
+// streamTest runs go test -json with args in dir and hands each event to
+// handle as it arrives, so that the caller can show progress. It returns
+// go test's exit code; err is for a go command that could not run at all.
+// What go test writes to stderr (a package that does not exist, say) goes
+// to the event stream as output with neither package nor test.
+func streamTest(dir string, args []string, env []string, handle func(event)) (exitCode int, err error) {
+	cmd := exec.Command("go", append([]string{"test", "-json"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var ev event
+		if json.Unmarshal(sc.Bytes(), &ev) != nil {
+			ev = event{Action: "output", Output: sc.Text() + "\n"}
+		}
+		handle(ev)
+	}
+	err = cmd.Wait()
+	if stderr.Len() > 0 {
+		handle(event{Action: "output", Output: stderr.String()})
+	}
+	if exit, ok := err.(*exec.ExitError); ok {
+		return exit.ExitCode(), nil
+	}
+	return 0, err
+}
+
 // result is how one top-level test ended, and what it printed.
 type result struct {
 	Action string // pass, fail or skip
@@ -35,44 +94,32 @@ type run struct {
 // goTest runs the tests below dir and collects how each top-level test
 // ended.
 func goTest(dir string, extraEnv ...string) (run, error) {
-	cmd := exec.Command("go", "test", "-json", "-count=1", "./"+dir+"/...")
-	cmd.Env = append(os.Environ(), extraEnv...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
 	r := run{Tests: make(map[string]*result)}
-	if exit, ok := err.(*exec.ExitError); ok {
-		r.ExitCode = exit.ExitCode()
-	} else if err != nil {
-		return r, err
-	}
 	var all strings.Builder
-	all.WriteString(stderr.String())
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var ev struct{ Action, Test, Output string }
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			all.WriteString(sc.Text() + "\n")
-			continue
-		}
+	code, err := streamTest(".", []string{"-count=1", "./" + dir + "/..."}, extraEnv, func(ev event) {
 		all.WriteString(ev.Output)
-		name, _, _ := strings.Cut(ev.Test, "/")
-		if name == "" {
-			continue
-		}
-		res := r.Tests[name]
-		if res == nil {
-			res = &result{}
-			r.Tests[name] = res
-		}
-		res.Output += ev.Output
-		if ev.Test == name && (ev.Action == "pass" || ev.Action == "fail" || ev.Action == "skip") {
-			res.Action = ev.Action
-		}
-	}
+		r.record(ev)
+	})
+	r.ExitCode = code
 	r.Output = all.String()
-	return r, nil
+	return r, err
+}
+
+// record adds an event to the test it belongs to, if any.
+func (r run) record(ev event) {
+	name := ev.topTest()
+	if name == "" {
+		return
+	}
+	res := r.Tests[name]
+	if res == nil {
+		res = &result{}
+		r.Tests[name] = res
+	}
+	res.Output += ev.Output
+	if ev.Test == name && ev.ended() {
+		res.Action = ev.Action
+	}
 }
 
 // tasks groups the task tests of a run by task number.

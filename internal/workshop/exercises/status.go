@@ -2,47 +2,190 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
-// status prints a table of the steps with their tasks passed out of total,
-// from running each exercise's tests as they stand.
-func status(root string) error {
-	fmt.Printf("%-18s %-28s %-7s %s\n", "STEP", "", "TASKS", "")
-	for _, s := range steps {
-		r, err := goTest(s.Dir)
-		if err != nil {
-			return err
-		}
-		byTask := r.tasks()
-		done, skipped := 0, 0
-		for _, names := range byTask {
-			passed := true
-			for _, name := range names {
-				switch r.Tests[name].Action {
-				case "skip":
-					skipped++
-					passed = false
-				case "pass":
-				default:
-					passed = false
-				}
-			}
-			if passed {
-				done++
-			}
-		}
-		total := len(byTask)
-		note := strings.Repeat("■", done) + strings.Repeat("□", total-done)
-		switch {
-		case total == 0 && r.ExitCode != 0:
-			note = "does not compile: run `make test` in " + s.Dir + " to see why"
-		case skipped > 0:
-			note = "needs " + s.Needs + ": run `make up`"
-		case done == total:
-			note += "  done"
-		}
-		fmt.Printf("%-18s %-28s %d/%-5d %s\n", s.Dir, s.Title, done, total, note)
+// status prints a line per step, with its tasks passed out of total, as
+// soon as that step's tests are known. It runs only the task tests, and
+// lets go test's cache answer for every package that passed before and did
+// not change since, so that a status of finished steps takes seconds. A
+// package that fails runs again every time: go test caches only success.
+func status(root string, chaos bool) error {
+	_, err := statusOf(root, "", chaos, os.Stdout)
+	return err
+}
+
+// stepStatus is what status found for one step.
+type stepStatus struct {
+	Step   Step
+	Tests  run      // the task tests that ran, by name
+	Fresh  []string // packages whose tests ran, rather than come from the cache
+	Cached int      // packages whose results came from the cache
+	Build  bool     // a package did not compile
+}
+
+// statusOf is status for the steps in root/under/stepNN-*: under is ""
+// for the exercises, "solutions" for the solutions. It writes the table to
+// w as it goes, and returns what it found, step by step.
+func statusOf(root, under string, chaos bool, w io.Writer) ([]*stepStatus, error) {
+	module, err := modulePath(root)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	dirs := make([]string, len(steps))
+	for i, s := range steps {
+		dirs[i] = "./" + filepath.ToSlash(filepath.Join(under, s.Dir))
+	}
+	// Which step each package belongs to, and how many each step has, to
+	// know when a step is complete: go test runs the packages of all steps
+	// at once, and their results come in any order.
+	list, err := exec.Command("go", append([]string{"list", "-C", root}, patterns(dirs)...)...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list: %w", err)
+	}
+	stepOf := make(map[string]int)
+	pending := make([]int, len(steps))
+	for _, pkg := range strings.Fields(string(list)) {
+		for i, dir := range dirs {
+			prefix := module + strings.TrimPrefix(dir, ".")
+			if pkg == prefix || strings.HasPrefix(pkg, prefix+"/") {
+				stepOf[pkg] = i
+				pending[i]++
+			}
+		}
+	}
+
+	args := []string{"-run", "^TestTask"}
+	var slow []string
+	if !chaos {
+		for _, s := range steps {
+			if s.Slow != "" {
+				slow = append(slow, "^"+s.Slow+"$")
+			}
+		}
+		if len(slow) > 0 {
+			args = append(args, "-skip", strings.Join(slow, "|"))
+		}
+	}
+
+	found := make([]*stepStatus, len(steps))
+	for i, s := range steps {
+		found[i] = &stepStatus{Step: s, Tests: run{Tests: make(map[string]*result)}}
+	}
+	fmt.Fprintf(w, "%-18s %-28s %-7s %s\n", "STEP", "", "TASKS", "")
+	shown := 0
+	showDone := func() {
+		for shown < len(steps) && pending[shown] == 0 {
+			fmt.Fprintln(w, statusLine(found[shown]))
+			shown++
+		}
+	}
+	showDone() // a step without packages
+	_, err = streamTest(root, append(args, patterns(dirs)...), nil, func(ev event) {
+		pkg := ev.Package
+		if pkg == "" {
+			pkg, _, _ = strings.Cut(ev.ImportPath, " ")
+		}
+		i, ok := stepOf[pkg]
+		if !ok {
+			return
+		}
+		st := found[i]
+		switch {
+		case ev.Action == "build-fail":
+			st.Build = true
+		case ev.Test != "":
+			st.Tests.record(ev)
+		case ev.Action == "output" && strings.Contains(ev.Output, "(cached)"):
+			st.Cached++
+		case ev.Action == "output" && (strings.HasPrefix(ev.Output, "ok ") || strings.HasPrefix(ev.Output, "FAIL\t"+pkg)):
+			st.Fresh = append(st.Fresh, pkg)
+		case ev.ended():
+			pending[i]--
+			if pending[i] > 0 {
+				return
+			}
+			if st.Cached > 0 && st.skipped() > 0 {
+				// A skip says that a broker was not running when the
+				// tests last ran. It may be now: look again.
+				st.Tests = run{Tests: make(map[string]*result)}
+				streamTest(root, append([]string{"-count=1"}, append(args, dirs[i]+"/...")...), nil, func(ev event) {
+					st.Tests.record(ev)
+				})
+			}
+			showDone()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range pending {
+		pending[i] = 0 // a package that never ended (go test failed early) cannot hold up the rest
+	}
+	showDone()
+	if len(slow) > 0 {
+		fmt.Fprintf(w, "\nSkipped, as it takes a minute: %s. `make status CHAOS=1` runs it too.\n", strings.Join(slowNames(), ", "))
+	}
+	return found, nil
+}
+
+// patterns are the go package patterns for everything below dirs.
+func patterns(dirs []string) []string {
+	ps := make([]string, len(dirs))
+	for i, dir := range dirs {
+		ps[i] = dir + "/..."
+	}
+	return ps
+}
+
+func slowNames() []string {
+	var names []string
+	for _, s := range steps {
+		if s.Slow != "" {
+			names = append(names, s.Dir+"'s "+s.Slow)
+		}
+	}
+	return names
+}
+
+// skipped counts the task tests that were skipped.
+func (st *stepStatus) skipped() int {
+	n := 0
+	for _, res := range st.Tests.Tests {
+		if res.Action == "skip" {
+			n++
+		}
+	}
+	return n
+}
+
+// statusLine is the line of a step in the status table.
+func statusLine(st *stepStatus) string {
+	s := st.Step
+	byTask := st.Tests.tasks()
+	done := 0
+	for _, names := range byTask {
+		passed := true
+		for _, name := range names {
+			passed = passed && st.Tests.Tests[name].Action == "pass"
+		}
+		if passed {
+			done++
+		}
+	}
+	total := len(byTask)
+	note := strings.Repeat("■", done) + strings.Repeat("□", total-done)
+	switch {
+	case st.Build:
+		note = "does not compile: run `make test` in " + s.Dir + " to see why"
+	case st.skipped() > 0:
+		note = "needs " + s.Needs + ": run `make up`"
+	case total > 0 && done == total:
+		note += "  done"
+	}
+	return fmt.Sprintf("%-18s %-28s %d/%-5d %s", s.Dir, s.Title, done, total, note)
 }

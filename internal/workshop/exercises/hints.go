@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// further is the task name of a step's "going further" task, for the fast
+// attendees: its tests are named TestFurther_..., its hints "Hint for going
+// further" and "The code for going further".
+const further = "further"
+
+// hint is what a step's README says about one task, in two levels: a nudge
+// that points the way without giving the code away, and the code itself,
+// shown only on request (make hint TASK=N CODE=1).
+type hint struct {
+	Nudge string
+	Code  string
+}
+
+// hintSummary matches the folded sections of a README's hints:
+//
+//	<details><summary>Hint for task 2</summary>      the nudge
+//	<details><summary>The code for task 2</summary>  the code
+//	<details><summary>Hint for going further</summary>
+//
+// "More for task N" is the code's older name.
+var hintSummary = regexp.MustCompile(`<details><summary>(Hint for|The code for|More for) (task (\d+)|going further)</summary>`)
+
+// parseHints reads the hints of a README, by task: "1", "2", ... and
+// "further".
+func parseHints(readme string) map[string]hint {
+	hints := make(map[string]hint)
+	for _, m := range hintSummary.FindAllStringSubmatchIndex(readme, -1) {
+		kind := readme[m[2]:m[3]]
+		task := further
+		if m[6] >= 0 {
+			task = readme[m[6]:m[7]]
+		}
+		body, _, _ := strings.Cut(readme[m[1]:], "</details>")
+		body = strings.Trim(body, "\n")
+		h := hints[task]
+		if kind == "Hint for" {
+			h.Nudge = body
+		} else {
+			h.Code = body
+		}
+		hints[task] = h
+	}
+	return hints
+}
+
+// readHints reads the hints of the step in dir, from its README.md.
+func readHints(dir string) (map[string]hint, error) {
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		return nil, err
+	}
+	return parseHints(string(readme)), nil
+}
+
+// taskName is how messages name a task: "task 2", or "going further".
+func taskName(task string) string {
+	if task == further {
+		return "going further"
+	}
+	return "task " + task
+}
+
+// marker is a place in the code that tells the attendee what to do.
+type marker struct {
+	File string // relative to the step's folder
+	Line int
+}
+
+func (m marker) String() string { return fmt.Sprintf("%s:%d", m.File, m.Line) }
+
+// todoComment matches the comments that mark a task in a step's code:
+//
+//	// TODO(step01) Task 2: ...
+//	// TODO(step01) Going further: ...
+//
+// but not the same words inside a string, such as an error that points at
+// the comment.
+var todoComment = regexp.MustCompile(`^\s*//\s*TODO\((step\d\d)\) (?:Task (\d+)|Going further):`)
+
+// findMarkers lists, by task, where the TODO comments of the step in dir
+// are, in the order of files and lines.
+func findMarkers(dir string, s Step) (map[string][]marker, error) {
+	markers := make(map[string][]marker)
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rel, _ := filepath.Rel(dir, path)
+		sc := bufio.NewScanner(f)
+		for line := 1; sc.Scan(); line++ {
+			m := todoComment.FindStringSubmatch(sc.Text())
+			if m == nil || !strings.HasPrefix(s.Dir, m[1]) {
+				continue
+			}
+			task := further
+			if m[2] != "" {
+				task = m[2]
+			}
+			markers[task] = append(markers[task], marker{filepath.ToSlash(rel), line})
+		}
+		return sc.Err()
+	})
+	return markers, err
+}
+
+// tasksOf lists the tasks that markers and hints name, in order: the
+// numbers first, then "further".
+func tasksOf(markers map[string][]marker, hints map[string]hint) []string {
+	var tasks []string
+	for task := range markers {
+		tasks = append(tasks, task)
+	}
+	for task := range hints {
+		if _, ok := markers[task]; !ok {
+			tasks = append(tasks, task)
+		}
+	}
+	slices.SortFunc(tasks, func(a, b string) int { return taskOrder(a) - taskOrder(b) })
+	return tasks
+}
+
+// taskOrder sorts the going-further task after the numbered ones.
+func taskOrder(task string) int {
+	if n, err := strconv.Atoi(task); err == nil {
+		return n
+	}
+	return 1 << 20
+}
+
+// printHint writes the hint for task of the step in dir: the nudge, and the
+// code too if code is set. An unknown task is an error that lists the
+// step's tasks.
+func printHint(w io.Writer, dir string, s Step, task string, code bool) error {
+	if task == "" {
+		return fmt.Errorf("say which task: make hint TASK=1")
+	}
+	task = strings.TrimPrefix(strings.ToLower(task), "going ")
+	hints, err := readHints(dir)
+	if err != nil {
+		return err
+	}
+	markers, err := findMarkers(dir, s)
+	if err != nil {
+		return err
+	}
+	h, ok := hints[task]
+	if !ok {
+		tasks := tasksOf(markers, hints)
+		if len(markers[task]) == 0 {
+			return fmt.Errorf("%s has no %s; its tasks are %s", s.Dir, taskName(task), strings.Join(tasks, ", "))
+		}
+		return fmt.Errorf("the README of %s has no hint for %s yet; the TODO comment at %s says what to do", s.Dir, taskName(task), markers[task][0])
+	}
+	fmt.Fprintf(w, "Hint for %s of %s", taskName(task), s.Dir)
+	if ms := markers[task]; len(ms) > 0 {
+		fmt.Fprintf(w, " (%s)", ms[0])
+	}
+	fmt.Fprintf(w, ":\n\n%s\n", h.Nudge)
+	switch {
+	case h.Code == "":
+	case code:
+		fmt.Fprintf(w, "\nThe code for %s:\n\n%s\n", taskName(task), h.Code)
+	default:
+		fmt.Fprintf(w, "\nStill stuck? make hint TASK=%s CODE=1 shows the code.\n", task)
+	}
+	return nil
+}

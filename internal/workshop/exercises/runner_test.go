@@ -1,0 +1,112 @@
+package main
+
+import (
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRecapNamesTheFirstTaskItsPlaceAndItsHint runs task 1 of every
+// exercise as it is generated, where it fails, and checks that the recap
+// at the end says which task, where its TODO comment is, and the README's
+// nudge. Only task 1's tests run, in the package of its first TODO
+// comment, so that the five steps take seconds; steps 3 to 5 need the
+// brokers, and a skip fails like in CI.
+func TestRecapNamesTheFirstTaskItsPlaceAndItsHint(t *testing.T) {
+	t.Setenv("HIVE_REQUIRE_BROKERS", "1")
+	for _, s := range steps {
+		t.Run(s.Dir, func(t *testing.T) {
+			dir := filepath.Join("..", "..", "..", s.Dir)
+			markers, err := findMarkers(dir, s)
+			require.NoError(t, err)
+			require.NotEmpty(t, markers["1"], "no TODO(%s) Task 1 comment in %s", s.Dir[:6], dir)
+			hints, err := readHints(dir)
+			require.NoError(t, err)
+			require.NotEmpty(t, hints["1"].Nudge, "the README of %s has no hint for task 1", s.Dir)
+
+			one := s
+			one.Packages = []string{"./" + path.Dir(markers["1"][0].File)}
+			var live, recap strings.Builder
+			r, err := runStep(dir, one, runOptions{Run: "^TestTask1_"}, &live)
+			require.NoError(t, err)
+			require.NoError(t, r.recap(&recap, dir))
+
+			assert.False(t, r.green())
+			got := recap.String()
+			assert.Contains(t, got, "Do this next, task 1 of step "+s.Dir[5:6], live.String())
+			assert.Contains(t, got, "Task 1:")
+			assert.Contains(t, got, "Where: "+markers["1"][0].String())
+			assert.Contains(t, got, indent(hints["1"].Nudge, "  "))
+			assert.Contains(t, got, "More: make hint TASK=1")
+		})
+	}
+}
+
+func TestRecap(t *testing.T) {
+	step := Step{Dir: "step03-events", Needs: "RabbitMQ", Done: "All green: step 3 is done."}
+	for _, c := range []struct {
+		name string
+		run  stepRun
+		want string
+	}{
+		{"green", stepRun{Ran: 3}, "\nAll green: step 3 is done.\n"},
+		{"skipped", stepRun{Ran: 3, Skipped: 2, ExitCode: 0},
+			"\n2 tests were skipped; SKIP above says why, usually that RabbitMQ is not running.\nRun `make up` in the repository's top folder, then `make test` here again.\n"},
+		{"machine", stepRun{Ran: 1, ExitCode: 1, Failed: []failedTest{{Name: "TestTask5_Chaos", Task: "5", Output: "    chaos_test.go:9: the machine, not your code: rabbitmqctl is missing\n"}}},
+			"\nNot green, but not because of your code: read \"the machine, not your code\" above, then run `make test` again.\n"},
+		{"build", stepRun{ExitCode: 1, Build: true},
+			"\nNot green yet: the code does not compile. The first error above says where (file:line).\n"},
+		{"no task", stepRun{Ran: 1, ExitCode: 1, Failed: []failedTest{{Name: "TestHelper"}}},
+			"\nNot green yet. Read the first failure above: it says what to do next.\n"},
+		{"nothing further", stepRun{Further: true}, "\nStep 3 has no going-further task (no TestFurther_ test).\n"},
+		{"further green", stepRun{Further: true, Ran: 1}, "\nAll green: you went further in step 3.\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.run
+			r.Step = step
+			var got strings.Builder
+			require.NoError(t, r.recap(&got, t.TempDir()))
+			assert.Equal(t, c.want, got.String())
+		})
+	}
+}
+
+func TestFirstTaskIsTheLowestThatTheCodeFailed(t *testing.T) {
+	r := stepRun{Failed: []failedTest{
+		{Name: "TestTask3_B", Task: "3", Output: "Task 3: do b"},
+		{Name: "TestTask2_Chaos", Task: "2", Output: "the machine, not your code"},
+		{Name: "TestHelper"},
+		{Name: "TestTask2_A", Task: "2", Output: "Task 2: do a"},
+		{Name: "TestFurther_C", Task: further, Output: "Going further: do c"},
+	}}
+	first, ok := r.firstTask()
+	require.True(t, ok)
+	assert.Equal(t, "TestTask2_A", first.Name)
+}
+
+func TestTaskMessage(t *testing.T) {
+	output := `    order_test.go:12: the services' log lines:
+        time=... level=INFO msg=started
+    order_test.go:39: Task 1: order.place emitted no event.
+        In place (order/order.go), emit "order.placed".
+          o.svc.Emit(ctx, ...)
+        time=... level=INFO msg=stopped
+    order_test.go:40: more
+--- FAIL: TestTask1_Emits (0.01s)
+`
+	assert.Equal(t, []string{
+		"order_test.go:39: Task 1: order.place emitted no event.",
+		`    In place (order/order.go), emit "order.placed".`,
+		"      o.svc.Emit(ctx, ...)",
+	}, taskMessage(output, "1"))
+
+	panicked := "panic: nil map\n\ngoroutine 7 [running]:\n--- FAIL: TestTask2_X (0.00s)\n"
+	assert.Equal(t, []string{"panic: nil map", "", "goroutine 7 [running]:"}, taskMessage(panicked, "2"))
+
+	long := "    x_test.go:1: Task 3: a\n" + strings.Repeat("        more\n", 20)
+	assert.Len(t, taskMessage(long, "3"), maxMessageLines+1)
+}
