@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -18,8 +19,6 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
@@ -88,12 +87,17 @@ func TestTask5_TheWholeRestaurant(t *testing.T) {
 	client := hive.NewClient(reg, hive.ClientOptions{})
 	t.Cleanup(func() { client.Close() })
 	ctx := context.Background()
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
+	err := hivetest.Eventually(20*time.Second, func() error {
 		for _, inst := range instances {
-			err := client.CallInstance(ctx, inst, "ping", nil, nil)
-			assert.NoError(c, err, "%s at %s does not answer ping", inst.Service, inst.Endpoint)
+			if err := client.CallInstance(ctx, inst, "ping", nil, nil); err != nil {
+				return fmt.Errorf("%s at %s does not answer ping: %w", inst.Service, inst.Endpoint, err)
+			}
 		}
-	}, 20*time.Second, 50*time.Millisecond, "the programs did not all start within 20s")
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("the programs did not all start within 20s: %v", err)
+	}
 
 	// This test needs every task before it: a missing one shows here.
 	if !subscribes(t, client, "kitchen", "order.placed") {
@@ -133,25 +137,29 @@ func TestTask5_TheWholeRestaurant(t *testing.T) {
 	// Ask each kitchen what it cooked, and count how often each order was
 	// cooked, and by which kitchen.
 	kitchens, err := reg.Instances(ctx, "kitchen")
-	require.NoError(t, err)
-	whoCooked := func(t require.TestingT) map[string][]string {
-		cooks := make(map[string][]string) // kitchen instance ids, by order id
+	if err != nil {
+		t.Fatal(err)
+	}
+	cooks := make(map[string][]string) // kitchen instance ids, by order id
+	err = hivetest.Eventually(10*time.Second, func() error {
+		clear(cooks)
 		for _, kitchen := range kitchens {
 			var reply cookedReply
-			err := client.CallInstance(ctx, kitchen, "cooked", struct{}{}, &reply)
-			require.NoError(t, err, "call kitchen.cooked at %s", kitchen.Endpoint)
+			if err := client.CallInstance(ctx, kitchen, "cooked", struct{}{}, &reply); err != nil {
+				return fmt.Errorf("call kitchen.cooked at %s: %w", kitchen.Endpoint, err)
+			}
 			for _, o := range reply.Orders {
 				cooks[o.OrderID] = append(cooks[o.OrderID], reply.Kitchen)
 			}
 		}
-		return cooks
-	}
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		if cooked := len(whoCooked(c)); cooked != count {
-			c.Errorf("Task 5: the two kitchens cooked %d of the %d orders; want all of them. Do tasks 2 to 4 first: their tests say what is missing.", cooked, count)
+		if len(cooks) != count {
+			return fmt.Errorf("the two kitchens cooked %d of the %d orders", len(cooks), count)
 		}
-	}, 10*time.Second, 20*time.Millisecond, "Task 5: the kitchens did not cook all %d orders within 10s.", count)
-	cooks := whoCooked(t)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 5: the kitchens did not cook all %d orders within 10s: %v; want all of them. Do tasks 2 to 4 first: their tests say what is missing.", count, err)
+	}
 	byKitchen := make(map[string]int) // how many orders each kitchen cooked
 	for _, id := range orderIDs {
 		if len(cooks[id]) != 1 {
@@ -167,10 +175,11 @@ func TestTask5_TheWholeRestaurant(t *testing.T) {
 	}
 
 	// The notifier heard of every order twice: placed, and ready.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
+	err = hivetest.Eventually(10*time.Second, func() error {
 		var reply sentReply
-		err := client.Call(ctx, "notifier.sent", struct{}{}, &reply)
-		require.NoError(c, err, "call notifier.sent")
+		if err := client.Call(ctx, "notifier.sent", struct{}{}, &reply); err != nil {
+			return fmt.Errorf("call notifier.sent: %w", err)
+		}
 		var texts []string
 		for _, s := range reply.Notifications {
 			texts = append(texts, s.Text)
@@ -184,10 +193,14 @@ func TestTask5_TheWholeRestaurant(t *testing.T) {
 			}
 		}
 		if len(missing) > 0 {
-			c.Errorf("Task 5: the notifier did not send %d of the %d notifications, such as %q.\n"+
-				"In notify (notifier/notifier.go), send one for each \"order.placed\" and each \"order.cooked\" event.", len(missing), 2*count, missing[0])
+			return fmt.Errorf("it did not send %d of the %d notifications, such as %q", len(missing), 2*count, missing[0])
 		}
-	}, 10*time.Second, 20*time.Millisecond, "Task 5: the notifier did not send all %d notifications within 10s.", 2*count)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 5: the notifier did not send all %d notifications within 10s: %v.\n"+
+			"In notify (notifier/notifier.go), send one for each \"order.placed\" and each \"order.cooked\" event.", 2*count, err)
+	}
 }
 
 // build compiles the programs (the folders ./order, ./kitchen, ...) into a
@@ -286,20 +299,29 @@ func waitForConsumers(t *testing.T, amqpURL string, want map[string]int) {
 		t.Fatalf("connect to RabbitMQ: %v", err)
 	}
 	defer conn.Close()
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
+	err = hivetest.Eventually(10*time.Second, func() error {
 		for queue, consumers := range want {
 			// A passive declare only asks about a queue. When the queue
 			// does not exist, it fails and closes its channel; so a new
 			// channel for each question.
 			ch, err := conn.Channel()
-			require.NoError(c, err)
+			if err != nil {
+				return err
+			}
 			q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
-			if assert.NoError(c, err, "queue %s", queue) {
-				assert.Equal(c, consumers, q.Consumers, "consumers of queue %s", queue)
-				ch.Close()
+			if err != nil {
+				return fmt.Errorf("queue %s: %w", queue, err)
+			}
+			ch.Close()
+			if q.Consumers != consumers {
+				return fmt.Errorf("queue %s has %d consumers, want %d", queue, q.Consumers, consumers)
 			}
 		}
-	}, 10*time.Second, 50*time.Millisecond, "the programs did not all take events from their queues within 10s")
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("the programs did not all take events from their queues within 10s: %v", err)
+	}
 }
 
 // deleteNamespaceAtEnd deletes, when the test ends, what the programs

@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events"
@@ -46,7 +45,10 @@ func TestTask2_KitchenCooksPlacedOrders(t *testing.T) {
 			"At the end of cook (kitchen/kitchen.go), emit one with k.svc.Emit(ctx, \"order.cooked\", OrderCooked{...}).")
 	}
 
-	got := cooked(t, n, kitchen)
+	got, err := cooked(n, kitchen)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(got) != 1 || got[0].OrderID != placed.OrderID {
 		t.Fatalf("Task 2: kitchen.cooked answers %+v; want just the order %q.", got, placed.OrderID)
 	}
@@ -70,33 +72,39 @@ func TestTask2_TwoKitchensShareTheOrders(t *testing.T) {
 		emit(t, orders, OrderPlaced{OrderID: fmt.Sprintf("order-%02d", i), Items: []Item{{Dish: "funghi", Quantity: 1}}})
 	}
 
-	// timesCooked counts how often each order was cooked, in both kitchens.
-	timesCooked := func(t require.TestingT) map[string]int {
-		times := make(map[string]int)
+	// The kitchens cook in goroutines of their own, so the test waits:
+	// hivetest.Eventually asks them every 20ms which orders they cooked,
+	// until they cooked all of them, or 5s have passed.
+	timesCooked := make(map[string]int) // how often each order was cooked, in both kitchens
+	byKitchen := make(map[*hive.Service]int)
+	err := hivetest.Eventually(5*time.Second, func() error {
+		clear(timesCooked)
 		for _, k := range kitchens {
-			for _, o := range cooked(t, n, k) {
-				times[o.OrderID]++
+			orders, err := cooked(n, k)
+			if err != nil {
+				return err
+			}
+			byKitchen[k] = len(orders)
+			for _, o := range orders {
+				timesCooked[o.OrderID]++
 			}
 		}
-		return times
-	}
-	// The kitchens cook in goroutines of their own, so the test waits:
-	// require.EventuallyWithT runs its function every 20ms until a run
-	// reports no error, or fails the test after 5s with the errors of the
-	// last run.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		if got := len(timesCooked(c)); got != count {
-			c.Errorf("Task 2: two kitchens cooked %d of %d orders; want all of them.\n"+
-				"cook must return nil once it cooked an order.", got, count)
+		if got := len(timesCooked); got != count {
+			return fmt.Errorf("they cooked %d of %d orders", got, count)
 		}
-	}, 5*time.Second, 20*time.Millisecond, "Task 2: two kitchens did not cook all %d orders within 5s.", count)
-	for id, times := range timesCooked(t) {
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 2: two kitchens did not cook all %d orders within 5s: %v; want all of them.\n"+
+			"cook must return nil once it cooked an order.", count, err)
+	}
+	for id, times := range timesCooked {
 		if times != 1 {
 			t.Errorf("Task 2: order %s was cooked %d times by the two kitchens; want once.", id, times)
 		}
 	}
 	for _, k := range kitchens {
-		mine := len(cooked(t, n, k))
+		mine := byKitchen[k]
 		t.Logf("%s cooked %d of the %d orders", k.ID(), mine, count)
 		if mine == 0 {
 			t.Errorf("Task 2: kitchen %s cooked none of the %d orders; two kitchens on one queue should share them.", k.ID(), count)
@@ -125,14 +133,25 @@ func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
 	}
 
 	// The kitchen's status counts the events it handled: both copies.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		status := statusOf(c, n, kitchen)
-		if handled := status.EventsHandled + status.EventsFailed; handled < 2 {
-			c.Errorf("Task 3: the kitchen handled %d of the 2 copies of the event; want both.", handled)
+	var status hive.Status
+	err := hivetest.Eventually(5*time.Second, func() (err error) {
+		if status, err = statusOf(n, kitchen); err != nil {
+			return err
 		}
-	}, 5*time.Second, 20*time.Millisecond, "Task 3: the kitchen did not handle both copies of the event within 5s.")
+		if handled := status.EventsHandled + status.EventsFailed; handled < 2 {
+			return fmt.Errorf("it handled %d of the 2 copies; want both", handled)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 3: the kitchen did not handle both copies of the event within 5s: %v.", err)
+	}
+	orders, err := cooked(n, kitchen)
+	if err != nil {
+		t.Fatal(err)
+	}
 	times := 0
-	for _, o := range cooked(t, n, kitchen) {
+	for _, o := range orders {
 		if o.OrderID == "order-twice" {
 			times++
 		}
@@ -141,7 +160,7 @@ func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
 		t.Fatalf("Task 3: the same event came twice, and the kitchen cooked order-twice %d times; want once.\n"+
 			"In remember (kitchen/kitchen.go), return false when k.done has the order's id already; cook then acknowledges the duplicate without cooking it.", times)
 	}
-	if failed := statusOf(t, n, kitchen).EventsFailed; failed > 0 {
+	if failed := status.EventsFailed; failed > 0 {
 		t.Fatalf("Task 3: the kitchen failed %d of the 2 deliveries; a duplicate must be acknowledged (cook returns nil), or it comes back again and again.", failed)
 	}
 }
@@ -170,20 +189,24 @@ func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
 	good := OrderPlaced{OrderID: "order-good", Items: []Item{{Dish: "margherita", Quantity: 1}}}
 	emit(t, orders, good)
 
-	cookedIDs := func(t require.TestingT) map[string]bool {
-		ids := make(map[string]bool)
-		for _, o := range cooked(t, n, kitchen) {
+	ids := make(map[string]bool) // the orders cooked
+	err := hivetest.Eventually(5*time.Second, func() error {
+		orders, err := cooked(n, kitchen)
+		if err != nil {
+			return err
+		}
+		for _, o := range orders {
 			ids[o.OrderID] = true
 		}
-		return ids
-	}
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		if !cookedIDs(c)[good.OrderID] {
-			c.Errorf("Task 4: the kitchen did not cook the good order %s; it was sent after two orders that the kitchen cannot cook.\n"+
-				"The poison orders must not stop the kitchen: return their error from cook, and hive moves them out of the way.", good.OrderID)
+		if !ids[good.OrderID] {
+			return fmt.Errorf("it cooked %v", slices.Sorted(maps.Keys(ids)))
 		}
-	}, 5*time.Second, 20*time.Millisecond, "Task 4: the good order was not cooked within 5s.")
-	ids := cookedIDs(t)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 4: within 5s, the kitchen did not cook the good order %s (%v); it was sent after two orders that the kitchen cannot cook.\n"+
+			"The poison orders must not stop the kitchen: return their error from cook, and hive moves them out of the way.", good.OrderID, err)
+	}
 	for _, order := range poison {
 		if ids[order.OrderID] {
 			t.Errorf("Task 4: the kitchen cooked order %s (%+v), which it cannot cook.\n"+
@@ -196,17 +219,22 @@ func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
 
 	// In the dead-letter queue, each poison event comes with the reason
 	// why hive gave up on it: the error that cook returned.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		reasons := deadLetters(c, n)
+	var reasons map[string]string
+	err = hivetest.Eventually(10*time.Second, func() (err error) {
+		if reasons, err = deadLetters(n); err != nil {
+			return err
+		}
 		for _, order := range poison {
 			if _, ok := reasons[order.OrderID]; !ok {
-				c.Errorf("Task 4: the dead-letter queue holds %d events, and not all %d poison orders: %v.\n"+
-					"cook must return an error for them, every time they are tried (%d times).", len(reasons), len(poison), reasons, hivetest.MaxAttempts)
-				return
+				return fmt.Errorf("the dead-letter queue holds %d events, and not all %d poison orders: %v", len(reasons), len(poison), reasons)
 			}
 		}
-	}, 10*time.Second, 20*time.Millisecond, "Task 4: the poison orders did not all reach the dead-letter queue within 10s.")
-	reasons := deadLetters(t, n)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 4: the poison orders did not all reach the dead-letter queue within 10s: %v.\n"+
+			"cook must return an error for them, every time they are tried (%d times).", err, hivetest.MaxAttempts)
+	}
 	for _, order := range poison {
 		if reason := reasons[order.OrderID]; !strings.Contains(reason, order.OrderID) {
 			t.Errorf("Task 4: order %s is in the dead-letter queue with the reason %q, which does not name the order.\n"+
@@ -266,33 +294,36 @@ func subscribes(t *testing.T, n *hivetest.Network, service, pattern string) bool
 	return false
 }
 
-// The helpers below that take a require.TestingT work in a test and in a
-// wait (require.EventuallyWithT): when their call fails, a test stops,
-// and a wait tries again a moment later.
+// The helpers below return their call's error rather than stop the test,
+// so that a wait (hivetest.Eventually) can try again a moment later.
 
 // cooked asks one kitchen instance which orders it cooked.
-func cooked(t require.TestingT, n *hivetest.Network, kitchen *hive.Service) []CookedOrder {
+func cooked(n *hivetest.Network, kitchen *hive.Service) ([]CookedOrder, error) {
 	var reply CookedReply
-	err := n.Client().CallInstance(context.Background(), instanceOf(kitchen), "cooked", CookedRequest{}, &reply)
-	require.NoError(t, err, "call kitchen.cooked on %s", kitchen.ID())
-	return reply.Orders
+	if err := n.Client().CallInstance(context.Background(), instanceOf(kitchen), "cooked", CookedRequest{}, &reply); err != nil {
+		return nil, fmt.Errorf("call kitchen.cooked on %s: %w", kitchen.ID(), err)
+	}
+	return reply.Orders, nil
 }
 
 // statusOf asks one instance for its built-in status: counters of what it
 // did, such as the events it handled.
-func statusOf(t require.TestingT, n *hivetest.Network, svc *hive.Service) hive.Status {
+func statusOf(n *hivetest.Network, svc *hive.Service) (hive.Status, error) {
 	var status hive.Status
-	err := n.Client().CallInstance(context.Background(), instanceOf(svc), "status", nil, &status)
-	require.NoError(t, err, "call %s.status on %s", svc.Name(), svc.ID())
-	return status
+	if err := n.Client().CallInstance(context.Background(), instanceOf(svc), "status", nil, &status); err != nil {
+		return status, fmt.Errorf("call %s.status on %s: %w", svc.Name(), svc.ID(), err)
+	}
+	return status, nil
 }
 
 // deadLetters returns what is in the dead-letter queue of the kitchen's
 // "order.placed" handler: the reason each order was given up on, by order
 // id.
-func deadLetters(t require.TestingT, n *hivetest.Network) map[string]string {
+func deadLetters(n *hivetest.Network) (map[string]string, error) {
 	letters, err := n.DeadLetters(context.Background(), "kitchen", "order.placed")
-	require.NoError(t, err, "read the kitchen's dead letters")
+	if err != nil {
+		return nil, fmt.Errorf("read the kitchen's dead letters: %w", err)
+	}
 	reasons := make(map[string]string)
 	for _, letter := range letters {
 		var order OrderPlaced
@@ -300,7 +331,7 @@ func deadLetters(t require.TestingT, n *hivetest.Network) map[string]string {
 			reasons[order.OrderID] = letter.Reason
 		}
 	}
-	return reasons
+	return reasons, nil
 }
 
 // instanceOf returns what a client needs to call svc itself, rather than

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events"
@@ -37,13 +35,20 @@ func TestTask5_NotifiesEveryOrderEvent(t *testing.T) {
 		t.Errorf("Task 5: a queue took a \"menu.changed\" event (emit said %v); the notifier should subscribe to \"order.*\" only.", err)
 	}
 
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		status := statusOf(c, n)
-		if handled := status.EventsHandled + status.EventsFailed; handled < 3 {
-			c.Errorf("Task 5: the notifier handled %d of the 3 order events; want all 3.", handled)
+	var status hive.Status
+	err := hivetest.Eventually(5*time.Second, func() (err error) {
+		if status, err = statusOf(n); err != nil {
+			return err
 		}
-	}, 5*time.Second, 20*time.Millisecond, "Task 5: the notifier did not handle the 3 order events within 5s.")
-	if failed := statusOf(t, n).EventsFailed; failed > 0 {
+		if handled := status.EventsHandled + status.EventsFailed; handled < 3 {
+			return fmt.Errorf("it handled %d of the 3 order events; want all 3", handled)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 5: the notifier did not handle the 3 order events within 5s: %v.", err)
+	}
+	if failed := status.EventsFailed; failed > 0 {
 		t.Errorf("Task 5: the notifier failed %d events; want none. An event type it has no notification for (here \"order.delivered\") must be acknowledged: notify returns nil.\n"+
 			"An error would send it round the retries into the dead-letter queue, for nothing.", failed)
 	}
@@ -52,7 +57,10 @@ func TestTask5_NotifiesEveryOrderEvent(t *testing.T) {
 		{OrderID: "order-1", Event: "order.placed", Text: "order order-1 placed"},
 		{OrderID: "order-1", Event: "order.cooked", Text: "order order-1 is ready"},
 	}
-	got := sent(t, n)
+	got, err := sent(n)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The events may be handled at the same time, so in any order.
 	same := len(got) == len(want)
 	for _, w := range want {
@@ -89,12 +97,17 @@ func TestTask5_KitchenAndNotifierBothGetEveryOrder(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the stand-in kitchen got no \"order.placed\" event within 5s")
 	}
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		if got := sent(c, n); len(got) != 1 {
-			c.Errorf("Task 5: the kitchen got order-7, but the notifier sent %+v; want one notification.\n"+
-				"Every service that subscribes gets its own copy of each event. Subscribe n.notify to \"order.*\" in New (notifier/notifier.go).", got)
+	err := hivetest.Eventually(5*time.Second, func() error {
+		got, err := sent(n)
+		if err == nil && len(got) != 1 {
+			err = fmt.Errorf("it sent %+v; want one notification", got)
 		}
-	}, 5*time.Second, 20*time.Millisecond, "Task 5: the notifier did not send a notification for order-7 within 5s.")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Task 5: the kitchen got order-7, but the notifier did not send a notification for it within 5s: %v.\n"+
+			"Every service that subscribes gets its own copy of each event. Subscribe n.notify to \"order.*\" in New (notifier/notifier.go).", err)
+	}
 }
 
 // emit sends an event of type eventType from svc, which plays another
@@ -106,25 +119,26 @@ func emit(t *testing.T, svc *hive.Service, eventType string, body any) {
 	}
 }
 
-// The two helpers below work in a test and in a wait
-// (require.EventuallyWithT): when their call fails, a test stops, and a
-// wait tries again a moment later.
+// The two helpers below return their call's error rather than stop the
+// test, so that a wait (hivetest.Eventually) can try again a moment later.
 
 // sent asks the notifier for the notifications it sent.
-func sent(t require.TestingT, n *hivetest.Network) []Notification {
+func sent(n *hivetest.Network) ([]Notification, error) {
 	var reply SentReply
-	err := n.Call(context.Background(), "notifier.sent", SentRequest{}, &reply)
-	require.NoError(t, err, "call notifier.sent")
-	return reply.Notifications
+	if err := n.Call(context.Background(), "notifier.sent", SentRequest{}, &reply); err != nil {
+		return nil, fmt.Errorf("call notifier.sent: %w", err)
+	}
+	return reply.Notifications, nil
 }
 
 // statusOf asks the notifier for its built-in status: counters of what it
 // did, such as the events it handled.
-func statusOf(t require.TestingT, n *hivetest.Network) hive.Status {
+func statusOf(n *hivetest.Network) (hive.Status, error) {
 	var status hive.Status
-	err := n.Call(context.Background(), "notifier.status", nil, &status)
-	require.NoError(t, err, "call notifier.status")
-	return status
+	if err := n.Call(context.Background(), "notifier.status", nil, &status); err != nil {
+		return status, fmt.Errorf("call notifier.status: %w", err)
+	}
+	return status, nil
 }
 
 // subscribes reports whether service has a handler for pattern, as its

@@ -3,14 +3,12 @@ package main
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
@@ -32,18 +30,22 @@ func waitForRoster(t *testing.T, n *hivetest.Network, what string, want ...*hive
 	slices.SortFunc(wantList, func(a, b Kitchen) int { return cmp.Compare(a.ID, b.ID) })
 
 	// The roster follows in a goroutine of its own, so the test waits:
-	// require.EventuallyWithT runs its function every 50ms until a run
-	// reports no error, or fails the test after 5s with the errors of the
-	// last run.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
+	// hivetest.Eventually asks dispatch every 20ms until it lists the
+	// kitchens want, or 5s have passed.
+	err := hivetest.Eventually(5*time.Second, func() error {
 		got, err := kitchens(n)
-		require.NoError(c, err, "Task 1: %s, dispatch.kitchens failed", what)
-		if !slices.Equal(got, wantList) {
-			c.Errorf("Task 1: %s, dispatch.kitchens should list %s, but it lists %s. "+
-				"Does roster.follow watch the kitchens, and set the roster to every list that arrives?",
-				what, show(wantList), show(got))
+		if err != nil {
+			return fmt.Errorf("dispatch.kitchens failed: %w", err)
 		}
-	}, 5*time.Second, 50*time.Millisecond, "Task 1: %s, dispatch.kitchens did not list the kitchens on duty within 5s.", what)
+		if !slices.Equal(got, wantList) {
+			return fmt.Errorf("dispatch.kitchens should list %s, but it lists %s", show(wantList), show(got))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 1: %s, within 5s %v. "+
+			"Does roster.follow watch the kitchens, and set the roster to every list that arrives?", what, err)
+	}
 }
 
 // kitchens calls dispatch.kitchens.

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
@@ -28,24 +25,28 @@ func report(n *hivetest.Network, k *hive.Service) (Report, error) {
 // returns it.
 func waitForLeader(t *testing.T, n *hivetest.Network, what string, kitchens ...*hive.Service) *hive.Service {
 	t.Helper()
-	var leader *hive.Service
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		var leaders []*hive.Service
+	var leaders []*hive.Service
+	err := hivetest.Eventually(deadline, func() error {
+		leaders = nil
 		for _, k := range kitchens {
 			r, err := report(n, k)
-			require.NoError(c, err, "Task 4: %s, kitchen.report on %s failed", what, k.ID())
+			if err != nil {
+				return fmt.Errorf("kitchen.report on %s failed: %w", k.ID(), err)
+			}
 			if r.Leader {
 				leaders = append(leaders, k)
 			}
 		}
 		if len(leaders) != 1 {
-			c.Errorf("Task 4: %s, exactly one kitchen should lead, but %d do. "+
-				"Does campaign call c.Campaign, and set k.leading once it returns nil? (It needs tasks 2 and 3 done.)", what, len(leaders))
-			return
+			return fmt.Errorf("exactly one kitchen should lead, but %d do", len(leaders))
 		}
-		leader = leaders[0]
-	}, deadline, 50*time.Millisecond, "Task 4: %s, no single kitchen led within %v.", what, deadline)
-	return leader
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 4: %s, no single kitchen led within %v: %v. "+
+			"Does campaign call c.Campaign, and set k.leading once it returns nil? (It needs tasks 2 and 3 done.)", what, deadline, err)
+	}
+	return leaders[0]
 }
 
 func TestTask4_OneKitchenPrintsTheDailyReport(t *testing.T) {
@@ -80,9 +81,13 @@ const reportLine = "I am the leader: printing the daily report"
 // times in all.
 func waitForReports(t *testing.T, n *hivetest.Network, count int) {
 	t.Helper()
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
+	err := hivetest.Eventually(deadline, func() error {
 		if got := strings.Count(n.Logs.String(), reportLine); got != count {
-			c.Errorf("Task 4: each kitchen that becomes the leader should log %q once; the kitchens logged it %d times, want %d.", reportLine, got, count)
+			return fmt.Errorf("they logged it %d times", got)
 		}
-	}, deadline, 50*time.Millisecond, "Task 4: the kitchens did not log the daily report %d times within %v.", count, deadline)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 4: the kitchens did not log the daily report %d times within %v: %v. Each kitchen that becomes the leader should log %q once.", count, deadline, err, reportLine)
+	}
 }

@@ -3,12 +3,11 @@ package kitchen
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
@@ -88,8 +87,15 @@ func deliver(t *testing.T, n *hivetest.Network, eventID, orderID string) {
 // waitForNews waits until at least count "order.cooked" events were heard.
 func waitForNews(t *testing.T, heard func() []Cooked, count int) []Cooked {
 	t.Helper()
-	require.Eventually(t, func() bool { return len(heard()) >= count }, 10*time.Second, 20*time.Millisecond,
-		"Task 4: fewer than %d \"order.cooked\" events were heard within 10s. The kitchen announces every order it handles, also one cooked before.", count)
+	err := hivetest.Eventually(10*time.Second, func() error {
+		if got := len(heard()); got < count {
+			return fmt.Errorf("%d were heard", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Task 4: fewer than %d \"order.cooked\" events were heard within 10s (%v). The kitchen announces every order it handles, also one cooked before.", count, err)
+	}
 	return heard()
 }
 

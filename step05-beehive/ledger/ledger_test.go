@@ -1,16 +1,17 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
 )
@@ -33,13 +34,17 @@ func TestZooKeeper(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		l, err := Dial(ctx, servers, namespace, nil)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Cleanup(func() { l.Close() })
 		return l
 	}
 	cleaner := open().(*ZooKeeper)
 	t.Cleanup(func() {
-		assert.NoError(t, cleaner.DeleteNamespace(context.Background()))
+		if err := cleaner.DeleteNamespace(context.Background()); err != nil {
+			t.Error(err)
+		}
 	})
 	testLedger(t, open)
 }
@@ -50,17 +55,21 @@ func TestDialFailsWhenNothingAnswers(t *testing.T) {
 	defer cancel()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	_, err := Dial(ctx, []string{"127.0.0.1:1"}, "test", quiet)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "make up", "the error should say how to start ZooKeeper")
+	if err == nil || !strings.Contains(err.Error(), "make up") {
+		t.Fatalf("Dial with no ZooKeeper = %v; want an error that says how to start ZooKeeper (make up)", err)
+	}
 }
 
 func TestBadKeysAreRefused(t *testing.T) {
 	t.Parallel()
 	for _, key := range []string{"", "/orders", "orders/", "orders//a", "orders/..", "orders/a b", "orders/ä"} {
-		_, _, err := NewMemory().Claim(context.Background(), key, nil)
-		assert.Error(t, err, "the key %q was accepted", key)
+		if _, _, err := NewMemory().Claim(context.Background(), key, nil); err == nil {
+			t.Errorf("the key %q was accepted", key)
+		}
 	}
-	assert.NoError(t, CheckKey("orders/lunch-42_b.1"))
+	if err := CheckKey("orders/lunch-42_b.1"); err != nil {
+		t.Errorf("CheckKey refused a good key: %v", err)
+	}
 }
 
 // testLedger checks the promises of Ledger; open returns a ledger on the
@@ -71,26 +80,26 @@ func testLedger(t *testing.T, open func() Ledger) {
 
 	t.Run("the first claim wins, the second gets its value", func(t *testing.T) {
 		existing, claimed, err := a.Claim(ctx, "orders/k1", []byte("first"))
-		require.NoError(t, err)
-		assert.True(t, claimed)
-		assert.Nil(t, existing)
+		if err != nil || !claimed || existing != nil {
+			t.Fatalf("the first Claim = %q, %v, %v; want nil, true, nil", existing, claimed, err)
+		}
 
 		existing, claimed, err = b.Claim(ctx, "orders/k1", []byte("second"))
-		require.NoError(t, err)
-		assert.False(t, claimed)
-		assert.Equal(t, "first", string(existing))
+		if err != nil || claimed || string(existing) != "first" {
+			t.Fatalf("the second Claim = %q, %v, %v; want \"first\", false, nil", existing, claimed, err)
+		}
 
 		value, found, err := b.Get(ctx, "orders/k1")
-		require.NoError(t, err)
-		assert.True(t, found)
-		assert.Equal(t, "first", string(value))
+		if err != nil || !found || string(value) != "first" {
+			t.Fatalf("Get = %q, %v, %v; want \"first\", true, nil", value, found, err)
+		}
 	})
 
 	t.Run("a key without a value is not found", func(t *testing.T) {
 		value, found, err := a.Get(ctx, "orders/nobody")
-		require.NoError(t, err)
-		assert.False(t, found)
-		assert.Nil(t, value)
+		if err != nil || found || value != nil {
+			t.Fatalf("Get = %q, %v, %v; want nil, false, nil", value, found, err)
+		}
 	})
 
 	t.Run("of many claims at once, exactly one wins", func(t *testing.T) {
@@ -104,7 +113,9 @@ func testLedger(t *testing.T, open func() Ledger) {
 			}
 			wg.Go(func() {
 				_, claimed, err := l.Claim(ctx, "cooked/race", fmt.Appendf(nil, "claimer %d", i))
-				assert.NoError(t, err)
+				if err != nil {
+					t.Errorf("claimer %d: %v", i, err)
+				}
 				if claimed {
 					won <- fmt.Sprint(i)
 				}
@@ -116,33 +127,43 @@ func testLedger(t *testing.T, open func() Ledger) {
 		for w := range won {
 			winners = append(winners, w)
 		}
-		assert.Len(t, winners, 1, "winners: %v", winners)
+		if len(winners) != 1 {
+			t.Errorf("the claimers that won: %v; want exactly one", winners)
+		}
 	})
 
 	t.Run("list gives the keys of a folder with their values", func(t *testing.T) {
-		_, _, err := a.Claim(ctx, "kitchen/o1", []byte("x"))
-		require.NoError(t, err)
-		_, _, err = b.Claim(ctx, "kitchen/o2", nil)
-		require.NoError(t, err)
-		_, _, err = b.Claim(ctx, "kitchen/o2/deeper", nil)
-		require.NoError(t, err)
+		for _, claim := range []struct {
+			l     Ledger
+			key   string
+			value []byte
+		}{{a, "kitchen/o1", []byte("x")}, {b, "kitchen/o2", nil}, {b, "kitchen/o2/deeper", nil}} {
+			if _, _, err := claim.l.Claim(ctx, claim.key, claim.value); err != nil {
+				t.Fatalf("Claim %s: %v", claim.key, err)
+			}
+		}
 
 		list, err := a.List(ctx, "kitchen")
-		require.NoError(t, err)
-		assert.Equal(t, map[string][]byte{"o1": []byte("x"), "o2": {}}, list)
+		want := map[string][]byte{"o1": []byte("x"), "o2": {}}
+		if err != nil || !maps.EqualFunc(list, want, bytes.Equal) {
+			t.Fatalf("List(kitchen) = %q, %v; want %q, nil", list, err, want)
+		}
 
 		list, err = a.List(ctx, "empty")
-		require.NoError(t, err)
-		assert.Empty(t, list)
+		if err != nil || len(list) != 0 {
+			t.Fatalf("List(empty) = %q, %v; want nothing, nil", list, err)
+		}
 	})
 
 	t.Run("an ended context is an error", func(t *testing.T) {
 		ended, cancel := context.WithCancel(ctx)
 		cancel()
-		_, _, err := a.Claim(ended, "orders/late", nil)
-		require.ErrorIs(t, err, context.Canceled)
+		if _, _, err := a.Claim(ended, "orders/late", nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Claim with an ended context = %v; want context.Canceled", err)
+		}
 		_, found, err := b.Get(ctx, "orders/late")
-		require.NoError(t, err)
-		assert.False(t, found, "a claim with an ended context happened anyway")
+		if err != nil || found {
+			t.Fatalf("Get after a claim with an ended context = %v, %v; want false, nil: the claim happened anyway", found, err)
+		}
 	})
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
@@ -35,33 +33,53 @@ func TestOrdersPlacedBeforeAnyKitchenAreCookedOnceOneCame(t *testing.T) {
 	for i := range reqs {
 		reqs[i] = PlaceRequest{IdempotencyKey: fmt.Sprintf("early-%d", i), Items: []Item{{DishID: 3, Quantity: 1}}}
 		_, err := place(t, n, on, reqs[i])
-		require.ErrorIs(t, err, hive.ErrUnavailable, "order.place before any kitchen ran should fail, so that the customer tries again")
-		assert.ErrorContains(t, err, "no kitchen")
+		if !errors.Is(err, hive.ErrUnavailable) {
+			t.Fatalf("order.place before any kitchen ran = %v; want an unavailable error, so that the customer tries again", err)
+		}
+		if !strings.Contains(err.Error(), "no kitchen") {
+			t.Errorf("order.place before any kitchen ran = %q; want an error that says \"no kitchen\"", err)
+		}
 	}
 
 	k := n.Start(kitchen.New(ledger.NewMemory(), kitchen.Options{CookTime: time.Millisecond}))
 	ids := make(map[string]bool)
 	for _, req := range reqs {
 		reply, err := place(t, n, on, req)
-		require.NoError(t, err, "order.place %s again, once a kitchen runs", req.IdempotencyKey)
+		if err != nil {
+			t.Fatalf("order.place %s again, once a kitchen runs: %v", req.IdempotencyKey, err)
+		}
 		ids[reply.OrderID] = true
 	}
-	require.Len(t, ids, orders, "the keys did not make one order each")
+	if len(ids) != orders {
+		t.Fatalf("%d keys made %d orders (%v); want one order each", orders, len(ids), ids)
+	}
 
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
+	err := hivetest.Eventually(10*time.Second, func() error {
 		for id := range ids {
-			assert.NotZero(c, cooked.times(id), "order %s was never cooked", id)
+			if cooked.times(id) == 0 {
+				return fmt.Errorf("order %s was never cooked", id)
+			}
 		}
-	}, 10*time.Second, 20*time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("within 10s, %v", err)
+	}
 	// Stop waits for the handlers in flight, so a second cooking would be
 	// counted now.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, k.Stop(ctx), "stopping the kitchen failed")
-	for id := range ids {
-		assert.Equal(t, 1, cooked.times(id), "order %s was cooked %d times; want once", id, cooked.times(id))
+	if err := k.Stop(ctx); err != nil {
+		t.Fatalf("stopping the kitchen failed: %v", err)
 	}
-	assert.Len(t, cooked.all(), orders, "the kitchen cooked orders that were not placed")
+	for id := range ids {
+		if times := cooked.times(id); times != 1 {
+			t.Errorf("order %s was cooked %d times; want once", id, times)
+		}
+	}
+	if all := cooked.all(); len(all) != orders {
+		t.Errorf("the kitchen cooked %d orders (%v); want the %d placed", len(all), all, orders)
+	}
 }
 
 // cookedOrders counts the "order.cooked" events heard, by order ID. Each
