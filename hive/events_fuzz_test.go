@@ -50,7 +50,7 @@ func FuzzEventBody(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { kitchen.Stop(context.Background()) })
-	sub := events.Subscription{Service: "kitchen", Name: "order.placed"}
+	sub := kitchen.Subscriptions()[0]
 
 	var sent, buried int // events published, and dead letters seen
 	f.Fuzz(func(t *testing.T, body []byte) {

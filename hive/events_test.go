@@ -200,3 +200,47 @@ func TestLogLinesDoNotHoldAWholeEventBody(t *testing.T) {
 		}
 	})
 }
+
+func TestQueueNamesTheHandlersQueue(t *testing.T) {
+	networks(t, func(t *testing.T, n *hivetest.Network) {
+		kitchen := hive.New("kitchen")
+		hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[orderPlaced]) error {
+			return events.Permanent(errors.New("no recipe for pineapple pizza"))
+		}, hive.Queue("orders"))
+		n.Start(kitchen)
+		order := n.Start(hive.New("order"))
+		ctx := context.Background()
+		require.NoError(t, order.Emit(ctx, "order.placed", orderPlaced{OrderID: "o-6"}))
+
+		want := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed", Instance: kitchen.ID()}
+		assert.Equal(t, []events.Subscription{want}, kitchen.Subscriptions())
+		bus := n.Bus.(events.DeadLetterLister)
+		require.Eventually(t, func() bool {
+			dead, err := bus.DeadLetters(ctx, want)
+			return err == nil && len(dead) == 1
+		}, 10*time.Second, 20*time.Millisecond, "the event must end in the dead letters of the queue named orders")
+		dead, err := n.DeadLetters(ctx, "kitchen", "order.placed")
+		require.NoError(t, err)
+		assert.Len(t, dead, 1, "hivetest must find the queue by the kitchen's subscription, not by its pattern")
+
+		byPattern := want
+		byPattern.Name = "order.placed"
+		dead, err = bus.DeadLetters(ctx, byPattern)
+		assert.True(t, err != nil || len(dead) == 0, "no queue may be named after the pattern: %v, %d dead letters", err, len(dead))
+	})
+}
+
+func TestSubscriptionsNameQueuesAfterPatterns(t *testing.T) {
+	svc := hive.New("menu")
+	hive.On(svc, "order.*", func(ctx context.Context, e hive.Event[orderPlaced]) error { return nil })
+	hive.On(svc, "menu.changed", func(ctx context.Context, e hive.Event[orderPlaced]) error { return nil }, hive.Broadcast())
+	assert.Equal(t, []events.Subscription{
+		{Service: "menu", Name: "order.*", Pattern: "order.*"},
+		{Service: "menu", Name: "menu.changed", Pattern: "menu.changed", Broadcast: true},
+	}, svc.Subscriptions(), "before Start, there is no instance yet")
+
+	hivetest.NewNetwork(t).Start(svc)
+	for _, s := range svc.Subscriptions() {
+		assert.Equal(t, svc.ID(), s.Instance, "a started service's subscriptions carry its instance, which names broadcast queues")
+	}
+}

@@ -119,13 +119,7 @@ func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
 	}()
 
 	for _, sub := range s.subs {
-		unsub, err := cfg.Bus.Subscribe(ctx, events.Subscription{
-			Service:   s.name,
-			Name:      sub.pattern,
-			Pattern:   sub.pattern,
-			Broadcast: sub.broadcast,
-			Instance:  in.record.ID,
-		}, s.eventHandler(sub))
+		unsub, err := cfg.Bus.Subscribe(ctx, sub.forBus(s.name, in.record.ID), s.eventHandler(sub))
 		if err != nil {
 			return fmt.Errorf("subscribe to %q: %w", sub.pattern, err)
 		}

@@ -66,6 +66,7 @@ type method struct {
 // subscription is one event handler.
 type subscription struct {
 	pattern   string
+	queue     string // names the handler's queue; the pattern unless Queue says otherwise
 	broadcast bool
 	body      any // zero value, for inspect
 	handle    func(ctx context.Context, e events.Event) error
@@ -159,6 +160,29 @@ func Broadcast() EventOption {
 	return func(s *subscription) { s.broadcast = true }
 }
 
+// Queue names the handler's queue: the queue that holds its events while
+// they wait, shared by the service's instances. Without it, the queue is
+// named after the pattern, so a handler for "order.placed" of the kitchen
+// service reads from the queue "<namespace>.kitchen.order.placed". With
+// Queue("orders") it reads from "<namespace>.kitchen.orders", and its
+// pattern can change without its queue changing.
+//
+// A queue outlives the instances that read it: that is what keeps events
+// for a service while none of its instances runs. So when a new release
+// changes a handler's pattern (without Queue) or its queue name, the old
+// queue stays, still bound to the old pattern, and fills with events that
+// nobody will ever read. Delete it once no running instance reads it any
+// more, with its retry and dead-letter queues:
+//
+//	rabbitmqctl delete_queue <namespace>.kitchen.order.placed
+//	rabbitmqctl delete_queue <namespace>.kitchen.order.placed.retry
+//	rabbitmqctl delete_queue <namespace>.kitchen.order.placed.dead
+//
+// (or with the "Delete" button on the queue's page in RabbitMQ's web UI).
+func Queue(name string) EventOption {
+	return func(s *subscription) { s.queue = name }
+}
+
 // Event is an event as a handler gets it: the envelope, with the body
 // decoded into T.
 type Event[T any] struct {
@@ -175,7 +199,8 @@ type Event[T any] struct {
 // ("order.placed", "order.*", "#").
 //
 // By default the instances of a service share its events: each event is
-// handled by one of them. An event is delivered at least once, so fn may see
+// handled by one of them. They read it from the handler's queue, named
+// after the pattern; see Queue before changing a pattern. An event is delivered at least once, so fn may see
 // the same event again (use Event.ID to tell) and must cope. When fn returns
 // an error, the event is delivered again later, a few times, and then moved
 // to a dead-letter queue; an error wrapped in events.Permanent moves it
@@ -188,6 +213,7 @@ type Event[T any] struct {
 func On[T any](s *Service, pattern string, fn func(ctx context.Context, e Event[T]) error, opts ...EventOption) {
 	sub := &subscription{
 		pattern: pattern,
+		queue:   pattern,
 		body:    *new(T),
 		handle: func(ctx context.Context, e events.Event) error {
 			ev := Event[T]{ID: e.ID, Type: e.Type, Source: e.Source, TraceID: e.TraceID, Time: e.Time}
@@ -207,6 +233,32 @@ func On[T any](s *Service, pattern string, fn func(ctx context.Context, e Event[
 		}
 	}
 	s.subs = append(s.subs, sub)
+}
+
+// Subscriptions returns the service's event handlers as the event bus sees
+// them, one per On, in the order they were added: which events each
+// wants, and the Name its queue is known by (see Queue). Tools use them to
+// find a handler's queue, for instance to list its dead letters (see
+// events.DeadLetterLister). Instance is set once the service has started.
+func (s *Service) Subscriptions() []events.Subscription {
+	instance := s.ID()
+	subs := make([]events.Subscription, len(s.subs))
+	for i, sub := range s.subs {
+		subs[i] = sub.forBus(s.name, instance)
+	}
+	return subs
+}
+
+// forBus returns sub as the bus sees it, for an instance of service: the
+// one place that says which queue a handler reads from.
+func (sub *subscription) forBus(service, instance string) events.Subscription {
+	return events.Subscription{
+		Service:   service,
+		Name:      sub.queue,
+		Pattern:   sub.pattern,
+		Broadcast: sub.broadcast,
+		Instance:  instance,
+	}
 }
 
 // OnStart adds a hook that runs when the service starts, before it serves

@@ -3,6 +3,7 @@ package hivetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +33,9 @@ type Network struct {
 	t      testing.TB
 	logger *slog.Logger
 	client *hive.Client
+
+	mu      sync.Mutex
+	started []*hive.Service // by StartWith, for DeadLetters
 }
 
 // MaxAttempts is how often the network's bus delivers an event whose
@@ -163,6 +167,9 @@ func (n *Network) StartWith(svc *hive.Service, cfg hive.Config) *hive.Service {
 	if err := svc.Start(ctx, cfg); err != nil {
 		n.t.Fatalf("hivetest: %v", err)
 	}
+	n.mu.Lock()
+	n.started = append(n.started, svc)
+	n.mu.Unlock()
 	n.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -188,15 +195,37 @@ func (n *Network) Call(ctx context.Context, method string, req, resp any) error 
 
 // DeadLetters returns the events that the handler of service for pattern
 // gave up on (see hive.On), with the reason for each, without removing them.
+// The service is one started on n, or else one that names its queue as
+// hive does by default (such as a peer written from PROTOCOL.md).
 func (n *Network) DeadLetters(ctx context.Context, service, pattern string) ([]events.DeadLetter, error) {
-	bus, ok := n.Bus.(interface {
-		DeadLetters(context.Context, events.Subscription) ([]events.DeadLetter, error)
-	})
+	bus, ok := n.Bus.(events.DeadLetterLister)
 	if !ok {
 		return nil, fmt.Errorf("hivetest: the bus %T cannot list dead letters", n.Bus)
 	}
-	// hive names a handler's queue after its pattern: see Service.Start.
-	return bus.DeadLetters(ctx, events.Subscription{Service: service, Name: pattern, Pattern: pattern})
+	return bus.DeadLetters(ctx, n.subscription(service, pattern))
+}
+
+// subscription returns the subscription of service's handler for pattern,
+// as hive gave it to the bus.
+func (n *Network) subscription(service, pattern string) events.Subscription {
+	n.mu.Lock()
+	started := n.started
+	n.mu.Unlock()
+	for _, svc := range started {
+		if svc.Name() != service {
+			continue
+		}
+		for _, s := range svc.Subscriptions() {
+			if s.Pattern == pattern {
+				return s
+			}
+		}
+	}
+	// Not started here: ask hive what such a handler would subscribe with,
+	// rather than guess how it names queues.
+	probe := hive.New(service)
+	hive.On(probe, pattern, func(context.Context, hive.Event[json.RawMessage]) error { return nil })
+	return probe.Subscriptions()[0]
 }
 
 // Logs collects log lines from many goroutines.

@@ -37,7 +37,7 @@ const (
 // letters.
 type Bus interface {
 	events.Bus
-	DeadLetters(ctx context.Context, s events.Subscription) ([]events.DeadLetter, error)
+	events.DeadLetterLister
 }
 
 // A Backend prepares a fresh namespace for the test t and returns connect,

@@ -70,7 +70,10 @@ type Bus struct {
 	closed bool
 }
 
-var _ events.Bus = (*Bus)(nil)
+var (
+	_ events.Bus              = (*Bus)(nil)
+	_ events.DeadLetterLister = (*Bus)(nil)
+)
 
 // New returns an empty bus whose queues are named after namespace.
 func New(namespace string, opts Options) *Bus {

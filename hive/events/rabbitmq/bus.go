@@ -100,7 +100,10 @@ type Bus struct {
 	durable  map[string]bool // names of the durable queues declared, for DeleteNamespace
 }
 
-var _ events.Bus = (*Bus)(nil)
+var (
+	_ events.Bus              = (*Bus)(nil)
+	_ events.DeadLetterLister = (*Bus)(nil)
+)
 
 // New connects to the broker at amqpURL (amqp://user:password@host:port/)
 // and declares the namespace's exchange. It fails at once if the broker

@@ -368,7 +368,7 @@ func (b *Beehive) Stop() error {
 func (b *Beehive) Close(ctx context.Context) error {
 	errs := []error{b.Stop()}
 	if b.bus != nil {
-		errs = append(errs, deleteQueues(ctx, b.opts.AMQPURL, b.opts.Namespace, kitchenSubscription), b.bus.DeleteNamespace(ctx))
+		errs = append(errs, deleteQueues(ctx, b.opts.AMQPURL, b.opts.Namespace, kitchenSubscriptions...), b.bus.DeleteNamespace(ctx))
 		b.bus.Close()
 	}
 	if b.registry != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/registry"
 
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/customer"
+	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/kitchen"
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/ledger"
 )
 
@@ -118,17 +119,12 @@ func (r *Report) OK() bool {
 	return r.Settled && r.Findings.OK() && len(r.DeadLetters) == 0
 }
 
-// The subscriptions whose dead letters Run checks: the kitchen's, and its
-// own.
+// The subscriptions whose dead letters Run checks: the kitchen's, as the
+// kitchen service declares them, and its own.
 var (
-	kitchenSubscription = events.Subscription{Service: "kitchen", Name: "order.placed", Pattern: "order.placed"}
-	watchSubscription   = events.Subscription{Service: "chaos", Name: "order.*", Pattern: "order.*"}
+	kitchenSubscriptions = kitchen.New(nil, kitchen.Options{}).Subscriptions()
+	watchSubscription    = events.Subscription{Service: "chaos", Name: "order.*", Pattern: "order.*"}
 )
-
-// deadLetterer is a bus that can list dead letters; both of hive's can.
-type deadLetterer interface {
-	DeadLetters(ctx context.Context, s events.Subscription) ([]events.DeadLetter, error)
-}
 
 // Run places orders on target at opts.Rate for opts.Duration, kills a bee
 // every opts.KillEvery and causes opts.Incidents, waits until every
@@ -139,7 +135,7 @@ type deadLetterer interface {
 // also returns an error if it cannot listen to events or read the ledger.
 // Everything else, lost orders included, is in the Report.
 func Run(ctx context.Context, target Target, opts Options) (*Report, error) {
-	if _, ok := target.Bus.(deadLetterer); !ok {
+	if _, ok := target.Bus.(events.DeadLetterLister); !ok {
 		return nil, fmt.Errorf("chaos: the bus %T cannot list dead letters", target.Bus)
 	}
 	logger := opts.Logger
@@ -400,8 +396,8 @@ func (r *run) settle(ctx context.Context) error {
 		}
 	}
 
-	bus := r.target.Bus.(deadLetterer)
-	for _, s := range []events.Subscription{kitchenSubscription, watchSubscription} {
+	bus := r.target.Bus.(events.DeadLetterLister)
+	for _, s := range append([]events.Subscription{watchSubscription}, kitchenSubscriptions...) {
 		dead, err := bus.DeadLetters(ctx, s)
 		if err != nil {
 			return fmt.Errorf("chaos: %w", err)
