@@ -91,7 +91,7 @@ func (c *Customer) Place(ctx context.Context, key string, items []Item) Result {
 // Retryable reports whether an order.place that failed with err may be
 // sent again with the same idempotency key, in the hope that it works.
 func Retryable(err error) bool {
-	// TODO(step05) Task 3: Timeout and Unavailable are worth another try (use errors.Is with hive.ErrTimeout and hive.ErrUnavailable); anything else, BadRequest above all, is not.
+	// TODO(step05) Task 3: which errors are worth another try? Timeout and Unavailable are; anything else, BadRequest above all, is not.
 	return false
 }
 

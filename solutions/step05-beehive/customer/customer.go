@@ -113,7 +113,7 @@ func (c *Customer) Place(ctx context.Context, key string, items []Item) Result {
 // Retryable reports whether an order.place that failed with err may be
 // sent again with the same idempotency key, in the hope that it works.
 func Retryable(err error) bool {
-	// TODO(step05) Task 3: Timeout and Unavailable are worth another try (use errors.Is with hive.ErrTimeout and hive.ErrUnavailable); anything else, BadRequest above all, is not.
+	// TODO(step05) Task 3: which errors are worth another try? Timeout and Unavailable are; anything else, BadRequest above all, is not.
 	// BEGIN SOLUTION
 	// Timeout: the order may or may not have been placed; asking again with
 	// the same key is safe and tells. Unavailable: nothing was done, and
