@@ -18,6 +18,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // as answers every call with status and body, and names service in the
@@ -60,7 +61,7 @@ func TestCallTriesAnotherInstanceWhenAnotherServiceAnswers(t *testing.T) {
 // The same, with real instances and a real registry: the kitchen that now
 // listens at a stale record's address refuses the call, and says who it is.
 func TestCallLeavesAStaleRecordForTheRightService(t *testing.T) {
-	n := hivetest.NewZooKeeperNetwork(t)
+	n := brokertest.NewZooKeeperNetwork(t)
 	var gets, puts atomic.Int64
 	n.Start(counter(&gets, &puts))
 	kitchen := hive.New("kitchen")
@@ -114,8 +115,8 @@ func TestCallCutsALongRemoteMessage(t *testing.T) {
 // Anyone can write into ZooKeeper. Records that no call can use are
 // skipped; they are never called, and never hide the good ones.
 func TestCallSkipsBadRecordsInZooKeeper(t *testing.T) {
-	n := hivetest.NewZooKeeperNetwork(t)
-	conn, _, err := zk.Connect(hivetest.ZooKeeper(t), 4*time.Second, zk.WithLogger(zkQuiet{}))
+	n := brokertest.NewZooKeeperNetwork(t)
+	conn, _, err := zk.Connect(brokertest.ZooKeeper(t), 4*time.Second, zk.WithLogger(zkQuiet{}))
 	require.NoError(t, err)
 	t.Cleanup(conn.Close) // the records are ephemeral: they go with conn
 	dir := "/" + n.Namespace + "/services/counter"

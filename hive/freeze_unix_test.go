@@ -18,6 +18,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
@@ -39,7 +40,7 @@ func TestFrozenInstanceHoldsNoCallForTheWholeDeadline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes several seconds")
 	}
-	n := hivetest.NewZooKeeperNetwork(t)
+	n := brokertest.NewZooKeeperNetwork(t)
 	var gets, puts atomic.Int64
 	n.Start(counter(&gets, &puts))
 	child := startFreezeChild(t, n)
@@ -141,7 +142,7 @@ func TestFreezeChild(t *testing.T) {
 		return
 	}
 	ctx := context.Background()
-	reg, err := zookeeper.New(ctx, hivetest.ZooKeeper(t), namespace, quiet, zookeeper.WithSessionTimeout(40*time.Second))
+	reg, err := zookeeper.New(ctx, brokertest.ZooKeeper(t), namespace, quiet, zookeeper.WithSessionTimeout(40*time.Second))
 	require.NoError(t, err)
 	defer reg.Close()
 	var gets, puts atomic.Int64

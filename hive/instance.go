@@ -17,7 +17,7 @@ import (
 )
 
 // Config is what a service needs to run: where to listen, and the registry
-// and event bus to use. Run builds one from the environment; tests build
+// and event bus to use. env.Run builds one from the environment; tests build
 // their own (see the hivetest package).
 type Config struct {
 	Registry registry.Registry // required

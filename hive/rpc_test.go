@@ -16,6 +16,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // networks runs a test on the in-memory backends and on the real brokers:
@@ -27,7 +28,7 @@ func networks(t *testing.T, test func(t *testing.T, n *hivetest.Network)) {
 	})
 	t.Run("brokers", func(t *testing.T) {
 		t.Parallel()
-		test(t, hivetest.NewBrokerNetwork(t))
+		test(t, brokertest.NewNetwork(t))
 	})
 }
 

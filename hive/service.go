@@ -11,14 +11,16 @@
 //	hive.Handle(svc, "greet", func(ctx context.Context, req Request) (Reply, error) {
 //		return Reply{Greeting: "Hello, " + req.Name}, nil
 //	})
-//	if err := hive.Run(svc); err != nil {
+//	if err := env.Run(svc); err != nil {
 //		log.Fatal(err)
 //	}
 //
-// Run reads its configuration from the environment (see ReadEnv),
-// registers the instance, serves until SIGINT or SIGTERM, and then shuts
-// down gracefully. Tests start services with Start, or with the hivetest
-// package.
+// env.Run, in package hive/env, reads the configuration from the HIVE_*
+// environment variables, connects to the registry and the event bus they
+// name, starts the service, serves until SIGINT or SIGTERM, and then shuts
+// down gracefully. Package hive itself knows no driver: Start takes the
+// registry and the event bus in a Config. Tests start services with Start,
+// or with the hivetest package.
 package hive
 
 import (
@@ -36,8 +38,8 @@ import (
 
 // Service is one instance of a service: what it offers (methods, event
 // handlers, hooks), and, once started, the running instance. Build it with
-// New, Handle, On, OnStart and OnStop, then Start or Run it once. To run two
-// instances in one process, build two Services.
+// New, Handle, On, OnStart and OnStop, then Start it (or env.Run it) once.
+// To run two instances in one process, build two Services.
 type Service struct {
 	name    string
 	version string

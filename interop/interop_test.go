@@ -28,6 +28,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
@@ -41,7 +42,7 @@ const wait = 30 * time.Second
 
 func TestPythonPeerJoinsTheHive(t *testing.T) {
 	requirePython(t)
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 
 	// The Go side: a dictionary the peer calls, and a service that
 	// listens for the peer's events.
@@ -160,7 +161,7 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 
 	t.Run("what it writes matches PROTOCOL.md's schemas", func(t *testing.T) {
 		// The registry record, as the bytes in its znode.
-		conn, err := zookeeper.Connect(ctx, hivetest.ZooKeeper(t), slog.New(slog.NewTextHandler(n.Logs, nil)))
+		conn, err := zookeeper.Connect(ctx, brokertest.ZooKeeper(t), slog.New(slog.NewTextHandler(n.Logs, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +301,7 @@ func requirePython(t *testing.T) {
 	}
 	msg := fmt.Sprintf("the Python peer needs %s with kazoo and pika: sudo apt-get install python3-kazoo python3-pika (%v: %s)",
 		python, err, strings.TrimSpace(string(out)))
-	if os.Getenv(hivetest.RequireBrokersEnv) == "1" {
+	if os.Getenv(brokertest.RequireEnv) == "1" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
@@ -354,8 +355,8 @@ func (p *peerProcess) stop(t *testing.T) {
 func brokerEnv(t *testing.T, n *hivetest.Network) []string {
 	return append(os.Environ(),
 		"HIVE_NAMESPACE="+n.Namespace,
-		"HIVE_ZOOKEEPER="+strings.Join(hivetest.ZooKeeper(t), ","),
-		"HIVE_AMQP_URL="+hivetest.RabbitMQ(t),
+		"HIVE_ZOOKEEPER="+strings.Join(brokertest.ZooKeeper(t), ","),
+		"HIVE_AMQP_URL="+brokertest.RabbitMQ(t),
 	)
 }
 
@@ -453,7 +454,7 @@ func deleteQueues(t *testing.T, work string) {
 // channel on it; done closes both.
 func channel(t *testing.T) (ch *amqp.Channel, done func()) {
 	t.Helper()
-	conn, err := amqp.Dial(hivetest.RabbitMQ(t))
+	conn, err := amqp.Dial(brokertest.RabbitMQ(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
@@ -78,7 +79,7 @@ func waitUntilSeen(b *testing.B, updates <-chan []registry.Instance, id string, 
 // startHiveDiscovery connects two hive registries to ZooKeeper: one
 // registers, the other watches the service.
 func startHiveDiscovery(b *testing.B) discovery {
-	servers, ns := hivetest.ZooKeeper(b), hivetest.Namespace(b)
+	servers, ns := brokertest.ZooKeeper(b), hivetest.Namespace(b)
 	b.Cleanup(func() { removeNamespace(b, servers, ns) })
 	var regs [2]*zookeeper.Registry
 	for i := range regs {
@@ -102,7 +103,7 @@ func startHiveDiscovery(b *testing.B) discovery {
 // parent and reads every node it lists when the watch fires, as hive's
 // watcher does.
 func startRawDiscovery(b *testing.B) discovery {
-	servers, ns := hivetest.ZooKeeper(b), hivetest.Namespace(b)
+	servers, ns := brokertest.ZooKeeper(b), hivetest.Namespace(b)
 	b.Cleanup(func() { removeNamespace(b, servers, ns) })
 	owner, watcher := connect(b, servers), connect(b, servers)
 	parent := "/" + ns + "/services/menu"

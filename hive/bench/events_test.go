@@ -14,6 +14,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	registrymemory "github.com/hive-workshop/microservices-go/hive/registry/memory"
 )
 
@@ -95,7 +96,7 @@ func (t *tally) wait(b *testing.B) {
 // startHiveEvents starts a service that handles orderPlaced events and
 // another that emits them, on one RabbitMQ bus, as one process would.
 func startHiveEvents(b *testing.B, handled *tally) func(orderPlaced) error {
-	url, ns := hivetest.RabbitMQ(b), hivetest.Namespace(b)
+	url, ns := brokertest.RabbitMQ(b), hivetest.Namespace(b)
 	bus, err := rabbitmq.New(b.Context(), url, ns, quiet, rabbitmq.Options{Prefetch: prefetch})
 	if err != nil {
 		b.Fatal(err)
@@ -129,7 +130,7 @@ func startHiveEvents(b *testing.B, handled *tally) func(orderPlaced) error {
 // connection, a channel in confirm mode to publish on, and a channel that
 // consumes one durable queue, acking each message once it is handled.
 func startRawEvents(b *testing.B, handled *tally) func(orderPlaced) error {
-	url, exchange := hivetest.RabbitMQ(b), hivetest.Namespace(b)
+	url, exchange := brokertest.RabbitMQ(b), hivetest.Namespace(b)
 	queue := exchange + ".kitchen"
 	conn, err := amqp.Dial(url)
 	if err != nil {

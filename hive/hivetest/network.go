@@ -14,10 +14,8 @@ import (
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	eventsmemory "github.com/hive-workshop/microservices-go/hive/events/memory"
-	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	registrymemory "github.com/hive-workshop/microservices-go/hive/registry/memory"
-	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
 
 // Network is a little world of services for one test: a registry and an
@@ -39,11 +37,12 @@ type Network struct {
 }
 
 // MaxAttempts is how often the network's bus delivers an event whose
-// handler keeps failing, before it moves the event to the dead letters.
-// The retries are fast, so that tests of failing handlers finish quickly.
+// handler keeps failing, before it moves the event to the dead letters, and
+// RetryDelay how long the event waits between tries. The retries are fast,
+// so that tests of failing handlers finish quickly.
 const (
-	MaxAttempts    = 3
-	testRetryDelay = 50 * time.Millisecond
+	MaxAttempts = 3
+	RetryDelay  = 50 * time.Millisecond
 )
 
 // NewNetwork returns a network on the in-memory registry and event bus: no
@@ -52,75 +51,7 @@ func NewNetwork(t testing.TB) *Network {
 	t.Helper()
 	n := newNetwork(t)
 	n.Registry = registrymemory.New()
-	n.Bus = eventsmemory.New(n.Namespace, eventsmemory.Options{MaxAttempts: MaxAttempts, RetryDelay: testRetryDelay, Logger: n.logger})
-	return n
-}
-
-// NewBrokerNetwork returns a network on real brokers, ZooKeeper and
-// RabbitMQ (found as ZooKeeper and RabbitMQ find them), in a namespace of
-// its own. It skips the test if a broker is missing.
-func NewBrokerNetwork(t testing.TB) *Network {
-	t.Helper()
-	n := NewRabbitMQNetwork(t)
-	n.Registry.Close()
-	n.Registry = zookeeperRegistry(t, n)
-	return n
-}
-
-// NewZooKeeperNetwork returns a network on a real ZooKeeper (found as
-// ZooKeeper finds it) and the in-memory event bus, for tests that are
-// about discovery only. It skips the test if ZooKeeper is missing.
-func NewZooKeeperNetwork(t testing.TB) *Network {
-	t.Helper()
-	n := NewNetwork(t)
-	n.Registry.Close()
-	n.Registry = zookeeperRegistry(t, n)
-	return n
-}
-
-// zookeeperRegistry connects a registry in n's namespace, and deletes the
-// namespace's tree when the test ends.
-func zookeeperRegistry(t testing.TB, n *Network) registry.Registry {
-	t.Helper()
-	servers := ZooKeeper(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	reg, err := zookeeper.New(ctx, servers, n.Namespace, n.logger)
-	if err != nil {
-		t.Fatalf("hivetest: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := reg.DeleteNamespace(ctx); err != nil {
-			t.Logf("hivetest: clean up ZooKeeper namespace %s: %v", n.Namespace, err)
-		}
-	})
-	return reg
-}
-
-// NewRabbitMQNetwork returns a network on a real RabbitMQ (found as RabbitMQ
-// finds it) and the in-memory registry, for tests that are about events
-// only. It skips the test if RabbitMQ is missing.
-func NewRabbitMQNetwork(t testing.TB) *Network {
-	t.Helper()
-	amqpURL := RabbitMQ(t)
-	n := newNetwork(t)
-	n.Registry = registrymemory.New()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bus, err := rabbitmq.New(ctx, amqpURL, n.Namespace, n.logger, rabbitmq.Options{MaxAttempts: MaxAttempts, RetryDelay: testRetryDelay})
-	if err != nil {
-		t.Fatalf("hivetest: %v", err)
-	}
-	n.Bus = bus
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := bus.DeleteNamespace(ctx); err != nil {
-			t.Logf("hivetest: clean up RabbitMQ namespace %s: %v", n.Namespace, err)
-		}
-	})
+	n.Bus = eventsmemory.New(n.Namespace, eventsmemory.Options{MaxAttempts: MaxAttempts, RetryDelay: RetryDelay, Logger: n.logger})
 	return n
 }
 

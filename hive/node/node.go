@@ -29,7 +29,7 @@ import (
 const EnvInstanceIndex = "HIVE_INSTANCE_INDEX"
 
 // DefaultGrace is how long instances get to stop after SIGTERM. It is a
-// little longer than the 10 seconds that hive.Run gives in-flight work, so
+// little longer than the 10 seconds that env.Run gives in-flight work, so
 // that a hive service can always drain.
 const DefaultGrace = 12 * time.Second
 

@@ -15,19 +15,20 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
 
 // What hive writes to ZooKeeper is the documented node, at the documented
 // path, with exactly the fields of the schema.
 func TestRegistryRecordInZooKeeper(t *testing.T) {
-	n := hivetest.NewZooKeeperNetwork(t)
+	n := brokertest.NewZooKeeperNetwork(t)
 	svc := hive.New("menu")
 	svc.SetVersion("1.4.0")
 	hive.Handle(svc, "get", func(ctx context.Context, id int) (int, error) { return id, nil }, hive.Idempotent())
 	n.Start(svc)
 
-	conn, err := zookeeper.Connect(t.Context(), hivetest.ZooKeeper(t), nil)
+	conn, err := zookeeper.Connect(t.Context(), brokertest.ZooKeeper(t), nil)
 	require.NoError(t, err)
 	t.Cleanup(conn.Close)
 	node := "/" + n.Namespace + "/services/menu/" + svc.ID()
@@ -50,7 +51,7 @@ func TestRegistryRecordInZooKeeper(t *testing.T) {
 // properties, its headers and an envelope with exactly the fields of the
 // schema.
 func TestEventOnTheWire(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	svc := n.Start(hive.New("order"))
 	ch := channel(t)
 	// A queue of our own, bound as a subscriber's work queue is.
@@ -91,7 +92,7 @@ func TestEventOnTheWire(t *testing.T) {
 // retry queue to the dead letters, with the documented headers. A message
 // that is no event goes to the dead letters at once.
 func TestFailingHandlerAsDocumented(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	svc := hive.New("kitchen")
 	hive.On(svc, "order.placed", func(ctx context.Context, e hive.Event[json.RawMessage]) error {
 		return errors.New("out of stock")
@@ -158,7 +159,7 @@ func TestFailingHandlerAsDocumented(t *testing.T) {
 
 // PROTOCOL.md: an event that no queue is bound to comes back, reply 312.
 func TestUnroutableEventIsReturned(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	n.Start(hive.New("nobody")) // declares the exchange
 	ch := channel(t)
 	require.NoError(t, ch.Confirm(false))
@@ -176,7 +177,7 @@ func TestUnroutableEventIsReturned(t *testing.T) {
 // RabbitMQ, as a peer in another language would open one.
 func channel(t *testing.T) *amqp.Channel {
 	t.Helper()
-	conn, err := amqp.Dial(hivetest.RabbitMQ(t))
+	conn, err := amqp.Dial(brokertest.RabbitMQ(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	ch, err := conn.Channel()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/static"
 )
@@ -56,7 +57,7 @@ type (
 // (competing consumers), and the notifier hears of every order and every
 // cooked one (fan-out).
 func TestTask5_TheWholeRestaurant(t *testing.T) {
-	amqpURL := hivetest.RabbitMQ(t) // skips the test when RabbitMQ is not running
+	amqpURL := brokertest.RabbitMQ(t) // skips the test when RabbitMQ is not running
 	namespace := hivetest.Namespace(t)
 	deleteNamespaceAtEnd(t, amqpURL, namespace, "kitchen.order.placed", "notifier.order.*")
 

@@ -70,7 +70,7 @@ type Kitchen struct {
 	done   map[string]bool // the ids of the orders in cooked
 }
 
-// New returns a kitchen service, ready for hive.Run (in main) or for a test
+// New returns a kitchen service, ready for env.Run (in main) or for a test
 // to start. Each call returns a new instance with an empty memory.
 func New() *hive.Service {
 	svc := hive.New("kitchen")

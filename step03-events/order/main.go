@@ -12,13 +12,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 )
 
 func main() {
-	// hive.Run serves until you press Ctrl-C, then stops gracefully: it
+	// env.Run serves until you press Ctrl-C, then stops gracefully: it
 	// finishes the calls in progress before it returns.
-	if err := hive.Run(New()); err != nil {
+	if err := env.Run(New()); err != nil {
 		fmt.Fprintln(os.Stderr, "order:", err)
 		os.Exit(1)
 	}

@@ -44,7 +44,7 @@ type Order struct {
 	svc *hive.Service // to emit events with
 }
 
-// New returns the order service, ready for hive.Run (in main) or for a test
+// New returns the order service, ready for env.Run (in main) or for a test
 // to start.
 func New() *hive.Service {
 	svc := hive.New("order")

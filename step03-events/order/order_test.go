@@ -10,12 +10,13 @@ import (
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 func TestTask1_PlacedOrderIsAnnounced(t *testing.T) {
 	// Real RabbitMQ (`make up` starts it), in this test process. The test
 	// plays the kitchen: it listens for "order.placed" events.
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	placed := make(chan hive.Event[OrderPlaced], 10)
 	kitchen := hive.New("kitchen")
 	hive.On(kitchen, "order.placed", func(ctx context.Context, e hive.Event[OrderPlaced]) error {

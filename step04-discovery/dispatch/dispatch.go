@@ -43,7 +43,7 @@ func New() *hive.Service {
 
 // start starts following the kitchens, in the background, in the registry
 // that dispatch runs with, where the kitchens register too: ZooKeeper,
-// with hive.Run.
+// with env.Run.
 func (d *dispatch) start(ctx context.Context) error {
 	reg := d.svc.Registry()
 	// Follow the kitchens as long as dispatch runs, not as long as

@@ -11,6 +11,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
 
@@ -23,7 +24,7 @@ const deadline = 5 * time.Second
 // It skips the test when ZooKeeper does not run.
 func newElection(t *testing.T) (*hivetest.Network, string) {
 	t.Helper()
-	n := hivetest.NewZooKeeperNetwork(t)
+	n := brokertest.NewZooKeeperNetwork(t)
 	return n, "/" + n.Namespace + "/elections/test"
 }
 
@@ -34,7 +35,7 @@ func zkConn(t *testing.T, n *hivetest.Network) *zk.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	conn, err := zookeeper.Connect(ctx, hivetest.ZooKeeper(t), n.Config().Logger)
+	conn, err := zookeeper.Connect(ctx, brokertest.ZooKeeper(t), n.Config().Logger)
 	if err != nil {
 		t.Fatal(err)
 	}

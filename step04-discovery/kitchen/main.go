@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 )
 
 func main() {
@@ -20,9 +20,9 @@ func main() {
 func run() error {
 	// The election needs the same settings as hive's registry: where
 	// ZooKeeper is (HIVE_ZOOKEEPER), and the namespace (HIVE_NAMESPACE).
-	env, err := hive.ReadEnv()
+	settings, err := env.Read()
 	if err != nil {
 		return err
 	}
-	return hive.Run(New(env.ZooKeeper, env.Namespace))
+	return env.Run(New(settings.ZooKeeper, settings.Namespace))
 }

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 )
 
 func main() {
-	if err := hive.Run(New()); err != nil {
+	if err := env.Run(New()); err != nil {
 		fmt.Fprintln(os.Stderr, "order:", err)
 		os.Exit(1)
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
-	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/node"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
@@ -67,7 +67,7 @@ type BeehiveOptions struct {
 type Beehive struct {
 	opts     BeehiveOptions
 	node     *node.Node
-	proxy    *hivetest.Proxy // nil without ZooKeeperProxy
+	proxy    *brokertest.Proxy // nil without ZooKeeperProxy
 	registry *zookeeper.Registry
 	bus      *rabbitmq.Bus
 	ledger   *ledger.ZooKeeper
@@ -113,7 +113,7 @@ func StartBeehive(ctx context.Context, opts BeehiveOptions) (_ *Beehive, err err
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	if opts.ZooKeeperProxy {
-		if b.proxy, err = hivetest.NewProxy(opts.ZooKeeper[0]); err != nil {
+		if b.proxy, err = brokertest.NewProxy(opts.ZooKeeper[0]); err != nil {
 			return nil, fmt.Errorf("chaos: %w", err)
 		}
 	}
@@ -257,7 +257,7 @@ func (b *Beehive) Kill(ctx context.Context) (Killed, error) {
 }
 
 // Terminate sends SIGTERM to the bee called name ("kitchen.0"), as Ctrl-C
-// or `kill` would: hive.Run then stops it gracefully. The node starts it
+// or `kill` would: env.Run then stops it gracefully. The node starts it
 // again. It returns the hive instance ID the bee had.
 func (b *Beehive) Terminate(name string) (string, error) {
 	pid := 0 // the bee's process, whose instance ID the registry knows
@@ -286,7 +286,7 @@ func (b *Beehive) instance(pid int) string {
 // needs rabbitmqctl, and the right to run it: if rabbitmqctl is missing,
 // fails or does not finish before ctx ends, the error is ErrMachine's.
 func (b *Beehive) CloseRabbitMQConnections(ctx context.Context) (string, error) {
-	n, err := hivetest.CloseRabbitMQConnections(ctx, b.opts.Namespace)
+	n, err := brokertest.CloseRabbitMQConnections(ctx, b.opts.Namespace)
 	if err != nil {
 		return "", fmt.Errorf("chaos: %w: %w", ErrMachine, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // Bees that neither register nor die are slow to start: the machine's
@@ -42,7 +43,7 @@ func startFakeBees(t *testing.T, script string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	b, err := StartBeehive(ctx, BeehiveOptions{
-		Bee: bee, Namespace: hivetest.Namespace(t), ZooKeeper: hivetest.ZooKeeper(t), AMQPURL: hivetest.RabbitMQ(t),
+		Bee: bee, Namespace: hivetest.Namespace(t), ZooKeeper: brokertest.ZooKeeper(t), AMQPURL: brokertest.RabbitMQ(t),
 		Menus: 1,
 	})
 	if err == nil {

@@ -36,7 +36,7 @@ type (
 // Graceful drain: a kitchen that gets SIGTERM (Ctrl-C, `kill`, a deploy)
 // while it cooks an order finishes that order before it goes. The order is
 // cooked once, by that kitchen, and RabbitMQ never hands it to another.
-// hive.Run does this: it stops taking new work, waits for the work in
+// env.Run does this: it stops taking new work, waits for the work in
 // flight, and acks it.
 func TestAKitchenStoppedMidOrderFinishesIt(t *testing.T) {
 	// The bees' output goes through a watcher too, so that the test sees

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // kitchens starts two kitchens on real brokers, each with a ledger
@@ -19,10 +20,10 @@ import (
 // connection for the test, and the news heard so far.
 func kitchens(t *testing.T) (*hivetest.Network, ledgerForTest, func() []Cooked) {
 	t.Helper()
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l, err := connectLedger(ctx, hivetest.ZooKeeper(t), n.Namespace)
+	l, err := connectLedger(ctx, brokertest.ZooKeeper(t), n.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func kitchens(t *testing.T) (*hivetest.Network, ledgerForTest, func() []Cooked) 
 		l.Close()
 	})
 	for range 2 {
-		l, err := connectLedger(ctx, hivetest.ZooKeeper(t), n.Namespace)
+		l, err := connectLedger(ctx, brokertest.ZooKeeper(t), n.Namespace)
 		if err != nil {
 			t.Fatal(err)
 		}

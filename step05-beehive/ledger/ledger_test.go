@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // The ledger is given code, not a task: these tests show what it promises,
@@ -29,7 +30,7 @@ func TestMemory(t *testing.T) {
 // as the instances of a beehive do.
 func TestZooKeeper(t *testing.T) {
 	t.Parallel()
-	servers, namespace := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	servers, namespace := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	open := func() Ledger {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

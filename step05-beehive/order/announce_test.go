@@ -11,6 +11,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/kitchen"
@@ -22,7 +23,7 @@ import (
 // fails, and the customer tries again. Once a kitchen has started, the
 // same keys place the orders, and each is cooked exactly once.
 func TestOrdersPlacedBeforeAnyKitchenAreCookedOnceOneCame(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t) // real RabbitMQ, in a namespace of its own
+	n := brokertest.NewRabbitMQNetwork(t) // real RabbitMQ, in a namespace of its own
 	n.Start(fakeMenu())
 	svc := n.Start(New(ledger.NewMemory()))
 	on := registry.Instance{ID: svc.ID(), Service: "order", Endpoint: svc.Endpoint()}

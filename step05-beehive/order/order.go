@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/hive/events"
 
 	"github.com/hive-workshop/microservices-go/step05-beehive/ledger"
@@ -109,18 +110,18 @@ func New(l ledger.Ledger) *hive.Service {
 // cmd/bee calls it for `bee order`. The ledger lives in ZooKeeper, in the
 // hive's namespace (HIVE_ZOOKEEPER, HIVE_NAMESPACE).
 func Run() error {
-	env, err := hive.ReadEnv()
+	settings, err := env.Read()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	l, err := connectLedger(ctx, env.ZooKeeper, env.Namespace)
+	l, err := connectLedger(ctx, settings.ZooKeeper, settings.Namespace)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	return hive.Run(New(l))
+	return env.Run(New(l))
 }
 
 // connectLedger connects to the ledger that all the order instances of a

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/ledger"
@@ -38,9 +39,9 @@ func standInKitchen() *hive.Service {
 // process of its own: what they share, they share through ZooKeeper.
 func twoOrders(t *testing.T) (n *hivetest.Network, a, b registry.Instance) {
 	t.Helper()
-	n = hivetest.NewBrokerNetwork(t)
+	n = brokertest.NewNetwork(t)
 	t.Cleanup(func() { // cleanups run last first: this one after the services and their ledgers are gone
-		l, err := connectLedger(context.Background(), hivetest.ZooKeeper(t), n.Namespace)
+		l, err := connectLedger(context.Background(), brokertest.ZooKeeper(t), n.Namespace)
 		if err == nil {
 			l.DeleteNamespace(context.Background())
 			l.Close()
@@ -50,7 +51,7 @@ func twoOrders(t *testing.T) (n *hivetest.Network, a, b registry.Instance) {
 	defer cancel()
 	var ids []registry.Instance
 	for range 2 {
-		l, err := connectLedger(ctx, hivetest.ZooKeeper(t), n.Namespace)
+		l, err := connectLedger(ctx, brokertest.ZooKeeper(t), n.Namespace)
 		if err != nil {
 			t.Fatal(err)
 		}

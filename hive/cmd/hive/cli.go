@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
@@ -93,22 +94,22 @@ func parse(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
 
 // cli is what every command works with: the standard streams, and the
 // configuration that the HIVE_* environment variables give. Commands connect
-// through it to the registry and the event bus, just as hive.Run does.
+// through it to the registry and the event bus, just as env.Run does.
 type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	env            hive.Env
+	settings       env.Settings
 	logger         *slog.Logger
 }
 
 // registry connects to the registry. Close it when done.
 func (c *cli) registry(ctx context.Context) (registry.Registry, error) {
-	return c.env.ConnectRegistry(ctx, c.logger)
+	return c.settings.ConnectRegistry(ctx, c.logger)
 }
 
 // bus connects to the event bus. Close it when done.
 func (c *cli) bus(ctx context.Context) (events.Bus, error) {
-	return c.env.ConnectBus(ctx, c.logger)
+	return c.settings.ConnectBus(ctx, c.logger)
 }
 
 // client returns a client for calling services, and a function that closes

@@ -38,7 +38,7 @@ func runDiscover(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) e
 		return err
 	}
 	if len(instances) == 0 {
-		fmt.Fprintf(c.stdout, "No services are running in namespace %q.\n", c.env.Namespace)
+		fmt.Fprintf(c.stdout, "No services are running in namespace %q.\n", c.settings.Namespace)
 		return nil
 	}
 	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
@@ -25,13 +27,13 @@ import (
 // hiveBinary is the path of the built binary; TestMain sets it.
 var hiveBinary string
 
-// serviceEnv makes the test binary run the menu service with hive.Run, so
+// serviceEnv makes the test binary run the menu service with env.Run, so
 // that `hive node` has a real service to start.
 const serviceEnv = "HIVE_CLI_TEST_SERVICE"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(serviceEnv) == "menu" {
-		if err := hive.Run(newMenu(nil)); err != nil {
+		if err := env.Run(newMenu(nil)); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -90,9 +92,9 @@ func brokerEnv(t *testing.T, n *hivetest.Network) []string {
 	return append(os.Environ(),
 		"HIVE_NAMESPACE="+n.Namespace,
 		"HIVE_REGISTRY=zookeeper",
-		"HIVE_ZOOKEEPER="+strings.Join(hivetest.ZooKeeper(t), ","),
+		"HIVE_ZOOKEEPER="+strings.Join(brokertest.ZooKeeper(t), ","),
 		"HIVE_EVENTS=rabbitmq",
-		"HIVE_AMQP_URL="+hivetest.RabbitMQ(t),
+		"HIVE_AMQP_URL="+brokertest.RabbitMQ(t),
 		"GORACE=atexit_sleep_ms=0", // a race-enabled service would wait 1s on exit
 	)
 }

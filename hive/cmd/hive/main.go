@@ -9,7 +9,7 @@
 //	hive status                            every instance's counters
 //	hive node [-c hive.yml] [-chaos 5s]    run many instances of each service
 //
-// It finds the hive the way hive.Run does, through the HIVE_* environment
+// It finds the hive the way env.Run does, through the HIVE_* environment
 // variables (HIVE_NAMESPACE, HIVE_ZOOKEEPER, HIVE_AMQP_URL, ...), whose
 // defaults are the brokers that `make up` starts. Without installing
 // anything, run it from the repository's top folder with
@@ -32,7 +32,7 @@ import (
 	"slices"
 	"syscall"
 
-	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 )
 
 func main() {
@@ -71,12 +71,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmd := commands[i]
 
-	env, err := hive.ReadEnv()
+	settings, err := env.Read()
 	if err != nil {
 		fmt.Fprintf(stderr, "hive %s: %v\n", cmd.name, err)
 		return 1
 	}
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, env: env, logger: newLogger(stderr, env)}
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, settings: settings, logger: newLogger(stderr, settings)}
 
 	err = cmd.run(ctx, c, cmd.flags(stderr), args)
 	var usageErr usageError
@@ -99,10 +99,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // the lines they log on the way (a ZooKeeper client that tries again, say)
 // would only be noise, so only errors are logged, unless HIVE_LOG_LEVEL
 // asks for more.
-func newLogger(w io.Writer, env hive.Env) *slog.Logger {
+func newLogger(w io.Writer, settings env.Settings) *slog.Logger {
 	level := slog.LevelError
-	if os.Getenv(hive.EnvLogLevel) != "" {
-		level = env.LogLevel
+	if os.Getenv(env.LogLevel) != "" {
+		level = settings.LogLevel
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events"
-	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
@@ -88,7 +88,7 @@ func TestMissingBrokers(t *testing.T) {
 
 func TestDiscover(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 	menus := []*hive.Service{n.Start(newMenu(nil)), n.Start(newMenu(nil))}
 
 	res := runHive(t, brokerEnv(t, n), "", "discover")
@@ -105,7 +105,7 @@ func TestDiscover(t *testing.T) {
 
 func TestInspect(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 	n.Start(newMenu(nil))
 
 	res := runHive(t, brokerEnv(t, n), "", "inspect", "menu")
@@ -130,7 +130,7 @@ func TestInspect(t *testing.T) {
 
 func TestRequest(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 	n.Start(newMenu(nil))
 	env := brokerEnv(t, n)
 	const pizza = "{\n  \"id\": 1,\n  \"name\": \"pizza\"\n}\n"
@@ -161,7 +161,7 @@ func TestRequest(t *testing.T) {
 
 func TestEmitReachesASubscribedService(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 	placed := make(chan hive.Event[OrderPlaced], 1)
 	n.Start(newMenu(placed))
 
@@ -181,7 +181,7 @@ func TestEmitReachesASubscribedService(t *testing.T) {
 
 func TestEmitWithoutSubscriberSaysSo(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 	placed := make(chan hive.Event[OrderPlaced], 1)
 	n.Start(newMenu(placed))
 
@@ -195,7 +195,7 @@ func TestEmitWithoutSubscriberSaysSo(t *testing.T) {
 // a queue of its own that goes away with it.
 func TestSubscribe(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 	placed := make(chan hive.Event[OrderPlaced], 1)
 	n.Start(newMenu(placed))
 
@@ -232,7 +232,7 @@ func TestSubscribe(t *testing.T) {
 // the AMQP code the broker answers a passive declaration with: NotFound,
 // or ResourceLocked for another connection's exclusive queue.
 func queueState(t *testing.T, queue string) int {
-	conn, err := amqp.Dial(hivetest.RabbitMQ(t))
+	conn, err := amqp.Dial(brokertest.RabbitMQ(t))
 	require.NoError(t, err)
 	defer conn.Close()
 	ch, err := conn.Channel()
@@ -248,7 +248,7 @@ func queueState(t *testing.T, queue string) int {
 
 func TestStatus(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 	placed := make(chan hive.Event[OrderPlaced], 1)
 	menu := n.Start(newMenu(placed))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -60,7 +60,7 @@ func runNode(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error
 
 	// The node's own messages (an instance died, chaos killed one) are the
 	// story of the beehive: they are logged from level info on.
-	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: c.env.LogLevel}))
+	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: c.settings.LogLevel}))
 	n := hivenode.New(cfg, hivenode.Options{Stdout: c.stdout, Color: colors, Grace: *grace, Chaos: *chaos, Logger: logger})
 	fmt.Fprintf(c.stderr, "Starting %s of %s from %s. Ctrl-C stops them.\n",
 		count(len(n.Instances()), "instance"), count(len(cfg.Services), "service"), *path)

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
@@ -23,7 +23,7 @@ import (
 // killed, and stops them all, gracefully, on Ctrl-C.
 func TestNode(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewBrokerNetwork(t)
+	n := brokertest.NewNetwork(t)
 	path := filepath.Join(t.TempDir(), "hive.yml")
 	require.NoError(t, os.WriteFile(path, fmt.Appendf(nil, `
 services:

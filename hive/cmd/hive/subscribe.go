@@ -63,7 +63,7 @@ func runSubscribe(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) 
 		return err
 	}
 	defer unsubscribe()
-	fmt.Fprintf(c.stderr, "Printing events that match %q in namespace %q as %s. Ctrl-C stops.\n", pattern, c.env.Namespace, sub.Instance)
+	fmt.Fprintf(c.stderr, "Printing events that match %q in namespace %q as %s. Ctrl-C stops.\n", pattern, c.settings.Namespace, sub.Instance)
 	<-ctx.Done()
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // FuzzDelivery puts any bytes into the body of a message on the bus's
@@ -27,7 +28,7 @@ import (
 // It needs RabbitMQ, like the other tests here. The seeds are in
 // testdata/fuzz/FuzzDelivery.
 func FuzzDelivery(f *testing.F) {
-	url, ns := hivetest.RabbitMQ(f), hivetest.Namespace(f)
+	url, ns := brokertest.RabbitMQ(f), hivetest.Namespace(f)
 	ctx := f.Context()
 	bus, err := rabbitmq.New(ctx, url, ns, slog.New(slog.DiscardHandler), rabbitmq.Options{})
 	if err != nil {

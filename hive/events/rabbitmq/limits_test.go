@@ -19,6 +19,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/events/eventstest"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // TestPublishAnswersEachEventOnItsOwn publishes, from many goroutines at
@@ -26,7 +27,7 @@ import (
 // must give its own event's answer, never its neighbour's.
 func TestPublishAnswersEachEventOnItsOwn(t *testing.T) {
 	t.Parallel()
-	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 	bus := newBus(t, url, ns)
 	kitchen := make(chan string, 1000)
 	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
@@ -74,8 +75,8 @@ func TestPublishAnswersEachEventOnItsOwn(t *testing.T) {
 // connection what the broker had not confirmed.
 func TestPublishEndsWhenTheConnectionCloses(t *testing.T) {
 	t.Parallel()
-	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
-	hivetest.RequireRabbitmqctl(t)
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
+	brokertest.RequireRabbitmqctl(t)
 	bus := newBus(t, url, ns)
 	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
 	stop, err := bus.Subscribe(t.Context(), s, func(context.Context, events.Event) error { return nil })
@@ -114,7 +115,7 @@ func TestPublishEndsWhenTheConnectionCloses(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return published.Load() >= 50 }, 10*time.Second, 5*time.Millisecond,
 		"nothing was published before the connection was to be closed")
-	closed, err := hivetest.CloseRabbitMQConnections(t.Context(), ns)
+	closed, err := brokertest.CloseRabbitMQConnections(t.Context(), ns)
 	require.NoError(t, err, "closing this test's connections failed")
 	require.GreaterOrEqual(t, closed, 1, "rabbitmqctl closed none of this test's connections")
 	after := published.Load()
@@ -148,7 +149,7 @@ func publishRaw(t *testing.T, url, ns, key string, msg amqp.Publishing) {
 
 func TestOversizeMessageGoesToTheDeadLettersUnread(t *testing.T) {
 	t.Parallel()
-	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 	var logs hivetest.Logs
 	bus := newBusWith(t, url, ns, slog.New(slog.NewTextHandler(&logs, nil)))
 	var handled atomic.Int64
@@ -179,7 +180,7 @@ func TestOversizeMessageGoesToTheDeadLettersUnread(t *testing.T) {
 // whole field: the log line must not.
 func TestErrorThatQuotesTheBodyIsCutInTheLog(t *testing.T) {
 	t.Parallel()
-	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 	var logs hivetest.Logs
 	bus := newBusWith(t, url, ns, slog.New(slog.NewTextHandler(&logs, nil)))
 	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
@@ -200,7 +201,7 @@ func TestErrorThatQuotesTheBodyIsCutInTheLog(t *testing.T) {
 // tried at most MaxAttempts times, and then lie in the dead letters.
 func TestForgedAttemptHeaderCannotBuyRetries(t *testing.T) {
 	t.Parallel()
-	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 	bus := newBus(t, url, ns)
 	var mu sync.Mutex
 	attempts := make(map[string]int)
@@ -262,7 +263,7 @@ func assertShortLines(t *testing.T, logs *hivetest.Logs) {
 // back to the handler.
 func TestMovingToADeletedQueueDeclaresItAgain(t *testing.T) {
 	t.Parallel()
-	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 	bus := newBus(t, url, ns)
 	var calls atomic.Int64
 	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}

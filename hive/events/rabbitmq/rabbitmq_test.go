@@ -18,11 +18,12 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/events/eventstest"
 	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 func TestBus(t *testing.T) {
 	eventstest.Run(t, func(t *testing.T) func() eventstest.Bus {
-		url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+		url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 		return func() eventstest.Bus { return newBus(t, url, ns) }
 	})
 }
@@ -59,8 +60,8 @@ func newBusWith(t *testing.T, url, namespace string, logger *slog.Logger) *rabbi
 
 func TestConsumingResumesAfterTheBrokerClosesTheConnections(t *testing.T) {
 	t.Parallel()
-	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
-	hivetest.RequireRabbitmqctl(t)
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
+	brokertest.RequireRabbitmqctl(t)
 	publisher, consumer := newBus(t, url, ns), newBus(t, url, ns)
 
 	var (
@@ -110,7 +111,7 @@ func TestConsumingResumesAfterTheBrokerClosesTheConnections(t *testing.T) {
 
 	require.Eventually(t, func() bool { return handledCount() >= 20 }, 10*time.Second, 5*time.Millisecond,
 		"no events were handled before the connections were to be closed")
-	closed, err := hivetest.CloseRabbitMQConnections(t.Context(), ns)
+	closed, err := brokertest.CloseRabbitMQConnections(t.Context(), ns)
 	require.NoError(t, err, "closing this test's connections failed")
 	require.GreaterOrEqual(t, closed, 2, "rabbitmqctl closed %d of this test's connections, want both (publisher and consumer)", closed)
 	after := handledCount()
@@ -136,7 +137,7 @@ func TestConsumingResumesAfterTheBrokerClosesTheConnections(t *testing.T) {
 
 func TestPoisonMessageGoesToTheDeadLetterQueue(t *testing.T) {
 	t.Parallel()
-	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 	bus := newBus(t, url, ns)
 	var (
 		mu  sync.Mutex
@@ -207,7 +208,7 @@ func TestNewDoesNotShowThePasswordOfABadURL(t *testing.T) {
 // BenchmarkPublish measures confirmed publishing from many goroutines at
 // once, as the services of a busy instance do.
 func BenchmarkPublish(b *testing.B) {
-	url, ns := hivetest.RabbitMQ(b), hivetest.Namespace(b)
+	url, ns := brokertest.RabbitMQ(b), hivetest.Namespace(b)
 	bus, err := rabbitmq.New(b.Context(), url, ns, eventstest.Logger(b), rabbitmq.Options{})
 	require.NoError(b, err, "cannot connect to RabbitMQ")
 	defer bus.DeleteNamespace(context.Background())

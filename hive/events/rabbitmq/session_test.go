@@ -14,6 +14,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // TestPublishesInFlightEndWhenTheSessionDies closes a session's connection
@@ -22,7 +23,7 @@ import (
 // again), and none may wait for a confirm that will never come.
 func TestPublishesInFlightEndWhenTheSessionDies(t *testing.T) {
 	t.Parallel()
-	url, ns := hivetest.RabbitMQ(t), hivetest.Namespace(t)
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	b := newBus(t, url, ns)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/registrytest"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
@@ -20,7 +21,7 @@ import (
 
 func TestRegistry(t *testing.T) {
 	registrytest.Run(t, func(t *testing.T) func() registry.Registry {
-		servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+		servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 		removeAfter(t, servers, "/"+ns)
 		return func() registry.Registry { return newRegistry(t, servers, ns) }
 	})
@@ -28,7 +29,7 @@ func TestRegistry(t *testing.T) {
 
 func TestInstanceIsAnEphemeralJSONNode(t *testing.T) {
 	t.Parallel()
-	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
 	r := newRegistry(t, servers, ns)
 	require.NoError(t, r.Register(t.Context(), menu1))
@@ -44,7 +45,7 @@ func TestInstanceIsAnEphemeralJSONNode(t *testing.T) {
 // offset (PROTOCOL.md), is skipped and logged once, not on every read.
 func TestNodeWithoutInstanceIsSkippedAndLoggedOnce(t *testing.T) {
 	t.Parallel()
-	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
 	var logs hivetest.Logs
 	r, err := zookeeper.New(t.Context(), servers, ns, slog.New(slog.NewTextHandler(&logs, nil)))
@@ -65,7 +66,7 @@ func TestNodeWithoutInstanceIsSkippedAndLoggedOnce(t *testing.T) {
 
 func TestNamespaceDefaultsToHive(t *testing.T) {
 	t.Parallel()
-	servers := hivetest.ZooKeeper(t)
+	servers := brokertest.ZooKeeper(t)
 	service := hivetest.Namespace(t) // a service of its own keeps the shared "hive" namespace tidy
 	removeAfter(t, servers, "/hive/services/"+service)
 	r := newRegistry(t, servers, "")
@@ -81,7 +82,7 @@ func TestNamespaceDefaultsToHive(t *testing.T) {
 // long before a session timeout.
 func TestStartAndStopAreSeenByAWatcher(t *testing.T) {
 	t.Parallel()
-	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
 	watcher := newRegistry(t, servers, ns)
 	w, err := watcher.Watch(t.Context(), "menu")
@@ -100,9 +101,9 @@ func TestStartAndStopAreSeenByAWatcher(t *testing.T) {
 func TestExpiredSessionRegistersAgain(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
-	proxy, err := hivetest.NewProxy(servers[0])
+	proxy, err := brokertest.NewProxy(servers[0])
 	require.NoError(t, err)
 	t.Cleanup(proxy.Close)
 	bee := newRegistry(t, []string{proxy.Addr()}, ns) // on a connection the test can cut
@@ -136,9 +137,9 @@ func TestExpiredSessionRegistersAgain(t *testing.T) {
 func TestDisconnectKeepsTheSession(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	servers, ns := hivetest.ZooKeeper(t), hivetest.Namespace(t)
+	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
-	proxy, err := hivetest.NewProxy(servers[0])
+	proxy, err := brokertest.NewProxy(servers[0])
 	require.NoError(t, err)
 	t.Cleanup(proxy.Close)
 	bee := newRegistry(t, []string{proxy.Addr()}, ns)

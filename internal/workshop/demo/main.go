@@ -32,7 +32,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/chaos"
 )
 
@@ -69,11 +69,11 @@ func run(ctx context.Context, w io.Writer, opts options) (bool, error) {
 	if opts.duration <= 0 || opts.rate <= 0 {
 		return false, fmt.Errorf("-duration and -rate must be more than 0")
 	}
-	env, err := hive.ReadEnv()
+	settings, err := env.Read()
 	if err != nil {
 		return false, err
 	}
-	mode, why, err := chooseMode(opts.mode, env)
+	mode, why, err := chooseMode(opts.mode, settings)
 	if err != nil {
 		return false, err
 	}
@@ -90,7 +90,7 @@ func run(ctx context.Context, w io.Writer, opts options) (bool, error) {
 	var report *chaos.Report
 	switch mode {
 	case "brokers":
-		report, err = runOnBrokers(ctx, w, env, load, opts.verbose)
+		report, err = runOnBrokers(ctx, w, settings, load, opts.verbose)
 	default:
 		report, err = runInMemory(ctx, w, load, opts.verbose)
 	}
@@ -101,9 +101,9 @@ func run(ctx context.Context, w io.Writer, opts options) (bool, error) {
 }
 
 // chooseMode returns the mode to run in, and why, in words.
-func chooseMode(asked string, env hive.Env) (mode, why string, err error) {
-	rabbitMQ := amqpHost(env.AMQPURL)
-	zooKeeper := env.ZooKeeper[0]
+func chooseMode(asked string, settings env.Settings) (mode, why string, err error) {
+	rabbitMQ := amqpHost(settings.AMQPURL)
+	zooKeeper := settings.ZooKeeper[0]
 	rabbitErr, zkErr := dial(rabbitMQ), dial(zooKeeper)
 	both := fmt.Sprintf("RabbitMQ answers at %s and ZooKeeper at %s", rabbitMQ, zooKeeper)
 
@@ -158,7 +158,7 @@ func amqpHost(amqpURL string) string {
 
 // runOnBrokers builds the bee of step 5's solution and runs the beehive
 // with hive/node, in a namespace of its own, which it deletes afterwards.
-func runOnBrokers(ctx context.Context, w io.Writer, env hive.Env, load chaos.Options, verbose bool) (*chaos.Report, error) {
+func runOnBrokers(ctx context.Context, w io.Writer, settings env.Settings, load chaos.Options, verbose bool) (*chaos.Report, error) {
 	dir, err := os.MkdirTemp("", "hive-demo-")
 	if err != nil {
 		return nil, err
@@ -177,7 +177,7 @@ func runOnBrokers(ctx context.Context, w io.Writer, env hive.Env, load chaos.Opt
 	namespace := "demo-" + strings.ToLower(rand.Text()[:8])
 	fmt.Fprintf(w, "Starting 2 menus, 2 orders and 3 kitchens in namespace %s...\n", namespace)
 	b, err := chaos.StartBeehive(ctx, chaos.BeehiveOptions{
-		Bee: bee, Namespace: namespace, ZooKeeper: env.ZooKeeper, AMQPURL: env.AMQPURL,
+		Bee: bee, Namespace: namespace, ZooKeeper: settings.ZooKeeper, AMQPURL: settings.AMQPURL,
 		Menus: 2, Orders: 2, Kitchens: 3,
 		Env:    map[string]string{"KITCHEN_COOK_TIME": "50ms"},
 		Output: output,

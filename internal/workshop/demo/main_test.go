@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 )
 
 // Nothing answers on port 1 of this machine.
-var noBrokers = hive.Env{AMQPURL: "amqp://guest:guest@127.0.0.1:1/", ZooKeeper: []string{"127.0.0.1:1"}}
+var noBrokers = env.Settings{AMQPURL: "amqp://guest:guest@127.0.0.1:1/", ZooKeeper: []string{"127.0.0.1:1"}}
 
 func TestAutoFallsBackToMemoryAndSaysWhy(t *testing.T) {
 	mode, why, err := chooseMode("auto", noBrokers)

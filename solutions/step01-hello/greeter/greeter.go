@@ -36,7 +36,7 @@ var greetings = map[string]string{
 	"fr": "Bonjour, %s !", // French puts a space before "!"
 }
 
-// New returns the greeter service, ready for hive.Run (in main) or for a
+// New returns the greeter service, ready for env.Run (in main) or for a
 // test to start.
 func New() *hive.Service {
 	svc := hive.New("greeter")

@@ -13,6 +13,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
@@ -23,7 +24,7 @@ import (
 // kitchen knows of them anyway: the events.
 
 func TestTask2_KitchenCooksPlacedOrders(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	cookedEvents := listen(t, n, "order.cooked")
 	kitchen := n.Start(New())
 	orders := n.Start(hive.New("order")) // plays the order service
@@ -58,7 +59,7 @@ func TestTask2_KitchenCooksPlacedOrders(t *testing.T) {
 // RabbitMQ hands each order to one of them. They compete for the work, so
 // they are called competing consumers.
 func TestTask2_TwoKitchensShareTheOrders(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	listen(t, n, "order.cooked") // the news must reach someone, or the kitchen tries again
 	kitchens := []*hive.Service{n.Start(New()), n.Start(New())}
 	orders := n.Start(hive.New("order"))
@@ -117,7 +118,7 @@ func TestTask2_TwoKitchensShareTheOrders(t *testing.T) {
 // after its restart (or another kitchen does). The test sends the very same
 // event twice, as that redelivery would.
 func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	listen(t, n, "order.cooked") // the news must reach someone, or the kitchen tries again
 	kitchen := n.Start(New())
 	if !subscribes(t, n, "kitchen", "order.placed") {
@@ -171,7 +172,7 @@ func TestTask3_DuplicateEventIsCookedOnce(t *testing.T) {
 // for a person to look at it. (A plain error gets there too, after
 // hivetest.MaxAttempts tries.) Meanwhile, the other orders go on.
 func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	listen(t, n, "order.cooked") // the news must reach someone, or the kitchen tries again
 	kitchen := n.Start(New())
 	orders := n.Start(hive.New("order"))

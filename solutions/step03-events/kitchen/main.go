@@ -13,14 +13,14 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 )
 
 func main() {
-	// hive.Run serves until you press Ctrl-C, then stops gracefully: it
+	// env.Run serves until you press Ctrl-C, then stops gracefully: it
 	// finishes the events in progress, and hands back to RabbitMQ the ones
 	// it has not started, for the other kitchen to cook.
-	if err := hive.Run(New()); err != nil {
+	if err := env.Run(New()); err != nil {
 		fmt.Fprintln(os.Stderr, "kitchen:", err)
 		os.Exit(1)
 	}

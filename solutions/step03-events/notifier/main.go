@@ -12,12 +12,12 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 )
 
 func main() {
-	// hive.Run serves until you press Ctrl-C, then stops gracefully.
-	if err := hive.Run(New()); err != nil {
+	// env.Run serves until you press Ctrl-C, then stops gracefully.
+	if err := env.Run(New()); err != nil {
 		fmt.Fprintln(os.Stderr, "notifier:", err)
 		os.Exit(1)
 	}

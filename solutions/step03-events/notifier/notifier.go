@@ -43,7 +43,7 @@ type Notifier struct {
 	sent []Notification
 }
 
-// New returns a notifier service, ready for hive.Run (in main) or for a
+// New returns a notifier service, ready for env.Run (in main) or for a
 // test to start.
 func New() *hive.Service {
 	svc := hive.New("notifier")

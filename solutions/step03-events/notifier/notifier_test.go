@@ -11,6 +11,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // These tests run the notifier on real RabbitMQ (`make up` starts it), in
@@ -19,7 +20,7 @@ import (
 
 // One wildcard subscription, "order.*", brings every kind of order event.
 func TestTask5_NotifiesEveryOrderEvent(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	n.Start(New())
 	others := n.Start(hive.New("stand-in")) // plays the order service and the kitchen
 	if !subscribes(t, n, "notifier", "order.*") {
@@ -75,7 +76,7 @@ func TestTask5_NotifiesEveryOrderEvent(t *testing.T) {
 // Fan-out: the kitchen and the notifier each have a queue of their own, so
 // both get every "order.placed" event. Here a stand-in plays the kitchen.
 func TestTask5_KitchenAndNotifierBothGetEveryOrder(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	n.Start(New())
 
 	kitchenGot := make(chan string, 10)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // kitchen returns a stand-in kitchen: a service called "kitchen" is all
@@ -71,7 +72,7 @@ func show(ks []Kitchen) string {
 
 func TestTask1_TheRosterFollowsTheKitchens(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewZooKeeperNetwork(t) // real ZooKeeper
+	n := brokertest.NewZooKeeperNetwork(t) // real ZooKeeper
 	n.Start(New())
 	waitForRoster(t, n, "before any kitchen started")
 

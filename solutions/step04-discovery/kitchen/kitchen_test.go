@@ -8,6 +8,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
@@ -52,9 +53,9 @@ func waitForLeader(t *testing.T, n *hivetest.Network, what string, kitchens ...*
 func TestTask4_OneKitchenPrintsTheDailyReport(t *testing.T) {
 	// A real ZooKeeper, in a namespace of the test's own, which the
 	// network deletes, election and all, when the test ends.
-	n := hivetest.NewZooKeeperNetwork(t)
-	k1 := n.Start(New(hivetest.ZooKeeper(t), n.Namespace))
-	k2 := n.Start(New(hivetest.ZooKeeper(t), n.Namespace))
+	n := brokertest.NewZooKeeperNetwork(t)
+	k1 := n.Start(New(brokertest.ZooKeeper(t), n.Namespace))
+	k2 := n.Start(New(brokertest.ZooKeeper(t), n.Namespace))
 
 	leader := waitForLeader(t, n, "with two kitchens running", k1, k2)
 	waitForReports(t, n, 1)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
-	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // order has no tasks in this step. This test shows what discovery buys:
@@ -37,7 +37,7 @@ func standInKitchen() *hive.Service {
 
 func TestOrderCarriesOnWhenAMenuStops(t *testing.T) {
 	t.Parallel()
-	n := hivetest.NewZooKeeperNetwork(t) // real ZooKeeper
+	n := brokertest.NewZooKeeperNetwork(t) // real ZooKeeper
 	var callsA, callsB atomic.Int64
 	menuA := n.Start(fakeMenu(&callsA))
 	n.Start(fakeMenu(&callsB))

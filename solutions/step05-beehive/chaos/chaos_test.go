@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
 // The audit on made-up evidence: one order lost, one doubled, one cooked
@@ -82,9 +83,9 @@ func TestTask5_NoOrderIsLostOrDoubledWhenBeesDie(t *testing.T) {
 	// before it closes anything, so it starts early to strike while
 	// orders still come in.
 	incidents := []Incident{{At: 3 * time.Second, Name: "expire a ZooKeeper session", Do: b.ExpireZooKeeperSession}}
-	if hivetest.HaveRabbitmqctl() {
+	if brokertest.HaveRabbitmqctl() {
 		incidents = append(incidents, Incident{At: 5 * time.Second, Name: "close RabbitMQ's connections", Do: b.CloseRabbitMQConnections})
-	} else if os.Getenv(hivetest.RequireBrokersEnv) == "1" {
+	} else if os.Getenv(brokertest.RequireEnv) == "1" {
 		t.Fatalf("%v: rabbitmqctl is not installed, and the chaos test needs it to close RabbitMQ's connections", ErrMachine)
 	} else {
 		t.Log("rabbitmqctl is not installed here: RabbitMQ's connections stay open")
@@ -138,7 +139,7 @@ const notYourCode = "This failure is the machine's, not your code's. Run the tes
 // test ends. It returns the beehive and the bees' output.
 func startBeehive(t *testing.T, opts BeehiveOptions) (*Beehive, *hivetest.Logs) {
 	t.Helper()
-	opts.ZooKeeper, opts.AMQPURL = hivetest.ZooKeeper(t), hivetest.RabbitMQ(t)
+	opts.ZooKeeper, opts.AMQPURL = brokertest.ZooKeeper(t), brokertest.RabbitMQ(t)
 	opts.Namespace = hivetest.Namespace(t)
 	// Generous: on a busy machine, building takes a minute or more, and
 	// starting the bees nearly as long.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/hive/events"
 
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/ledger"
@@ -79,18 +80,18 @@ func Run() error {
 		}
 		opts.CookTime = d
 	}
-	env, err := hive.ReadEnv()
+	settings, err := env.Read()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	l, err := connectLedger(ctx, env.ZooKeeper, env.Namespace)
+	l, err := connectLedger(ctx, settings.ZooKeeper, settings.Namespace)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	return hive.Run(New(l, opts))
+	return env.Run(New(l, opts))
 }
 
 // connectLedger connects to the ledger that all the kitchen instances of a

@@ -256,7 +256,7 @@ type zkLogger struct{ logger *slog.Logger }
 func (l zkLogger) Printf(format string, args ...any) {
 	logger := l.logger
 	if logger == nil {
-		// Looked up now, not at Dial: hive.Run sets the default logger
+		// Looked up now, not at Dial: env.Run sets the default logger
 		// after the ledger is connected.
 		logger = slog.Default()
 	}

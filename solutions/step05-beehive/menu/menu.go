@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 )
 
 // GetRequest asks menu.get for one dish: {"dish_id": 3}.
@@ -62,7 +63,7 @@ func Run() error {
 		}
 		opts.Delay = d
 	}
-	return hive.Run(New(opts))
+	return env.Run(New(opts))
 }
 
 // menu is the card. Nothing changes it after New, so many calls can read it

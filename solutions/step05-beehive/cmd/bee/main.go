@@ -5,7 +5,7 @@
 //	bee kitchen
 //
 // `hive node` starts many bees from hive.yml. Each reads the HIVE_*
-// environment variables, as hive.Run does; the menu reads MENU_DELAY too,
+// environment variables, as env.Run does; the menu reads MENU_DELAY too,
 // and the kitchen KITCHEN_COOK_TIME.
 package main
 

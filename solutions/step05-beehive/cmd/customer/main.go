@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 
 	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/customer"
 )
@@ -45,14 +46,14 @@ func run(rate float64, count int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	env, err := hive.ReadEnv()
+	settings, err := env.Read()
 	if err != nil {
 		return err
 	}
 	// hive's client warns when it tries another instance; the customer
 	// prints its own lines instead.
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg, err := env.ConnectRegistry(ctx, quiet)
+	reg, err := settings.ConnectRegistry(ctx, quiet)
 	if err != nil {
 		return err
 	}

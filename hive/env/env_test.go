@@ -1,4 +1,4 @@
-package hive_test
+package env_test
 
 import (
 	"context"
@@ -12,17 +12,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive"
+	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
-func TestReadEnvDefaults(t *testing.T) {
+func TestReadDefaults(t *testing.T) {
 	for _, key := range []string{"HIVE_NAMESPACE", "HIVE_LISTEN", "HIVE_REGISTRY", "HIVE_ZOOKEEPER", "HIVE_EVENTS", "HIVE_AMQP_URL", "HIVE_LOG_LEVEL", "HIVE_EVENT_ATTEMPTS", "HIVE_EVENT_RETRY_DELAY"} {
 		t.Setenv(key, "")
 	}
-	env, err := hive.ReadEnv()
+	s, err := env.Read()
 	require.NoError(t, err)
-	assert.Equal(t, hive.Env{
+	assert.Equal(t, env.Settings{
 		Namespace: "hive",
 		Listen:    "127.0.0.1:0",
 		LogLevel:  slog.LevelInfo,
@@ -30,31 +32,31 @@ func TestReadEnvDefaults(t *testing.T) {
 		ZooKeeper: []string{"127.0.0.1:2181"},
 		Events:    "rabbitmq",
 		AMQPURL:   "amqp://guest:guest@127.0.0.1:5672/",
-	}, env, "the defaults are the addresses docker-compose.yml publishes")
+	}, s, "the defaults are the addresses docker-compose.yml publishes")
 }
 
-func TestReadEnvEventRetries(t *testing.T) {
+func TestReadEventRetries(t *testing.T) {
 	t.Setenv("HIVE_EVENT_ATTEMPTS", "6")
 	t.Setenv("HIVE_EVENT_RETRY_DELAY", "2s")
-	env, err := hive.ReadEnv()
+	s, err := env.Read()
 	require.NoError(t, err)
-	assert.Equal(t, 6, env.EventAttempts)
-	assert.Equal(t, 2*time.Second, env.EventRetryDelay)
+	assert.Equal(t, 6, s.EventAttempts)
+	assert.Equal(t, 2*time.Second, s.EventRetryDelay)
 
 	t.Setenv("HIVE_EVENT_ATTEMPTS", "zero")
-	_, err = hive.ReadEnv()
+	_, err = env.Read()
 	assert.ErrorContains(t, err, `HIVE_EVENT_ATTEMPTS="zero": want a whole number of tries, at least 1`)
 }
 
-func TestReadEnvRefusesABadLogLevel(t *testing.T) {
+func TestReadRefusesABadLogLevel(t *testing.T) {
 	t.Setenv("HIVE_LOG_LEVEL", "loud")
-	_, err := hive.ReadEnv()
+	_, err := env.Read()
 	assert.ErrorContains(t, err, "HIVE_LOG_LEVEL")
 }
 
-func TestReadEnvRefusesAnUnknownEventBus(t *testing.T) {
+func TestReadRefusesAnUnknownEventBus(t *testing.T) {
 	t.Setenv("HIVE_EVENTS", "kafka")
-	_, err := hive.ReadEnv()
+	_, err := env.Read()
 	assert.ErrorContains(t, err, `HIVE_EVENTS="kafka": use rabbitmq or memory`)
 }
 
@@ -66,8 +68,8 @@ func runWithoutRabbitMQ(t *testing.T, svc *hive.Service) (addr string, err error
 	addr = ln.Addr().String()
 	ln.Close()
 
-	env := hive.Env{Namespace: hivetest.Namespace(t), Listen: "127.0.0.1:0", Registry: "memory", Events: "rabbitmq", AMQPURL: "amqp://guest:guest@" + addr + "/"}
-	disconnect, err := hive.StartFromEnv(t.Context(), svc, env, slog.New(slog.DiscardHandler))
+	s := env.Settings{Namespace: hivetest.Namespace(t), Listen: "127.0.0.1:0", Registry: "memory", Events: "rabbitmq", AMQPURL: "amqp://guest:guest@" + addr + "/"}
+	disconnect, err := env.Start(t.Context(), svc, s, slog.New(slog.DiscardHandler))
 	if err == nil {
 		t.Cleanup(func() {
 			assert.NoError(t, svc.Stop(context.Background()))
@@ -107,7 +109,7 @@ func TestRunNeedsRabbitMQWhenTheServiceHandlesEvents(t *testing.T) {
 // Run connects to RabbitMQ on the first Emit; Emits at once share one
 // connection, and every event arrives.
 func TestRunConnectsToRabbitMQOnTheFirstEmit(t *testing.T) {
-	n := hivetest.NewRabbitMQNetwork(t)
+	n := brokertest.NewRabbitMQNetwork(t)
 	const emits = 10
 	heard := make(chan string, emits)
 	stop, err := n.Bus.Subscribe(t.Context(), events.Subscription{Service: "test", Name: "echo.said", Pattern: "echo.said"},
@@ -119,8 +121,8 @@ func TestRunConnectsToRabbitMQOnTheFirstEmit(t *testing.T) {
 	defer stop()
 
 	svc := hive.New("echo")
-	env := hive.Env{Namespace: n.Namespace, Listen: "127.0.0.1:0", Registry: "memory", Events: "rabbitmq", AMQPURL: hivetest.RabbitMQ(t)}
-	disconnect, err := hive.StartFromEnv(t.Context(), svc, env, slog.New(slog.DiscardHandler))
+	s := env.Settings{Namespace: n.Namespace, Listen: "127.0.0.1:0", Registry: "memory", Events: "rabbitmq", AMQPURL: brokertest.RabbitMQ(t)}
+	disconnect, err := env.Start(t.Context(), svc, s, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer disconnect()
 	defer svc.Stop(context.Background())

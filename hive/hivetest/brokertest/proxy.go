@@ -1,4 +1,4 @@
-package hivetest
+package brokertest
 
 import (
 	"io"

@@ -1,4 +1,4 @@
-package hivetest
+package brokertest
 
 import (
 	"context"
@@ -7,51 +7,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
-
-// A namespace becomes a ZooKeeper path element and the prefix of RabbitMQ
-// exchange and queue names, so it keeps to lower-case letters, digits and
-// dashes: no "/" (a ZooKeeper path separator), no "." or ".." (which
-// ZooKeeper refuses), nothing that needs quoting anywhere.
-var safeName = regexp.MustCompile(`^test-[a-z0-9-]+-[0-9a-f]{8}$`)
-
-func TestNamespaceIsSafe(t *testing.T) {
-	names := []string{
-		"Plain",
-		"With Spaces And UPPER case",
-		"slashes/dots..and:colons",
-		"ünïcödé ÄÖÜ ß 蜂",
-		strings.Repeat("long", 100),
-	}
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			ns := Namespace(t)
-			if !safeName.MatchString(ns) {
-				t.Errorf("Namespace = %q, want it to match %s", ns, safeName)
-			}
-			// AMQP names may be up to 255 bytes; services append their own
-			// names to the namespace, so it must stay well below that.
-			if len(ns) > 60 {
-				t.Errorf("Namespace = %q is %d bytes long, want at most 60", ns, len(ns))
-			}
-		})
-	}
-}
-
-func TestNamespaceIsUnique(t *testing.T) {
-	seen := make(map[string]bool)
-	for range 1000 {
-		ns := Namespace(t)
-		if seen[ns] {
-			t.Fatalf("Namespace returned %q twice", ns)
-		}
-		seen[ns] = true
-	}
-}
 
 func TestRabbitMQFromEnv(t *testing.T) {
 	// The variable wins even over a broker that answers on the default
@@ -111,8 +70,8 @@ func TestResolveWithoutBrokerSkipsOrFails(t *testing.T) {
 		{require: "", wantSkip: true},
 		{require: "1", wantFatal: true},
 	} {
-		t.Run(RequireBrokersEnv+"="+tc.require, func(t *testing.T) {
-			t.Setenv(RequireBrokersEnv, tc.require)
+		t.Run(RequireEnv+"="+tc.require, func(t *testing.T) {
+			t.Setenv(RequireEnv, tc.require)
 			fake := &recordingTB{TB: t}
 			b := testBroker(closedAddr(t), func() (string, error) {
 				return "", errors.New("docker is not available: no engine in this test")
@@ -160,11 +119,11 @@ func TestWithoutBrokerOrDocker(t *testing.T) {
 		t.Skip("a Docker engine runs here, so the helper would start a container")
 	}
 	for _, require := range []string{"", "1"} {
-		t.Run(RequireBrokersEnv+"="+require, func(t *testing.T) {
+		t.Run(RequireEnv+"="+require, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestChildWithoutBroker$", "-test.v")
-			cmd.Env = append(os.Environ(), childAddrEnv+"="+closedAddr(t), RequireBrokersEnv+"="+require)
+			cmd.Env = append(os.Environ(), childAddrEnv+"="+closedAddr(t), RequireEnv+"="+require)
 			start := time.Now()
 			out, err := cmd.CombinedOutput()
 			t.Logf("the child took %v", time.Since(start))
@@ -235,7 +194,7 @@ func (r *recordingTB) Fatalf(f string, args ...any) {
 // docker-compose.yml and the testcontainers-go fallback must start the very
 // same images, or tests would run against other brokers than the workshop.
 func TestComposeFileUsesTheSameImages(t *testing.T) {
-	compose, err := os.ReadFile("../../docker-compose.yml")
+	compose, err := os.ReadFile("../../../docker-compose.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,7 @@
-package hivetest
+package brokertest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -24,9 +22,10 @@ const (
 	zooKeeperImage = "zookeeper:3.9"
 )
 
-// RequireBrokersEnv makes a missing broker a test failure instead of a skip.
-// CI sets it, so that no broker test can pass by silently skipping.
-const RequireBrokersEnv = "HIVE_REQUIRE_BROKERS"
+// RequireEnv is the environment variable that makes a missing broker a
+// test failure instead of a skip: CI sets HIVE_REQUIRE_BROKERS=1, so that
+// no broker test can pass by silently skipping.
+const RequireEnv = "HIVE_REQUIRE_BROKERS"
 
 // RabbitMQ returns the AMQP URL of a RabbitMQ broker for t, trying in turn:
 //
@@ -120,27 +119,6 @@ func AMQPHost(amqpURL string) string {
 	return u.Host
 }
 
-// Namespace returns a namespace no other test uses: a ZooKeeper root, an
-// exchange and queue prefix of its own. Tests that share brokers stay apart
-// this way and can run in parallel.
-func Namespace(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatalf("hivetest: random namespace: %v", err)
-	}
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			return r
-		}
-		return '-'
-	}, strings.ToLower(t.Name()))
-	if len(name) > 40 {
-		name = name[:40]
-	}
-	return "test-" + name + "-" + hex.EncodeToString(b)
-}
-
 func answers(addr string) bool {
 	conn, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
 	if err != nil {
@@ -155,8 +133,8 @@ func missing(t testing.TB, broker, addr, env string, err error) {
 	msg := fmt.Sprintf("%s is not running: nothing answers on %s, %s is not set, and no container could be started (%v).\n"+
 		"Start the brokers with `make up` in the repository's top folder, or set %s to a broker's address.",
 		broker, addr, env, err, env)
-	if os.Getenv(RequireBrokersEnv) == "1" {
-		t.Fatal(msg + "\n(" + RequireBrokersEnv + "=1 turns this skip into a failure.)")
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatal(msg + "\n(" + RequireEnv + "=1 turns this skip into a failure.)")
 		return
 	}
 	t.Skip(msg)

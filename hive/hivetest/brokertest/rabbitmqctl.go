@@ -1,4 +1,4 @@
-package hivetest
+package brokertest
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 // HaveRabbitmqctl), and the right to run it.
 func CloseRabbitMQConnections(ctx context.Context, namespace string) (int, error) {
 	if !HaveRabbitmqctl() {
-		return 0, errors.New("hivetest: rabbitmqctl is not installed here")
+		return 0, errors.New("brokertest: rabbitmqctl is not installed here")
 	}
 	out, err := rabbitmqctl(ctx, "list_connections", "pid", "client_properties")
 	if err != nil {
@@ -41,7 +41,7 @@ func CloseRabbitMQConnections(ctx context.Context, namespace string) (int, error
 	errs := make([]error, len(pids))
 	for i, pid := range pids {
 		wg.Go(func() {
-			_, errs[i] = rabbitmqctl(ctx, "close_connection", pid, "closed by hivetest.CloseRabbitMQConnections")
+			_, errs[i] = rabbitmqctl(ctx, "close_connection", pid, "closed by brokertest.CloseRabbitMQConnections")
 		})
 	}
 	wg.Wait()
@@ -58,9 +58,9 @@ func rabbitmqctl(ctx context.Context, command string, args ...string) ([]byte, e
 	out, err := cmd.CombinedOutput()
 	switch {
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("hivetest: rabbitmqctl %s: %w", command, context.Cause(ctx))
+		return nil, fmt.Errorf("brokertest: rabbitmqctl %s: %w", command, context.Cause(ctx))
 	case err != nil:
-		return nil, fmt.Errorf("hivetest: rabbitmqctl %s: %w: %s", command, err, bytes.TrimSpace(out))
+		return nil, fmt.Errorf("brokertest: rabbitmqctl %s: %w: %s", command, err, bytes.TrimSpace(out))
 	}
 	return out, nil
 }
@@ -80,8 +80,8 @@ func RequireRabbitmqctl(t testing.TB) {
 		return
 	}
 	msg := "this test closes RabbitMQ connections with rabbitmqctl, which is not installed here"
-	if os.Getenv(RequireBrokersEnv) == "1" {
-		t.Fatal(msg + "\n(" + RequireBrokersEnv + "=1 turns this skip into a failure.)")
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatal(msg + "\n(" + RequireEnv + "=1 turns this skip into a failure.)")
 	}
 	t.Skip(msg)
 }

@@ -1,0 +1,149 @@
+// Package env runs a hive service as a process, configured by the HIVE_*
+// environment variables:
+//
+//	func main() {
+//		if err := env.Run(greeter.New()); err != nil {
+//			fmt.Fprintln(os.Stderr, "greeter:", err)
+//			os.Exit(1)
+//		}
+//	}
+//
+// Run reads the variables (see Read), connects to the registry and the
+// event bus they name, starts the service with them (see hive.Config), and
+// serves until SIGINT or SIGTERM.
+//
+// This lives in a package of its own, not in hive, because it is the one
+// place that knows every driver: ZooKeeper, RabbitMQ, the static and the
+// in-memory ones. Package hive only knows the registry.Registry and
+// events.Bus interfaces, so a program or a test that passes its drivers in
+// (hivetest.Network, say) builds without the ZooKeeper and RabbitMQ
+// clients, and a reader of hive sees the framework, not its wiring.
+//
+// The package is called env after what it reads; its names read with it:
+// env.Run, env.Read, and env.Namespace for the variable HIVE_NAMESPACE.
+package env
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+	eventsmemory "github.com/hive-workshop/microservices-go/hive/events/memory"
+	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
+	"github.com/hive-workshop/microservices-go/hive/registry"
+	registrymemory "github.com/hive-workshop/microservices-go/hive/registry/memory"
+	"github.com/hive-workshop/microservices-go/hive/registry/static"
+	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
+)
+
+// The environment variables Run reads, and their defaults: the addresses
+// docker-compose.yml publishes on localhost.
+const (
+	Namespace = "HIVE_NAMESPACE" // names the ZooKeeper root, the exchange and the queues; "hive"
+	Listen    = "HIVE_LISTEN"    // the address to listen on; "127.0.0.1:0"
+	Advertise = "HIVE_ADVERTISE" // the host:port others reach it at; the listener's address
+	LogLevel  = "HIVE_LOG_LEVEL" // debug, info, warn or error; "info"
+	Registry  = "HIVE_REGISTRY"  // zookeeper, static or memory; "zookeeper"
+	ZooKeeper = "HIVE_ZOOKEEPER" // comma-separated host:port list; "127.0.0.1:2181"
+	Static    = "HIVE_STATIC"    // for HIVE_REGISTRY=static: "menu=127.0.0.1:8002,order=127.0.0.1:8003"
+	Events    = "HIVE_EVENTS"    // rabbitmq or memory; "rabbitmq"
+	AMQPURL   = "HIVE_AMQP_URL"  // "amqp://guest:guest@127.0.0.1:5672/"
+
+	// How often a failing event handler gets an event (3 times in all),
+	// and how long the event waits between tries (1s), before it goes to
+	// the dead letters. More tries ride out a longer outage of something
+	// the handler needs. RabbitMQ keeps the delay its retry queues were
+	// first made with: a new delay needs a new namespace.
+	EventAttempts   = "HIVE_EVENT_ATTEMPTS"
+	EventRetryDelay = "HIVE_EVENT_RETRY_DELAY"
+)
+
+// Settings are what the environment says, before anything is connected:
+// one field per HIVE_* variable (see Namespace and the rest).
+type Settings struct {
+	Namespace string
+	Listen    string
+	Advertise string
+	LogLevel  slog.Level
+	Registry  string
+	ZooKeeper []string
+	Static    string
+	Events    string
+	AMQPURL   string
+
+	EventAttempts   int           // 0: the bus's default
+	EventRetryDelay time.Duration // 0: the bus's default
+}
+
+// Read reads the HIVE_* environment variables, with their defaults.
+func Read() (Settings, error) {
+	s := Settings{
+		Namespace: getenv(Namespace, "hive"),
+		Listen:    getenv(Listen, "127.0.0.1:0"),
+		Advertise: os.Getenv(Advertise),
+		Registry:  getenv(Registry, "zookeeper"),
+		ZooKeeper: strings.Split(getenv(ZooKeeper, "127.0.0.1:2181"), ","),
+		Static:    os.Getenv(Static),
+		Events:    getenv(Events, "rabbitmq"),
+		AMQPURL:   getenv(AMQPURL, "amqp://guest:guest@127.0.0.1:5672/"),
+	}
+	if v := getenv(LogLevel, "info"); s.LogLevel.UnmarshalText([]byte(v)) != nil {
+		return Settings{}, fmt.Errorf("%s=%q: want debug, info, warn or error", LogLevel, v)
+	}
+	if s.Events != "rabbitmq" && s.Events != "memory" {
+		// ConnectBus says the same, but Run may call it long after the
+		// start, at the first Emit: a typo must not wait that long.
+		return Settings{}, fmt.Errorf("%s=%q: use rabbitmq or memory", Events, s.Events)
+	}
+	if v := os.Getenv(EventAttempts); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return Settings{}, fmt.Errorf("%s=%q: want a whole number of tries, at least 1", EventAttempts, v)
+		}
+		s.EventAttempts = n
+	}
+	if v := os.Getenv(EventRetryDelay); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Settings{}, fmt.Errorf("%s=%q: want a duration such as 500ms or 2s", EventRetryDelay, v)
+		}
+		s.EventRetryDelay = d
+	}
+	return s, nil
+}
+
+func getenv(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// ConnectRegistry makes the registry that s names.
+func (s Settings) ConnectRegistry(ctx context.Context, logger *slog.Logger) (registry.Registry, error) {
+	switch s.Registry {
+	case "zookeeper":
+		return zookeeper.New(ctx, s.ZooKeeper, s.Namespace, logger)
+	case "static":
+		return static.Parse(s.Static)
+	case "memory":
+		return registrymemory.New(), nil
+	}
+	return nil, fmt.Errorf("%s=%q: use zookeeper, static or memory", Registry, s.Registry)
+}
+
+// ConnectBus makes the event bus that s names.
+func (s Settings) ConnectBus(ctx context.Context, logger *slog.Logger) (events.Bus, error) {
+	switch s.Events {
+	case "rabbitmq":
+		return rabbitmq.New(ctx, s.AMQPURL, s.Namespace, logger, rabbitmq.Options{MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay})
+	case "memory":
+		return eventsmemory.New(s.Namespace, eventsmemory.Options{MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, Logger: logger}), nil
+	}
+	return nil, fmt.Errorf("%s=%q: use rabbitmq or memory", Events, s.Events)
+}

@@ -1,5 +1,0 @@
-package hive
-
-// StartFromEnv is Run without the signals: it connects as Run does and
-// starts svc. Call disconnect after svc.Stop.
-var StartFromEnv = start
