@@ -1,0 +1,58 @@
+package main
+
+import (
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestStatusServesFinishedStepsFromTheCache checks how make status is fast
+// on a warm cache, by its mechanism rather than a clock: the second status
+// of the finished steps (the solutions) takes every result from go test's
+// cache and runs no test again, and step 5's chaos test is left out.
+func TestStatusServesFinishedStepsFromTheCache(t *testing.T) {
+	t.Setenv("HIVE_REQUIRE_BROKERS", "1")
+	root := filepath.Join("..", "..", "..")
+	_, err := statusOf(root, "solutions", false, io.Discard) // warms the cache, if it is not yet
+	require.NoError(t, err)
+
+	var table strings.Builder
+	found, err := statusOf(root, "solutions", false, &table)
+	require.NoError(t, err)
+	require.Len(t, found, len(steps))
+	lines := strings.Split(table.String(), "\n")
+	for i, st := range found {
+		s := st.Step
+		assert.Empty(t, st.Fresh, "%s: these packages ran their tests again instead of answering from go test's cache", s.Dir)
+		assert.NotZero(t, st.Cached, "%s: no package answered from go test's cache", s.Dir)
+		assert.NotEmpty(t, st.Tests.tasks(), "%s: no task test ran", s.Dir)
+		for name := range st.Tests.Tests {
+			assert.Regexp(t, `^TestTask\d+_`, name, "%s: status runs only the task tests", s.Dir)
+		}
+		if s.Slow != "" {
+			assert.NotContains(t, st.Tests.Tests, s.Slow, "%s: the slow test ran without CHAOS=1", s.Dir)
+		}
+		// One line per step, in the order of the steps, after the header.
+		assert.True(t, strings.HasPrefix(lines[i+1], s.Dir), "line %d of the table is %q, want %s's", i+1, lines[i+1], s.Dir)
+		assert.True(t, strings.HasSuffix(lines[i+1], "done"), "%s is not done in the solutions: %q", s.Dir, lines[i+1])
+	}
+	assert.Contains(t, table.String(), "Skipped, as it takes a minute: step05-beehive's TestTask5_NoOrderIsLostOrDoubledWhenBeesDie.")
+}
+
+// BenchmarkStatusWarm measures make status of the finished steps on a warm
+// cache: the time a finished attendee waits.
+func BenchmarkStatusWarm(b *testing.B) {
+	root := filepath.Join("..", "..", "..")
+	if _, err := statusOf(root, "solutions", false, io.Discard); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := statusOf(root, "solutions", false, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
