@@ -28,9 +28,10 @@ type Network struct {
 	Bus       events.Bus
 	Logs      *Logs
 
-	t      testing.TB
-	logger *slog.Logger
-	client *hive.Client
+	t          testing.TB
+	logger     *slog.Logger
+	clientOnce sync.Once // a test may call from many goroutines at once
+	client     *hive.Client
 
 	mu      sync.Mutex
 	started []*hive.Service // by StartWith, for DeadLetters
@@ -112,9 +113,9 @@ func (n *Network) StartWith(svc *hive.Service, cfg hive.Config) *hive.Service {
 // Client returns a client on n's registry, for calling services from a
 // test.
 func (n *Network) Client() *hive.Client {
-	if n.client == nil {
+	n.clientOnce.Do(func() {
 		n.client = hive.NewClient(n.Registry, hive.ClientOptions{Logger: n.logger})
-	}
+	})
 	return n.client
 }
 
