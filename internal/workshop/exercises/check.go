@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
 // check proves that every exercise is what the workshop promises: generated
 // from its solution and up to date, compiling and vetting, and failing each
-// of its tasks with a message that names the task. (That every solution
+// of its tasks, and its going-further task, with a message that names the
+// task. (That every solution
 // passes is proven by running its tests: make test-solutions.)
 func check(root string) error {
 	var problems []string
@@ -56,45 +58,108 @@ func checkStep(root string, s Step) ([]string, error) {
 		return problems, nil
 	}
 
-	todos := todoTasks(s.Dir, want)
-	if len(todos) == 0 {
-		problems = append(problems, "no TODO("+s.Dir[:6]+") Task N markers in the exercise")
+	markers, err := findMarkers(filepath.Join(root, s.Dir), s)
+	if err != nil {
+		return nil, err
 	}
+	hints, err := readHints(filepath.Join(root, s.Dir))
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, checkHints(markers, hints)...)
 	r, err := goTest(s.Dir)
 	if err != nil {
 		return nil, err
 	}
+	return append(problems, judge(s, markers, r)...), nil
+}
+
+// checkHints holds the README's hints to their two levels, for every task
+// a TODO comment marks: a nudge that gives no code away (no code block),
+// and the code, folded away for whoever asks.
+func checkHints(markers map[string][]marker, hints map[string]hint) []string {
+	var problems []string
+	for _, task := range tasksOf(markers, nil) {
+		h := hints[task]
+		switch {
+		case h.Nudge == "":
+			problems = append(problems, fmt.Sprintf("README.md has no <summary>Hint for %s</summary>", taskName(task)))
+		case strings.Contains(h.Nudge, "```"):
+			problems = append(problems, fmt.Sprintf("README.md's hint for %s shows a code block: move the code to <summary>The code for %s</summary>, and nudge in words", taskName(task), taskName(task)))
+		}
+		if h.Code == "" {
+			problems = append(problems, fmt.Sprintf("README.md has no <summary>The code for %s</summary>", taskName(task)))
+		}
+	}
+	return problems
+}
+
+// judge holds the exercise's TODO comments (by task, as findMarkers gives
+// them) against how its tests ended, and lists every broken promise: a
+// task marked without a test, a test without a marker, a task whose tests
+// all pass (nothing to do), or a failure that does not say which task it
+// is about. The going-further task follows the same rules: its tests,
+// TestFurther_..., must fail with a message that starts "Going further:".
+func judge(s Step, markers map[string][]marker, r run) []string {
+	var problems []string
 	byTask := r.tasks()
-	for _, n := range sortedKeys(todos) {
+	if len(markers) == 0 || (len(markers) == 1 && markers[further] != nil) {
+		problems = append(problems, "no TODO("+s.Dir[:6]+") Task N markers in the exercise")
+	}
+	for _, task := range tasksOf(markers, nil) {
+		if task == further {
+			continue
+		}
+		n, _ := strconv.Atoi(task)
 		if len(byTask[n]) == 0 {
-			problems = append(problems, fmt.Sprintf("task %d has a TODO marker but no TestTask%d_ test", n, n))
+			problems = append(problems, fmt.Sprintf("task %d has a TODO marker (%s) but no TestTask%d_ test", n, markers[task][0], n))
 		}
 	}
 	for _, n := range sortedKeys(byTask) {
-		if !todos[n] {
+		if markers[strconv.Itoa(n)] == nil {
 			problems = append(problems, fmt.Sprintf("tests check task %d, but no TODO(%s) Task %d marker tells the attendee about it", n, s.Dir[:6], n))
 		}
-		failed := false
-		for _, name := range byTask[n] {
-			res := r.Tests[name]
-			switch res.Action {
-			case "skip":
-				problems = append(problems, fmt.Sprintf("%s was skipped in the exercise (brokers missing?): %s", name, lastLine(res.Output)))
-			case "fail":
-				failed = true
-				if !strings.Contains(res.Output, fmt.Sprintf("Task %d", n)) {
-					problems = append(problems, fmt.Sprintf("%s fails without naming \"Task %d\" in its message", name, n))
-				}
-			}
-		}
-		if !failed {
-			problems = append(problems, fmt.Sprintf("task %d: no TestTask%d_ test fails in the exercise, so the attendee has nothing to do", n, n))
-		}
+		problems = append(problems, failsNaming(r, byTask[n], fmt.Sprintf("task %d", n), fmt.Sprintf("Task %d", n))...)
 	}
+
+	furtherTests := r.furtherTests()
+	switch {
+	case len(furtherTests) > 0 && markers[further] == nil:
+		problems = append(problems, fmt.Sprintf("TestFurther_ tests exist, but no TODO(%s) Going further: marker tells the attendee where to work", s.Dir[:6]))
+	case len(furtherTests) == 0 && markers[further] != nil:
+		problems = append(problems, fmt.Sprintf("a TODO(%s) Going further: marker (%s), but no TestFurther_ test", s.Dir[:6], markers[further][0]))
+	}
+	if len(furtherTests) > 0 {
+		problems = append(problems, failsNaming(r, furtherTests, "going further", taskWords(further))...)
+	}
+
 	if len(r.Tests) == 0 {
 		problems = append(problems, "no test ran:\n"+r.Output)
 	}
-	return problems, nil
+	return problems
+}
+
+// failsNaming checks the tests of one task in the exercise: none was
+// skipped, at least one failed, and each failure names the task in words.
+func failsNaming(r run, tests []string, task, words string) []string {
+	var problems []string
+	failed := false
+	for _, name := range tests {
+		res := r.Tests[name]
+		switch res.Action {
+		case "skip":
+			problems = append(problems, fmt.Sprintf("%s was skipped in the exercise (brokers missing?): %s", name, lastLine(res.Output)))
+		case "fail":
+			failed = true
+			if !strings.Contains(res.Output, words) {
+				problems = append(problems, fmt.Sprintf("%s fails without naming %q in its message", name, words))
+			}
+		}
+	}
+	if !failed {
+		problems = append(problems, fmt.Sprintf("%s: no test of it fails in the exercise (%s), so the attendee has nothing to do", task, strings.Join(tests, ", ")))
+	}
+	return problems
 }
 
 // staleFiles lists the files of dir that differ from want, and those

@@ -15,9 +15,9 @@ import (
 // taskTest matches the tests that check a task: TestTask2_EmptyNameIsBadRequest.
 var taskTest = regexp.MustCompile(`^TestTask(\d+)_`)
 
-// taskTodo matches the markers that tell the attendee what to do:
-// TODO(step01) Task 2: ...
-var taskTodo = regexp.MustCompile(`TODO\((step\d\d)\) Task (\d+)`)
+// furtherTest matches the tests of the going-further task:
+// TestFurther_LanguagesAreListed. They are no task's (see tasks).
+var furtherTest = regexp.MustCompile(`^TestFurther_`)
 
 // event is one line of go test -json (see go doc test2json). A build
 // failure comes as build-output events, which name the package in
@@ -137,19 +137,14 @@ func (r run) tasks() map[int][]string {
 	return byTask
 }
 
-// todoTasks returns the task numbers named by TODO markers in files.
-func todoTasks(step string, files map[string][]byte) map[int]bool {
-	tasks := make(map[int]bool)
-	for name, data := range files {
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		for _, m := range taskTodo.FindAllStringSubmatch(string(data), -1) {
-			if strings.HasPrefix(step, m[1]) {
-				n, _ := strconv.Atoi(m[2])
-				tasks[n] = true
-			}
+// furtherTests lists the going-further task's tests of a run, sorted.
+func (r run) furtherTests() []string {
+	var names []string
+	for name := range r.Tests {
+		if furtherTest.MatchString(name) {
+			names = append(names, name)
 		}
 	}
-	return tasks
+	sort.Strings(names)
+	return names
 }
