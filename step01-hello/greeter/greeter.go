@@ -38,6 +38,8 @@ func New() *hive.Service {
 	// POST /rpc/greet. hive decodes the JSON body into a GreetRequest and
 	// encodes the GreetReply that greet returns.
 	hive.Handle(svc, "greet", greet)
+	// TODO(step01) Going further: add a method "languages" that answers
+	// the languages greet speaks, sorted: {"languages": ["en", "fr", "nl"]}.
 	return svc
 }
 
@@ -52,3 +54,4 @@ func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
 	// ("" means "en"); fail with hive.NotFound for a language it lacks.
 	return GreetReply{}, hive.Errorf(hive.Internal, "greet is not written yet: see TODO(step01) Task 1 in greeter/greeter.go")
 }
+

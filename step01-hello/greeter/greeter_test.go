@@ -128,6 +128,29 @@ func TestInspectShowsGreet(t *testing.T) {
 	t.Fatalf("greeter.inspect does not list the method greet: %+v", got.Methods)
 }
 
+// Going further: a second method, greeter.languages, for a caller that
+// wants to know the languages before it picks one. make further runs it.
+func TestFurther_ListsItsLanguages(t *testing.T) {
+	svc := New()
+	n := hivetest.NewNetwork(t)
+	n.Start(svc)
+
+	var reply struct {
+		Languages []string `json:"languages"`
+	}
+	if err := n.Call(context.Background(), "greeter.languages", nil, &reply); err != nil {
+		t.Fatalf("Going further: greeter.languages failed: %v\n"+
+			"In New (greeter/greeter.go), add a method \"languages\" with hive.Handle, as greet is. It needs no request (struct{} takes {}), and answers a reply with a field Languages, JSON \"languages\".", err)
+	}
+	if want := []string{"en", "fr", "nl"}; !slices.Equal(reply.Languages, want) {
+		t.Fatalf("Going further: greeter.languages answered the languages %q; want %q, sorted, from the greetings map.", reply.Languages, want)
+	}
+	status, body := post(t, "http://"+svc.Endpoint()+"/rpc/languages", `{}`)
+	if want := `{"languages":["en","fr","nl"]}`; status != http.StatusOK || body != want {
+		t.Fatalf("Going further: curl -d '{}' .../rpc/languages would show HTTP %d and\n  %s\nwant HTTP 200 and\n  %s\nName the reply's field with the tag `json:\"languages\"`.", status, body, want)
+	}
+}
+
 // post sends body to url as curl -d does, and returns the HTTP status and
 // the response body.
 func post(t *testing.T, url, body string) (int, string) {
