@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 // each call brought with it.
 type fakeMenu struct {
 	delay time.Duration // how long each answer takes; the call's deadline may end it sooner
+	down  atomic.Bool   // when set, every call fails as on a menu that is down
 
 	mu    sync.Mutex
 	calls []menuCall
@@ -42,6 +44,9 @@ func (f *fakeMenu) get(ctx context.Context, req dishRequest) (dish, error) {
 	f.calls = append(f.calls, menuCall{traceID: hive.TraceID(ctx), timeLeft: time.Until(deadline)})
 	f.mu.Unlock()
 
+	if f.down.Load() {
+		return dish{}, hive.Errorf(hive.Unavailable, "the menu is down for maintenance")
+	}
 	select {
 	case <-time.After(f.delay):
 	case <-ctx.Done():
@@ -262,4 +267,42 @@ func errOrNil(err error) any {
 		return "no error"
 	}
 	return err
+}
+
+// Going further: when menu is down, order still takes orders of the
+// dishes it has seen, at the price it saw. make further runs it.
+func TestFurther_KnownDishesOutliveAMenuOutage(t *testing.T) {
+	n, menu := startOrder(t, 0)
+	place := func(dishID int) (PlaceReply, error) {
+		var reply PlaceReply
+		err := n.Call(context.Background(), "order.place", PlaceRequest{Items: []Item{{DishID: dishID, Quantity: 1}}}, &reply)
+		return reply, err
+	}
+
+	// Two orders at once, as calls come: order sees dishes 3 and 5.
+	var wg sync.WaitGroup
+	for _, id := range []int{3, 5} {
+		wg.Go(func() {
+			if reply, err := place(id); err != nil || len(reply.Lines) != 1 {
+				t.Errorf("Going further: with the menu up, order.place of dish %d answered %+v, %v. Do tasks 1 to 3 first.", id, reply, err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	menu.down.Store(true)
+	reply, err := place(3)
+	if err != nil {
+		t.Fatalf("Going further: the menu is down, and order.place of dish 3, which order saw a moment ago, failed: %v.\n"+
+			"In dish (order/order.go), keep each dish that menu answers in o.lastSeen; when menu fails, answer with the dish as last seen, and log that you did.", err)
+	}
+	if want := []Line{{DishID: 3, Name: "Margherita", Quantity: 1, PriceCents: 850, SubtotalCents: 850}}; !slices.Equal(reply.Lines, want) {
+		t.Fatalf("Going further: with the menu down, order.place of dish 3 answered the lines %+v; want %+v, as menu said before.", reply.Lines, want)
+	}
+	if _, err := place(7); !errors.Is(err, hive.ErrUnavailable) {
+		t.Fatalf("Going further: with the menu down, order.place of dish 7, which order never saw, must still fail with hive.Unavailable; got %v.", errOrNil(err))
+	}
 }
