@@ -50,6 +50,7 @@ func (d *dispatch) start(ctx context.Context) error {
 	// starting takes: keep ctx's values, drop its deadline.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.stop = cancel
+	d.roster.log = d.svc.Logger()
 	go func() {
 		if err := d.roster.follow(ctx, reg, "kitchen"); err != nil {
 			d.svc.Logger().ErrorContext(ctx, "cannot follow the kitchens", "error", err)
