@@ -47,6 +47,11 @@ type Policy struct {
 	AttemptTimeout time.Duration // how long one attempt may take
 	FirstBackoff   time.Duration // the wait before the second attempt
 	MaxBackoff     time.Duration // the longest wait between two attempts
+
+	// Jitter waits a random time between half the backoff and all of it,
+	// so that customers who failed at the same moment do not all come
+	// back at the same moment too. (Going further.)
+	Jitter bool
 }
 
 // DefaultPolicy tries 8 times, for up to about 15 seconds in all: long
@@ -86,6 +91,13 @@ func (c *Customer) Place(ctx context.Context, key string, items []Item) Result {
 	res.Attempts = 1
 	res.Err = c.attempt(ctx, req, &res.Reply)
 	return res
+}
+
+// jitter returns how long to wait for a backoff of d: with Policy.Jitter,
+// a random time between d/2 and d; without, d.
+func (c *Customer) jitter(d time.Duration) time.Duration {
+	// TODO(step05) Going further: with c.policy.Jitter, return a random wait between d/2 and d (and use jitter in Place's loop).
+	return d
 }
 
 // Retryable reports whether an order.place that failed with err may be

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -137,4 +138,33 @@ func attempts(n int) string {
 		return "1 attempt"
 	}
 	return fmt.Sprintf("%d attempts", n)
+}
+
+// Going further: customers that failed together must not all come back
+// together. make further runs it.
+func TestFurther_JitterSpreadsTheWaits(t *testing.T) {
+	policy := Policy{Attempts: 5, AttemptTimeout: time.Second, FirstBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond, Jitter: true}
+	backoffs := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 400 * time.Millisecond}
+	const customers = 20
+	firstWaits := make(map[time.Duration]bool)
+	for i := range customers {
+		// Four failures, then success: four waits.
+		f := &fakeOrder{script: []error{unavailable, unavailable, unavailable, unavailable}}
+		var waits []time.Duration
+		res := newCustomer(f, policy, &waits).Place(context.Background(), fmt.Sprintf("lunch-%d", i), []Item{{DishID: 1, Quantity: 1}})
+		if res.Err != nil || len(waits) != len(backoffs) {
+			t.Fatalf("Going further: a customer whose first 4 attempts failed (Unavailable) waited %v and ended with %v; want 4 waits and success. Do task 3 first.", waits, res.Err)
+		}
+		for n, w := range waits {
+			if b := backoffs[n]; w < b/2 || w > b {
+				t.Fatalf("Going further: with Jitter, the customer waited %v; want each wait between half the backoff and all of it, for the backoffs %v.\n"+
+					"In jitter (customer/customer.go), return d/2 plus a random part of the other half; the backoff itself still doubles as in task 3.", waits, backoffs)
+			}
+		}
+		firstWaits[waits[0]] = true
+	}
+	if len(firstWaits) == 1 {
+		t.Fatalf("Going further: %d customers with Jitter all waited exactly %v before their second attempt: they all come back at the same moment, as a crowd.\n"+
+			"In jitter (customer/customer.go), with c.policy.Jitter, return a random wait between d/2 and d (math/rand/v2's rand.N works on a time.Duration), and wait c.jitter(backoff) in Place's loop.", customers, slices.Collect(maps.Keys(firstWaits))[0])
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"context"
 	// BEGIN SOLUTION
 	"errors"
+	"math/rand/v2"
 	// END SOLUTION
 	"time"
 	// BEGIN SOLUTION
@@ -54,6 +55,11 @@ type Policy struct {
 	AttemptTimeout time.Duration // how long one attempt may take
 	FirstBackoff   time.Duration // the wait before the second attempt
 	MaxBackoff     time.Duration // the longest wait between two attempts
+
+	// Jitter waits a random time between half the backoff and all of it,
+	// so that customers who failed at the same moment do not all come
+	// back at the same moment too. (Going further.)
+	Jitter bool
 }
 
 // DefaultPolicy tries 8 times, for up to about 15 seconds in all: long
@@ -98,7 +104,7 @@ func (c *Customer) Place(ctx context.Context, key string, items []Item) Result {
 		if res.Err == nil || !Retryable(res.Err) || res.Attempts >= c.policy.Attempts {
 			return res
 		}
-		if err := c.sleep(ctx, backoff); err != nil {
+		if err := c.sleep(ctx, c.jitter(backoff)); err != nil {
 			return res // ctx ended: the customer gives up, with the last error
 		}
 		backoff = min(2*backoff, c.policy.MaxBackoff)
@@ -108,6 +114,21 @@ func (c *Customer) Place(ctx context.Context, key string, items []Item) Result {
 	// res.Err = c.attempt(ctx, req, &res.Reply)
 	// return res
 	// END SOLUTION
+}
+
+// jitter returns how long to wait for a backoff of d: with Policy.Jitter,
+// a random time between d/2 and d; without, d.
+func (c *Customer) jitter(d time.Duration) time.Duration {
+	// TODO(step05) Going further: with c.policy.Jitter, return a random wait between d/2 and d (and use jitter in Place's loop).
+	// BEGIN SOLUTION
+	if c.policy.Jitter {
+		// Half of it for sure, so that a sick service still gets room;
+		// the other half at random, so that the customers spread out.
+		// rand.N draws from [0, n), hence the +1.
+		return d/2 + rand.N(d-d/2+1)
+	}
+	// END SOLUTION
+	return d
 }
 
 // Retryable reports whether an order.place that failed with err may be
