@@ -54,4 +54,3 @@ func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
 	// ("" means "en"); fail with hive.NotFound for a language it lacks.
 	return GreetReply{}, hive.Errorf(hive.Internal, "greet is not written yet: see TODO(step01) Task 1 in greeter/greeter.go")
 }
-

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/format"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -42,7 +43,16 @@ func generateAll(root string) error {
 // exerciseFiles returns the exercise's files, by path relative to its
 // folder, as generated from the solution.
 func exerciseFiles(root string, s Step) (map[string][]byte, error) {
-	return stepFiles(root, s, stripSolutions)
+	return stepFiles(root, s, func(src []byte) ([]byte, error) {
+		src, err := stripSolutions(src)
+		if err != nil {
+			return nil, err
+		}
+		// A solution block between two declarations leaves their blank
+		// lines behind; gofmt's rules tidy them, so that an exercise is
+		// as well formatted as its solution.
+		return format.Source(src)
+	})
 }
 
 // solvedFiles returns the solution's files as they belong in the exercise

@@ -52,6 +52,25 @@ func New() *hive.Service {
 	return svc
 }
 
+// BEGIN SOLUTION
+// LanguagesReply is what greeter.languages answers, as JSON:
+//
+//	{"languages": ["en", "fr", "nl"]}
+type LanguagesReply struct {
+	Languages []string `json:"languages"`
+}
+
+// languages answers greeter.languages, so that a caller can ask which
+// languages there are before it picks one. It needs no request: struct{}
+// takes the empty JSON object, {}, and a call without a body.
+func languages(ctx context.Context, _ struct{}) (LanguagesReply, error) {
+	// Sorted, because a map's order changes from run to run, and an answer
+	// that changes for nothing is hard to test and to read.
+	return LanguagesReply{Languages: slices.Sorted(maps.Keys(greetings))}, nil
+}
+
+// END SOLUTION
+
 // greet answers greeter.greet.
 func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
 	// TODO(step01) Task 1: answer with the greeting "Hello, <name>!".
@@ -83,23 +102,3 @@ func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
 	// return GreetReply{}, hive.Errorf(hive.Internal, "greet is not written yet: see TODO(step01) Task 1 in greeter/greeter.go")
 	// END SOLUTION
 }
-
-// BEGIN SOLUTION
-
-// LanguagesReply is what greeter.languages answers, as JSON:
-//
-//	{"languages": ["en", "fr", "nl"]}
-type LanguagesReply struct {
-	Languages []string `json:"languages"`
-}
-
-// languages answers greeter.languages, so that a caller can ask which
-// languages there are before it picks one. It needs no request: struct{}
-// takes the empty JSON object, {}, and a call without a body.
-func languages(ctx context.Context, _ struct{}) (LanguagesReply, error) {
-	// Sorted, because a map's order changes from run to run, and an answer
-	// that changes for nothing is hard to test and to read.
-	return LanguagesReply{Languages: slices.Sorted(maps.Keys(greetings))}, nil
-}
-
-// END SOLUTION
