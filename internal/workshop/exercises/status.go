@@ -26,6 +26,10 @@ type stepStatus struct {
 	Fresh  []string // packages whose tests ran, rather than come from the cache
 	Cached int      // packages whose results came from the cache
 	Build  bool     // a package did not compile
+
+	// NotStarted is the number of tasks of an exercise that is as it was
+	// generated, whose tests did not run; 0 otherwise.
+	NotStarted int
 }
 
 // statusOf is status for the steps in root/under/stepNN-*: under is ""
@@ -36,25 +40,50 @@ func statusOf(root, under string, chaos bool, w io.Writer) ([]*stepStatus, error
 	if err != nil {
 		return nil, err
 	}
+	found := make([]*stepStatus, len(steps))
 	dirs := make([]string, len(steps))
+	var toTest []string
 	for i, s := range steps {
+		found[i] = &stepStatus{Step: s, Tests: run{Tests: make(map[string]*result)}}
 		dirs[i] = "./" + filepath.ToSlash(filepath.Join(under, s.Dir))
+		if under == "" {
+			// An exercise as it was generated fails every task: check-exercises
+			// proves it. Its tests need not run to say so.
+			want, err := exerciseFiles(root, s)
+			if err != nil {
+				return nil, err
+			}
+			if len(staleFiles(filepath.Join(root, s.Dir), want)) == 0 {
+				markers, err := findMarkers(filepath.Join(root, s.Dir), s)
+				if err != nil {
+					return nil, err
+				}
+				found[i].NotStarted = len(markers)
+				if _, ok := markers[further]; ok {
+					found[i].NotStarted-- // not a task of the step's own
+				}
+				continue
+			}
+		}
+		toTest = append(toTest, dirs[i])
 	}
 	// Which step each package belongs to, and how many each step has, to
 	// know when a step is complete: go test runs the packages of all steps
 	// at once, and their results come in any order.
-	list, err := exec.Command("go", append([]string{"list", "-C", root}, patterns(dirs)...)...).Output()
-	if err != nil {
-		return nil, fmt.Errorf("go list: %w", err)
-	}
 	stepOf := make(map[string]int)
 	pending := make([]int, len(steps))
-	for _, pkg := range strings.Fields(string(list)) {
-		for i, dir := range dirs {
-			prefix := module + strings.TrimPrefix(dir, ".")
-			if pkg == prefix || strings.HasPrefix(pkg, prefix+"/") {
-				stepOf[pkg] = i
-				pending[i]++
+	if len(toTest) > 0 {
+		list, err := exec.Command("go", append([]string{"list", "-C", root}, patterns(toTest)...)...).Output()
+		if err != nil {
+			return nil, fmt.Errorf("go list: %w", err)
+		}
+		for _, pkg := range strings.Fields(string(list)) {
+			for i, dir := range dirs {
+				prefix := module + strings.TrimPrefix(dir, ".")
+				if pkg == prefix || strings.HasPrefix(pkg, prefix+"/") {
+					stepOf[pkg] = i
+					pending[i]++
+				}
 			}
 		}
 	}
@@ -72,10 +101,6 @@ func statusOf(root, under string, chaos bool, w io.Writer) ([]*stepStatus, error
 		}
 	}
 
-	found := make([]*stepStatus, len(steps))
-	for i, s := range steps {
-		found[i] = &stepStatus{Step: s, Tests: run{Tests: make(map[string]*result)}}
-	}
 	fmt.Fprintf(w, "%-18s %-28s %-7s %s\n", "STEP", "", "TASKS", "")
 	shown := 0
 	showDone := func() {
@@ -84,8 +109,11 @@ func statusOf(root, under string, chaos bool, w io.Writer) ([]*stepStatus, error
 			shown++
 		}
 	}
-	showDone() // a step without packages
-	_, err = streamTest(root, append(args, patterns(dirs)...), nil, func(ev event) {
+	showDone() // the steps not started
+	if len(toTest) == 0 {
+		return found, nil
+	}
+	_, err = streamTest(root, append(args, patterns(toTest)...), nil, func(ev event) {
 		pkg := ev.Package
 		if pkg == "" {
 			pkg, _, _ = strings.Cut(ev.ImportPath, " ")
@@ -127,8 +155,14 @@ func statusOf(root, under string, chaos bool, w io.Writer) ([]*stepStatus, error
 		pending[i] = 0 // a package that never ended (go test failed early) cannot hold up the rest
 	}
 	showDone()
-	if len(slow) > 0 {
-		fmt.Fprintf(w, "\nSkipped, as it takes a minute: %s. `make status CHAOS=1` runs it too.\n", strings.Join(slowNames(), ", "))
+	var left []string
+	for _, st := range found {
+		if st.Step.Slow != "" && !chaos && st.NotStarted == 0 {
+			left = append(left, st.Step.Dir+"'s "+st.Step.Slow)
+		}
+	}
+	if len(left) > 0 {
+		fmt.Fprintf(w, "\nSkipped, as it takes a minute: %s. `make status CHAOS=1` runs it too.\n", strings.Join(left, ", "))
 	}
 	return found, nil
 }
@@ -140,16 +174,6 @@ func patterns(dirs []string) []string {
 		ps[i] = dir + "/..."
 	}
 	return ps
-}
-
-func slowNames() []string {
-	var names []string
-	for _, s := range steps {
-		if s.Slow != "" {
-			names = append(names, s.Dir+"'s "+s.Slow)
-		}
-	}
-	return names
 }
 
 // skipped counts the task tests that were skipped.
@@ -166,6 +190,9 @@ func (st *stepStatus) skipped() int {
 // statusLine is the line of a step in the status table.
 func statusLine(st *stepStatus) string {
 	s := st.Step
+	if st.NotStarted > 0 {
+		return fmt.Sprintf("%-18s %-28s %d/%-5d %s  not started", s.Dir, s.Title, 0, st.NotStarted, strings.Repeat("□", st.NotStarted))
+	}
 	byTask := st.Tests.tasks()
 	done := 0
 	for _, names := range byTask {

@@ -56,3 +56,23 @@ func BenchmarkStatusWarm(b *testing.B) {
 		}
 	}
 }
+
+// TestStatusRunsNoTestOfAnExerciseNotStarted: an exercise as it was
+// generated fails every task (check-exercises proves it), so status says
+// so without running its tests.
+func TestStatusRunsNoTestOfAnExerciseNotStarted(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	var table strings.Builder
+	found, err := statusOf(root, "", false, &table)
+	require.NoError(t, err)
+	for _, st := range found {
+		want, err := exerciseFiles(root, st.Step)
+		require.NoError(t, err)
+		if len(staleFiles(filepath.Join(root, st.Step.Dir), want)) > 0 {
+			continue // someone is working on it
+		}
+		assert.NotZero(t, st.NotStarted, st.Step.Dir)
+		assert.Empty(t, st.Tests.Tests, "%s: status ran tests of an exercise not started", st.Step.Dir)
+		assert.Contains(t, table.String(), statusLine(st))
+	}
+}
