@@ -32,6 +32,12 @@ type OrderCooked struct {
 	Kitchen string `json:"kitchen"` // the kitchen instance that cooked it
 }
 
+// DishSoldOut is the body of the "dish.sold_out" event: a dish that no
+// kitchen can cook any more today. (Going further.)
+type DishSoldOut struct {
+	Dish string `json:"dish"`
+}
+
 // CookedOrder is an order this kitchen instance cooked.
 type CookedOrder struct {
 	OrderID string    `json:"order_id"`
@@ -65,9 +71,10 @@ type Kitchen struct {
 	svc *hive.Service // to emit events with
 
 	// hive runs several handlers at once, so mu guards what they share.
-	mu     sync.Mutex
-	cooked []CookedOrder   // in the order they were cooked
-	done   map[string]bool // the ids of the orders in cooked
+	mu      sync.Mutex
+	cooked  []CookedOrder   // in the order they were cooked
+	done    map[string]bool // the ids of the orders in cooked
+	soldOut map[string]bool // the dishes sold out today (going further)
 }
 
 // New returns a kitchen service, ready for env.Run (in main) or for a test
@@ -76,9 +83,11 @@ func New() *hive.Service {
 	svc := hive.New("kitchen")
 	// An empty list, not nil, so that kitchen.cooked answers [] rather
 	// than null before the first order.
-	k := &Kitchen{svc: svc, cooked: []CookedOrder{}, done: make(map[string]bool)}
+	k := &Kitchen{svc: svc, cooked: []CookedOrder{}, done: make(map[string]bool), soldOut: make(map[string]bool)}
 
 	// TODO(step03) Task 2: subscribe k.cook to the "order.placed" events with hive.On.
+
+	// TODO(step03) Going further: every kitchen instance, not just one, must hear of each "dish.sold_out" event: subscribe k.markSoldOut to them.
 
 	hive.Handle(svc, "cooked", k.listCooked)
 	return svc
@@ -94,6 +103,8 @@ func (k *Kitchen) cook(ctx context.Context, e hive.Event[OrderPlaced]) error {
 	order := e.Body
 
 	// TODO(step03) Task 4: refuse an order the kitchen cannot cook (checkOrder says why): return an error, and hive moves the event to the dead-letter queue (at once, if you wrap the error in events.Permanent).
+
+	// TODO(step03) Going further: refuse, for good, an order with a dish that is sold out (k.isSoldOut), with an error that names the order and the dish.
 
 	if !k.remember(order) {
 		// A duplicate: the same order arrived twice. Returning nil
@@ -119,6 +130,23 @@ func (k *Kitchen) remember(order OrderPlaced) bool {
 	k.done[order.OrderID] = true
 	k.cooked = append(k.cooked, CookedOrder{OrderID: order.OrderID, Items: order.Items, At: time.Now().UTC()})
 	return true
+}
+
+// markSoldOut handles a "dish.sold_out" event: from now on, this kitchen
+// instance cooks no order with that dish.
+func (k *Kitchen) markSoldOut(ctx context.Context, e hive.Event[DishSoldOut]) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.soldOut[e.Body.Dish] = true
+	k.svc.Logger().InfoContext(ctx, "sold out", "dish", e.Body.Dish)
+	return nil
+}
+
+// isSoldOut reports whether dish is sold out.
+func (k *Kitchen) isSoldOut(dish string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.soldOut[dish]
 }
 
 // forget removes an order that remember recorded.

@@ -35,6 +35,12 @@ type OrderCooked struct {
 	Kitchen string `json:"kitchen"` // the kitchen instance that cooked it
 }
 
+// DishSoldOut is the body of the "dish.sold_out" event: a dish that no
+// kitchen can cook any more today. (Going further.)
+type DishSoldOut struct {
+	Dish string `json:"dish"`
+}
+
 // CookedOrder is an order this kitchen instance cooked.
 type CookedOrder struct {
 	OrderID string    `json:"order_id"`
@@ -68,9 +74,10 @@ type Kitchen struct {
 	svc *hive.Service // to emit events with
 
 	// hive runs several handlers at once, so mu guards what they share.
-	mu     sync.Mutex
-	cooked []CookedOrder   // in the order they were cooked
-	done   map[string]bool // the ids of the orders in cooked
+	mu      sync.Mutex
+	cooked  []CookedOrder   // in the order they were cooked
+	done    map[string]bool // the ids of the orders in cooked
+	soldOut map[string]bool // the dishes sold out today (going further)
 }
 
 // New returns a kitchen service, ready for env.Run (in main) or for a test
@@ -79,13 +86,20 @@ func New() *hive.Service {
 	svc := hive.New("kitchen")
 	// An empty list, not nil, so that kitchen.cooked answers [] rather
 	// than null before the first order.
-	k := &Kitchen{svc: svc, cooked: []CookedOrder{}, done: make(map[string]bool)}
+	k := &Kitchen{svc: svc, cooked: []CookedOrder{}, done: make(map[string]bool), soldOut: make(map[string]bool)}
 
 	// TODO(step03) Task 2: subscribe k.cook to the "order.placed" events with hive.On.
 	// BEGIN SOLUTION
 	// All kitchen instances share one queue for this handler, so each
 	// order is cooked by just one of them: competing consumers.
 	hive.On(svc, "order.placed", k.cook)
+	// END SOLUTION
+
+	// TODO(step03) Going further: every kitchen instance, not just one, must hear of each "dish.sold_out" event: subscribe k.markSoldOut to them.
+	// BEGIN SOLUTION
+	// Broadcast: a queue for each instance, so that each instance gets
+	// every event, as each must know what it cannot cook any more.
+	hive.On(svc, "dish.sold_out", k.markSoldOut, hive.Broadcast())
 	// END SOLUTION
 
 	hive.Handle(svc, "cooked", k.listCooked)
@@ -106,6 +120,16 @@ func (k *Kitchen) cook(ctx context.Context, e hive.Event[OrderPlaced]) error {
 	if err := checkOrder(order); err != nil {
 		// No retry can cure it: straight to the dead-letter queue.
 		return events.Permanent(fmt.Errorf("cannot cook order %s: %w", order.OrderID, err))
+	}
+	// END SOLUTION
+
+	// TODO(step03) Going further: refuse, for good, an order with a dish that is sold out (k.isSoldOut), with an error that names the order and the dish.
+	// BEGIN SOLUTION
+	for _, item := range order.Items {
+		if k.isSoldOut(item.Dish) {
+			// Not today, and not after a retry a second later either.
+			return events.Permanent(fmt.Errorf("cannot cook order %s: %s is sold out", order.OrderID, item.Dish))
+		}
 	}
 	// END SOLUTION
 
@@ -148,6 +172,23 @@ func (k *Kitchen) remember(order OrderPlaced) bool {
 	k.done[order.OrderID] = true
 	k.cooked = append(k.cooked, CookedOrder{OrderID: order.OrderID, Items: order.Items, At: time.Now().UTC()})
 	return true
+}
+
+// markSoldOut handles a "dish.sold_out" event: from now on, this kitchen
+// instance cooks no order with that dish.
+func (k *Kitchen) markSoldOut(ctx context.Context, e hive.Event[DishSoldOut]) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.soldOut[e.Body.Dish] = true
+	k.svc.Logger().InfoContext(ctx, "sold out", "dish", e.Body.Dish)
+	return nil
+}
+
+// isSoldOut reports whether dish is sold out.
+func (k *Kitchen) isSoldOut(dish string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.soldOut[dish]
 }
 
 // forget removes an order that remember recorded.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -339,4 +340,75 @@ func deadLetters(n *hivetest.Network) (map[string]string, error) {
 // any instance of its service.
 func instanceOf(svc *hive.Service) registry.Instance {
 	return registry.Instance{ID: svc.ID(), Service: svc.Name(), Endpoint: svc.Endpoint()}
+}
+
+// Going further: the menu says that a dish is sold out, and every kitchen
+// instance must know, not just one: a broadcast, where task 2's orders are
+// shared. make further runs it.
+func TestFurther_EveryKitchenHearsWhatIsSoldOut(t *testing.T) {
+	n := brokertest.NewRabbitMQNetwork(t)
+	listen(t, n, "order.cooked") // the news must reach someone, or the kitchen tries again
+	kitchens := []*hive.Service{n.Start(New()), n.Start(New())}
+	menu := n.Start(hive.New("menu")) // plays the menu service, which knows what is sold out
+	orders := n.Start(hive.New("order"))
+
+	err := menu.Emit(context.Background(), "dish.sold_out", DishSoldOut{Dish: "margherita"})
+	if errors.Is(err, events.ErrNoSubscriber) {
+		t.Fatal("Going further: no kitchen listens to \"dish.sold_out\" events.\n" +
+			"In New (kitchen/kitchen.go), subscribe k.markSoldOut to them, so that every kitchen instance gets each one: see hive.Broadcast.")
+	}
+	if err != nil {
+		t.Fatalf("emit dish.sold_out: %v", err)
+	}
+	heard := make(map[string]int) // sold-out events handled, by kitchen instance
+	err = hivetest.Eventually(5*time.Second, func() error {
+		for _, k := range kitchens {
+			status, err := statusOf(n, k)
+			if err != nil {
+				return err
+			}
+			heard[k.ID()] = int(status.EventsHandled)
+		}
+		for _, k := range kitchens {
+			if heard[k.ID()] == 0 {
+				return fmt.Errorf("the kitchens handled %v", heard)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Going further: within 5s, not both kitchens heard that margherita is sold out (events handled, by kitchen: %v).\n"+
+			"Without hive.Broadcast(), the kitchen instances share one queue, as they do for orders, and only one of them gets each event.", heard)
+	}
+
+	if !subscribes(t, n, "kitchen", "order.placed") {
+		t.Fatal("Going further: the kitchen does not listen to \"order.placed\" events yet: do tasks 2 to 4 first.")
+	}
+	emit(t, orders, OrderPlaced{OrderID: "order-sold-out", Items: []Item{{Dish: "funghi", Quantity: 1}, {Dish: "margherita", Quantity: 1}}})
+	var reasons map[string]string
+	err = hivetest.Eventually(10*time.Second, func() (err error) {
+		if reasons, err = deadLetters(n); err != nil {
+			return err
+		}
+		if _, ok := reasons["order-sold-out"]; !ok {
+			return fmt.Errorf("the dead-letter queue holds %v", reasons)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Going further: an order with a margherita, sold out, did not reach the dead-letter queue within 10s: %v.\n"+
+			"In cook (kitchen/kitchen.go), when an item's dish is sold out (k.isSoldOut), return an error that names the order and the dish, wrapped in events.Permanent.", err)
+	}
+	if reason := reasons["order-sold-out"]; !strings.Contains(reason, "margherita") || !strings.Contains(reason, "order-sold-out") {
+		t.Errorf("Going further: the sold-out order is in the dead-letter queue with the reason %q; want one that names the order and the dish, margherita.", reason)
+	}
+	for _, k := range kitchens {
+		orders, err := cooked(n, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(orders) > 0 {
+			t.Errorf("Going further: kitchen %s cooked %+v; an order with a dish that is sold out must not be cooked at all.", k.ID(), orders)
+		}
+	}
 }
