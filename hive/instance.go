@@ -59,18 +59,47 @@ type instance struct {
 // to its events and finally registers, so that nobody calls it before it is
 // ready. It returns once the instance serves; Stop stops it.
 func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
+	in, err := s.newInstance(cfg)
+	if err != nil {
+		return fmt.Errorf("hive: start %s: %w", s.name, err)
+	}
+	defer func() {
+		if err != nil {
+			s.shutdown(context.Background())
+			err = fmt.Errorf("hive: start %s: %w", s.name, err)
+		}
+	}()
+	if err := s.runStartHooks(ctx, in); err != nil {
+		return err
+	}
+	if err := s.listen(in); err != nil {
+		return err
+	}
+	if err := s.subscribe(ctx, in); err != nil {
+		return err
+	}
+	if err := in.cfg.Registry.Register(ctx, in.record); err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	in.logger.Info("started", "endpoint", in.record.Endpoint, "methods", s.methodNames())
+	return nil
+}
+
+// newInstance checks cfg and makes s the running instance: its record,
+// logger and client. A Service runs once.
+func (s *Service) newInstance(cfg Config) (*instance, error) {
 	if cfg.Registry == nil {
-		return fmt.Errorf("hive: start %s: Config.Registry is nil", s.name)
+		return nil, errors.New("Config.Registry is nil")
 	}
 	if cfg.Bus == nil && len(s.subs) > 0 {
-		return fmt.Errorf("hive: start %s: the service handles events, but Config.Bus is nil", s.name)
+		return nil, errors.New("the service handles events, but Config.Bus is nil")
 	}
 	cfg = withDefaults(cfg)
 
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.running != nil {
-		s.mu.Unlock()
-		return fmt.Errorf("hive: start %s: already started; build a new Service for another instance", s.name)
+		return nil, errors.New("already started; build a new Service for another instance")
 	}
 	in := &instance{cfg: cfg, served: make(chan struct{})}
 	in.halted, in.halt = context.WithCancel(context.Background())
@@ -84,30 +113,31 @@ func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
 	in.logger = slog.New(LogHandler(cfg.Logger.Handler())).With("service", s.name, "instance", in.record.ID)
 	in.client = NewClient(cfg.Registry, ClientOptions{Picker: s.picker, Timeout: cfg.CallTimeout, Logger: in.logger})
 	s.running = in
-	s.mu.Unlock()
+	return in, nil
+}
 
-	defer func() {
-		if err != nil {
-			s.shutdown(context.Background())
-			err = fmt.Errorf("hive: start %s: %w", s.name, err)
-		}
-	}()
-
+// runStartHooks runs the OnStart hooks, before the instance serves
+// anything.
+func (s *Service) runStartHooks(ctx context.Context, in *instance) error {
 	for _, hook := range s.onStart {
 		if err := hook(ctx); err != nil {
 			return fmt.Errorf("start hook: %w", err)
 		}
 	}
 	in.hooked = true // from now on, a stop runs the OnStop hooks
+	return nil
+}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+// listen opens the instance's port and serves RPCs on it.
+func (s *Service) listen(in *instance) error {
+	ln, err := net.Listen("tcp", in.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return fmt.Errorf("listen on %s: %w", in.cfg.Listen, err)
 	}
 	s.mu.Lock() // others may read the record already, through ID or Endpoint
 	in.record.Endpoint = ln.Addr().String()
-	if cfg.Advertise != "" {
-		in.record.Endpoint = cfg.Advertise
+	if in.cfg.Advertise != "" {
+		in.record.Endpoint = in.cfg.Advertise
 	}
 	s.mu.Unlock()
 	in.server = s.newServer(in)
@@ -117,19 +147,20 @@ func (s *Service) Start(ctx context.Context, cfg Config) (err error) {
 			in.logger.Error("server stopped", "error", err)
 		}
 	}()
+	return nil
+}
 
+// subscribe starts the delivery of the events the service handles, each
+// through the event pipeline.
+func (s *Service) subscribe(ctx context.Context, in *instance) error {
+	pipeline := s.eventPipeline(in)
 	for _, sub := range s.subs {
-		unsub, err := cfg.Bus.Subscribe(ctx, sub.forBus(s.name, in.record.ID), s.eventHandler(sub))
+		unsub, err := in.cfg.Bus.Subscribe(ctx, sub.forBus(s.name, in.record.ID), in.eventHandler(sub, pipeline))
 		if err != nil {
 			return fmt.Errorf("subscribe to %q: %w", sub.pattern, err)
 		}
 		in.unsubs = append(in.unsubs, unsub)
 	}
-
-	if err := cfg.Registry.Register(ctx, in.record); err != nil {
-		return fmt.Errorf("register: %w", err)
-	}
-	in.logger.Info("started", "endpoint", in.record.Endpoint, "methods", s.methodNames())
 	return nil
 }
 
@@ -158,32 +189,55 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// eventHandler wraps an event handler: it gives the handler a deadline
-// (like a call's), puts the event's trace id into the context, turns a
-// panic into an error, and counts.
-func (s *Service) eventHandler(sub *subscription) events.Handler {
-	return func(ctx context.Context, e events.Event) (err error) {
-		in := s.running // no lock: set before the subscription started, never changed after
-		ctx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
+// eventHandler hands the events of sub to the event pipeline. Like a
+// call, a handler has a deadline: CallTimeout.
+func (in *instance) eventHandler(sub *subscription, pipeline Handler) events.Handler {
+	return func(ctx context.Context, e events.Event) error {
+		c := &Call{Name: sub.pattern, Event: &e, trace: e.TraceID, timeout: in.cfg.CallTimeout,
+			work: func(ctx context.Context) (any, error) { return nil, sub.handle(ctx, e) }}
+		_, err := pipeline(ctx, c)
+		return err
+	}
+}
+
+// haltable ends the handler's context when a Stop runs out of time
+// waiting for it, so that no handler can hold up a stop for ever.
+func (in *instance) haltable(next Handler) Handler {
+	return func(ctx context.Context, c *Call) (any, error) {
+		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		defer context.AfterFunc(in.halted, cancel)()
-		ctx, _ = continueTrace(ctx, e.TraceID)
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("handler of %q: %w", sub.pattern, in.panicked(ctx, p, "event", e.Type, "id", e.ID))
-			}
-			if err != nil {
-				s.stats.eventsFailed.Add(1)
-				// The error may quote the event's body, which may be
-				// megabytes long: the log gets its start.
-				in.logger.WarnContext(ctx, "event handler failed", "event", e.Type, "id", e.ID,
-					"error", clip.Text(err.Error(), clip.ForLog))
-				return
-			}
+		return next(ctx, c)
+	}
+}
+
+// loggedEvent logs how the handler ended: a failure as a warning, for the
+// event comes again; a success only when debugging.
+func (in *instance) loggedEvent(next Handler) Handler {
+	return func(ctx context.Context, c *Call) (any, error) {
+		resp, err := next(ctx, c)
+		if err != nil {
+			// The error may quote the event's body, which may be
+			// megabytes long: the log gets its start.
+			in.logger.WarnContext(ctx, "event handler failed", "event", c.Event.Type, "id", c.Event.ID,
+				"error", clip.Text(err.Error(), clip.ForLog))
+			return resp, err
+		}
+		in.logger.DebugContext(ctx, "event handled", "event", c.Event.Type, "id", c.Event.ID)
+		return resp, nil
+	}
+}
+
+// countedEvent counts the event for status: handled or failed.
+func (s *Service) countedEvent(next Handler) Handler {
+	return func(ctx context.Context, c *Call) (any, error) {
+		resp, err := next(ctx, c)
+		if err != nil {
+			s.stats.eventsFailed.Add(1)
+		} else {
 			s.stats.eventsHandled.Add(1)
-			in.logger.DebugContext(ctx, "event handled", "event", e.Type, "id", e.ID)
-		}()
-		return sub.handle(ctx, e)
+		}
+		return resp, err
 	}
 }
 

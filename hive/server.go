@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -61,6 +60,7 @@ type rpcServer struct {
 	in       *instance
 	slots    chan struct{}   // one taken per request being answered: MaxInFlight of them
 	draining context.Context // done once the server begins to shut down
+	pipeline Handler         // what every request passes through: see rpcPipeline
 }
 
 // newServer returns the HTTP server of a running instance. Serve it on
@@ -69,6 +69,7 @@ type rpcServer struct {
 func (s *Service) newServer(in *instance) *http.Server {
 	draining, drain := context.WithCancel(context.Background())
 	rs := &rpcServer{svc: s, in: in, slots: make(chan struct{}, in.cfg.MaxInFlight), draining: draining}
+	rs.pipeline = rs.rpcPipeline()
 	srv := &http.Server{
 		// rpcServer answers every request itself. A ServeMux would answer
 		// some on its own: a redirect for /rpc/. or /rpc//x, a plain-text
@@ -90,33 +91,21 @@ func (s *Service) newServer(in *instance) *http.Server {
 // ServeHTTP answers one RPC. Whatever the input, it answers with a response
 // or an error envelope, and never takes the instance down.
 func (rs *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s, in := rs.svc, rs.in
-	start := time.Now()
-	name := strings.TrimPrefix(r.URL.Path, rpcPath)
-	ctx, trace := continueTrace(r.Context(), r.Header.Get(traceHeader)) // a call from curl starts a trace of its own
-	w.Header().Set(serviceHeader, s.name)
-	w.Header().Set(traceHeader, trace)
-
-	s.stats.begin()
-	resp, err := rs.answer(ctx, w, r, name)
-	s.stats.end(err != nil)
+	c := &Call{Name: strings.TrimPrefix(r.URL.Path, rpcPath), Header: r.Header, trace: r.Header.Get(traceHeader), w: w, r: r}
+	resp, err := rs.pipeline(r.Context(), c)
+	w.Header().Set(serviceHeader, rs.svc.name)
+	w.Header().Set(traceHeader, c.trace) // a call from curl started a trace of its own
 
 	// A caller that stops reading must not hold the instance either.
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(in.cfg.ReadTimeout))
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(rs.in.cfg.ReadTimeout))
 	if err != nil {
 		e := asError(err)
-		level := logLevel(e.Code)
-		if errors.Is(e, context.Canceled) {
-			level = slog.LevelInfo // the caller went away: nobody reads this answer, and it is no bug of ours
-		}
-		in.logger.Log(ctx, level, "call failed", "method", name, "code", e.Code, "error", e.Message, "took", time.Since(start))
 		writeJSON(w, e.Code.httpStatus(), envelope{Error: e})
 		return
 	}
-	in.logger.DebugContext(ctx, "call", "method", name, "took", time.Since(start))
 	body, err := json.Marshal(resp)
 	if err != nil {
-		e := Errorf(Internal, "%s.%s: cannot encode the response as JSON: %v", s.name, name, err)
+		e := Errorf(Internal, "%s.%s: cannot encode the response as JSON: %v", rs.svc.name, c.Name, err)
 		writeJSON(w, e.Code.httpStatus(), envelope{Error: e})
 		return
 	}
@@ -124,63 +113,109 @@ func (rs *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// answer checks the request, reads it and runs the method. The checks that
-// need no body come first, so that a request refused costs next to
-// nothing.
-func (rs *rpcServer) answer(ctx context.Context, w http.ResponseWriter, r *http.Request, name string) (any, error) {
-	s, in := rs.svc, rs.in
-	select {
-	case rs.slots <- struct{}{}:
-		defer func() { <-rs.slots }()
-	default:
-		// Refused at once rather than queued: the caller can try another
-		// instance while this one is busy.
-		return nil, Errorf(Unavailable, "%s is answering %d requests already, its limit; try another instance", in.record.ID, cap(rs.slots))
+// loggedCall logs how the call ended: a failure at a level that says whose
+// fault it was, a success only when debugging.
+func (in *instance) loggedCall(next Handler) Handler {
+	return func(ctx context.Context, c *Call) (any, error) {
+		start := time.Now()
+		resp, err := next(ctx, c)
+		if err != nil {
+			e := asError(err)
+			level := logLevel(e.Code)
+			if errors.Is(e, context.Canceled) {
+				level = slog.LevelInfo // the caller went away: nobody reads this answer, and it is no bug of ours
+			}
+			in.logger.Log(ctx, level, "call failed", "method", c.Name, "code", e.Code, "error", e.Message, "took", time.Since(start))
+			return resp, err
+		}
+		in.logger.DebugContext(ctx, "call", "method", c.Name, "took", time.Since(start))
+		return resp, nil
 	}
-	if want := r.Header.Get(serviceHeader); want != "" && want != s.name {
-		// A stale registry record led the caller here: the address now
-		// belongs to another service. Nothing was done; the right
-		// service may be elsewhere.
-		return nil, Errorf(Unavailable, "this is an instance of %s, not of %.*q", s.name, maxEchoed, want)
-	}
-	timeout, err := callTimeout(r.Header.Get(timeoutHeader), in.cfg.CallTimeout)
-	if err != nil {
-		return nil, err
-	}
-	if !strings.HasPrefix(r.URL.Path, rpcPath) {
-		return nil, Errorf(NotFound, "there is nothing at %s: methods are under %s, for example %sping", r.URL.Path, rpcPath, rpcPath)
-	}
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		return nil, Errorf(BadRequest, "use POST (or GET without a body) to call a method, not %s", r.Method)
-	}
-	call, ok := s.lookup(name)
-	if !ok {
-		return nil, Errorf(NotFound, "service %s has no method %q; it has %s",
-			s.name, name, strings.Join(append(s.methodNames(), builtinNames...), ", "))
-	}
-	body, err := rs.readBody(w, r)
-	if err != nil {
-		return nil, err
-	}
+}
 
-	// The latency figures of status start here: a caller slow to send
-	// makes its own call slow, not the service.
-	start := time.Now()
-	defer func() { s.stats.observe(time.Since(start)) }()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	resp, err := rs.run(ctx, name, call, body)
-	switch {
-	case err == nil, errors.As(err, new(*Error)):
-		// The handler chose the code: keep it, even if the handler
-		// failed because its deadline passed.
-		return resp, err
-	case errors.Is(err, context.DeadlineExceeded):
-		return nil, &Error{Code: Timeout, Message: fmt.Sprintf("%s.%s did not finish within %v", s.name, name, timeout), cause: err}
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		return nil, &Error{Code: Unavailable, Message: fmt.Sprintf("the caller went away before %s.%s finished", s.name, name), cause: err}
+// countedCall counts the call for status: in flight, then done or failed.
+func (s *Service) countedCall(next Handler) Handler {
+	return func(ctx context.Context, c *Call) (resp any, err error) {
+		s.stats.begin()
+		defer func() { s.stats.end(err != nil) }()
+		return next(ctx, c)
 	}
-	return nil, err
+}
+
+// admitted checks the request and reads it, and only then hands the call
+// on. The checks that need no body come first, so that a request refused
+// costs next to nothing.
+func (rs *rpcServer) admitted(next Handler) Handler {
+	return func(ctx context.Context, c *Call) (any, error) {
+		s, in, r := rs.svc, rs.in, c.r
+		select {
+		case rs.slots <- struct{}{}:
+			defer func() { <-rs.slots }()
+		default:
+			// Refused at once rather than queued: the caller can try another
+			// instance while this one is busy.
+			return nil, Errorf(Unavailable, "%s is answering %d requests already, its limit; try another instance", in.record.ID, cap(rs.slots))
+		}
+		if want := r.Header.Get(serviceHeader); want != "" && want != s.name {
+			// A stale registry record led the caller here: the address now
+			// belongs to another service. Nothing was done; the right
+			// service may be elsewhere.
+			return nil, Errorf(Unavailable, "this is an instance of %s, not of %.*q", s.name, maxEchoed, want)
+		}
+		timeout, err := callTimeout(r.Header.Get(timeoutHeader), in.cfg.CallTimeout)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(r.URL.Path, rpcPath) {
+			return nil, Errorf(NotFound, "there is nothing at %s: methods are under %s, for example %sping", r.URL.Path, rpcPath, rpcPath)
+		}
+		if r.Method != http.MethodPost && r.Method != http.MethodGet {
+			return nil, Errorf(BadRequest, "use POST (or GET without a body) to call a method, not %s", r.Method)
+		}
+		method, ok := s.lookup(c.Name)
+		if !ok {
+			return nil, Errorf(NotFound, "service %s has no method %q; it has %s",
+				s.name, c.Name, strings.Join(append(s.methodNames(), builtinNames...), ", "))
+		}
+		body, err := rs.readBody(c.w, r)
+		if err != nil {
+			return nil, err
+		}
+		c.timeout = timeout
+		c.work = func(ctx context.Context) (any, error) { return method(ctx, body) }
+		return next(ctx, c)
+	}
+}
+
+// timed records how long the method took, for the latency figures of
+// status. They start once the request is read: a caller slow to send
+// makes its own call slow, not the service.
+func (s *Service) timed(next Handler) Handler {
+	return func(ctx context.Context, c *Call) (any, error) {
+		start := time.Now()
+		defer func() { s.stats.observe(time.Since(start)) }()
+		return next(ctx, c)
+	}
+}
+
+// answeredAs gives a call that failed for lack of time the code that says
+// so: Timeout when its deadline passed, Unavailable when its caller went
+// away. A code the method (or a middleware) chose itself stays.
+func (s *Service) answeredAs(next Handler) Handler {
+	return func(ctx context.Context, c *Call) (any, error) {
+		resp, err := next(ctx, c)
+		switch {
+		case err == nil, errors.As(err, new(*Error)):
+			// The handler chose the code: keep it, even if the handler
+			// failed because its deadline passed.
+			return resp, err
+		case errors.Is(err, context.DeadlineExceeded):
+			return nil, &Error{Code: Timeout, Message: fmt.Sprintf("%s.%s did not finish within %v", s.name, c.Name, c.timeout), cause: err}
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			return nil, &Error{Code: Unavailable, Message: fmt.Sprintf("the caller went away before %s.%s finished", s.name, c.Name), cause: err}
+		}
+		return nil, err
+	}
 }
 
 // callTimeout reads the Hive-Timeout header: how long the caller waits for
@@ -223,28 +258,6 @@ func (rs *rpcServer) readBody(w http.ResponseWriter, r *http.Request) ([]byte, e
 		return nil, Errorf(BadRequest, "cannot read the request body: %v", err)
 	}
 	return body, nil
-}
-
-// run runs a method, and turns a panic into an Internal error.
-func (rs *rpcServer) run(ctx context.Context, name string, call func(context.Context, []byte) (any, error), body []byte) (resp any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			resp, err = nil, rs.in.panicked(ctx, p, "method", name)
-		}
-	}()
-	return call(ctx, body)
-}
-
-// panicked logs a recovered panic at error level, with its value, its
-// stack and a new incident id, and returns an Internal error that names
-// the incident and nothing else. The caller learns that something broke
-// and which log line says what; no caller learns the service's insides
-// from a panic message. Call it in the deferred function that recovered.
-func (in *instance) panicked(ctx context.Context, p any, args ...any) *Error {
-	id := newID()
-	args = append(args, "incident", id, "panic", p, "stack", string(debug.Stack()))
-	in.logger.ErrorContext(ctx, "handler panicked", args...)
-	return Errorf(Internal, "an unexpected failure, incident %s: the log of %s has the details", id, in.record.ID)
 }
 
 // lookup finds a method by name: one of the service's own, or a built-in.

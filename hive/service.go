@@ -38,17 +38,18 @@ import (
 
 // Service is one instance of a service: what it offers (methods, event
 // handlers, hooks), and, once started, the running instance. Build it with
-// New, Handle, On, OnStart and OnStop, then Start it (or env.Run it) once.
-// To run two instances in one process, build two Services.
+// New, Handle, On, Use, OnStart and OnStop, then Start it (or env.Run it)
+// once. To run two instances in one process, build two Services.
 type Service struct {
 	name    string
 	version string
 	picker  Picker // nil: the client's default
 
-	methods map[string]*method
-	subs    []*subscription
-	onStart []func(context.Context) error
-	onStop  []func(context.Context) error
+	methods    map[string]*method
+	subs       []*subscription
+	middleware []Middleware
+	onStart    []func(context.Context) error
+	onStop     []func(context.Context) error
 
 	mu      sync.Mutex
 	running *instance // nil until Start

@@ -46,6 +46,11 @@ func Check(s events.Subscription) error {
 // Call calls h with e. A panic in h becomes an error, so the bus treats it
 // like any other failure (retry, then dead letter) instead of crashing;
 // its stack trace goes to log, as nobody else will ever see it.
+//
+// A hive service's handlers never panic this far: hive recovers them one
+// step earlier, to log the panic under an incident id (see hive's
+// pipeline.go). This recover is the bus's own promise, for handlers given
+// to a bus directly, such as the hive CLI's tail.
 func Call(ctx context.Context, log *slog.Logger, h events.Handler, e events.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
