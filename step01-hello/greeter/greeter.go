@@ -38,13 +38,18 @@ func New() *hive.Service {
 	// POST /rpc/greet. hive decodes the JSON body into a GreetRequest and
 	// encodes the GreetReply that greet returns.
 	hive.Handle(svc, "greet", greet)
-	// TODO(step01) Going further: add a method "languages" that answers
-	// the languages greet speaks, sorted: {"languages": ["en", "fr", "nl"]}.
 	return svc
 }
 
+// maxName is the longest name greet takes, in letters: a greeting is no
+// place for a novel.
+const maxName = 50
+
 // greet answers greeter.greet.
 func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
+	// TODO(step01) Going further: once the three tasks pass, refuse a name
+	// longer than maxName letters with hive.BadRequest. Letters, not bytes.
+
 	// TODO(step01) Task 1: answer with the greeting "Hello, <name>!".
 	//
 	// TODO(step01) Task 2: fail with hive.Errorf(hive.BadRequest, ...) when

@@ -128,26 +128,23 @@ func TestInspectShowsGreet(t *testing.T) {
 	t.Fatalf("greeter.inspect does not list the method greet: %+v", got.Methods)
 }
 
-// Going further: a second method, greeter.languages, for a caller that
-// wants to know the languages before it picks one. make further runs it.
-func TestFurther_ListsItsLanguages(t *testing.T) {
-	svc := New()
-	n := hivetest.NewNetwork(t)
-	n.Start(svc)
+// Going further: names have a limit, in letters. A letter such as "ë"
+// takes two bytes in UTF-8, so a limit in bytes would refuse a name of 50
+// such letters. make further runs it.
+func TestFurther_LongNamesAreRefusedByTheLetter(t *testing.T) {
+	n := startGreeter(t)
 
-	var reply struct {
-		Languages []string `json:"languages"`
+	long := strings.Repeat("ë", 50) // 50 letters, 100 bytes
+	var reply GreetReply
+	if err := n.Call(context.Background(), "greeter.greet", GreetRequest{Name: long}, &reply); err != nil {
+		t.Fatalf("Going further: greeter.greet refused a name of 50 letters (100 bytes: \"ë\" takes two): %v\n"+
+			"Do the three tasks first. Then count letters, not bytes: len(s) counts bytes; the unicode/utf8 package counts runes.", err)
 	}
-	if err := n.Call(context.Background(), "greeter.languages", nil, &reply); err != nil {
-		t.Fatalf("Going further: greeter.languages failed: %v\n"+
-			"In New (greeter/greeter.go), add a method \"languages\" with hive.Handle, as greet is. It needs no request (struct{} takes {}), and answers a reply with a field Languages, JSON \"languages\".", err)
-	}
-	if want := []string{"en", "fr", "nl"}; !slices.Equal(reply.Languages, want) {
-		t.Fatalf("Going further: greeter.languages answered the languages %q; want %q, sorted, from the greetings map.", reply.Languages, want)
-	}
-	status, body := post(t, "http://"+svc.Endpoint()+"/rpc/languages", `{}`)
-	if want := `{"languages":["en","fr","nl"]}`; status != http.StatusOK || body != want {
-		t.Fatalf("Going further: curl -d '{}' .../rpc/languages would show HTTP %d and\n  %s\nwant HTTP 200 and\n  %s\nName the reply's field with the tag `json:\"languages\"`.", status, body, want)
+	tooLong := strings.Repeat("a", 51)
+	err := n.Call(context.Background(), "greeter.greet", GreetRequest{Name: tooLong}, &reply)
+	if !errors.Is(err, hive.ErrBadRequest) || !strings.Contains(err.Error(), "50") {
+		t.Fatalf("Going further: greeter.greet with a name of 51 letters must fail with hive.BadRequest, and say that 50 is the most (maxName); got %v (greeting %q).\n"+
+			"At the start of greet (greeter/greeter.go), refuse a name longer than maxName letters.", errOrNil(err), reply.Greeting)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 	// END SOLUTION
 
 	"github.com/hive-workshop/microservices-go/hive"
@@ -44,35 +45,25 @@ func New() *hive.Service {
 	// POST /rpc/greet. hive decodes the JSON body into a GreetRequest and
 	// encodes the GreetReply that greet returns.
 	hive.Handle(svc, "greet", greet)
-	// TODO(step01) Going further: add a method "languages" that answers
-	// the languages greet speaks, sorted: {"languages": ["en", "fr", "nl"]}.
-	// BEGIN SOLUTION
-	hive.Handle(svc, "languages", languages)
-	// END SOLUTION
 	return svc
 }
 
-// BEGIN SOLUTION
-// LanguagesReply is what greeter.languages answers, as JSON:
-//
-//	{"languages": ["en", "fr", "nl"]}
-type LanguagesReply struct {
-	Languages []string `json:"languages"`
-}
-
-// languages answers greeter.languages, so that a caller can ask which
-// languages there are before it picks one. It needs no request: struct{}
-// takes the empty JSON object, {}, and a call without a body.
-func languages(ctx context.Context, _ struct{}) (LanguagesReply, error) {
-	// Sorted, because a map's order changes from run to run, and an answer
-	// that changes for nothing is hard to test and to read.
-	return LanguagesReply{Languages: slices.Sorted(maps.Keys(greetings))}, nil
-}
-
-// END SOLUTION
+// maxName is the longest name greet takes, in letters: a greeting is no
+// place for a novel.
+const maxName = 50
 
 // greet answers greeter.greet.
 func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
+	// TODO(step01) Going further: once the three tasks pass, refuse a name
+	// longer than maxName letters with hive.BadRequest. Letters, not bytes.
+	// BEGIN SOLUTION
+	// len counts bytes, and "ë" is two of them in UTF-8: a name of 50
+	// letters may be 100 bytes long. utf8 counts the runes, the letters.
+	if n := utf8.RuneCountInString(strings.TrimSpace(req.Name)); n > maxName {
+		return GreetReply{}, hive.Errorf(hive.BadRequest, "the name has %d letters; send one of at most %d", n, maxName)
+	}
+	// END SOLUTION
+
 	// TODO(step01) Task 1: answer with the greeting "Hello, <name>!".
 	//
 	// TODO(step01) Task 2: fail with hive.Errorf(hive.BadRequest, ...) when
