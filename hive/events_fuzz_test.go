@@ -37,7 +37,7 @@ func FuzzEventBody(f *testing.F) {
 	quiet := slog.New(slog.DiscardHandler)
 	// One attempt: a body that cannot be decoded never will be, so there is
 	// no point in waiting for retries here.
-	bus := eventsmemory.New("fuzz", eventsmemory.Options{MaxAttempts: 1, Logger: quiet})
+	bus := eventsmemory.New(eventsmemory.Options{Namespace: "fuzz", MaxAttempts: 1, Logger: quiet})
 	f.Cleanup(func() { bus.Close() })
 
 	handled := make(chan ticket, 1)

@@ -142,7 +142,7 @@ func TestFreezeChild(t *testing.T) {
 		return
 	}
 	ctx := context.Background()
-	reg, err := zookeeper.New(ctx, brokertest.ZooKeeper(t), namespace, quiet, zookeeper.WithSessionTimeout(40*time.Second))
+	reg, err := zookeeper.New(ctx, brokertest.ZooKeeper(t), zookeeper.Options{Namespace: namespace, Logger: quiet, SessionTimeout: 40 * time.Second})
 	require.NoError(t, err)
 	defer reg.Close()
 	var gets, puts atomic.Int64

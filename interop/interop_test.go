@@ -161,7 +161,7 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 
 	t.Run("what it writes matches PROTOCOL.md's schemas", func(t *testing.T) {
 		// The registry record, as the bytes in its znode.
-		conn, err := zookeeper.Connect(ctx, brokertest.ZooKeeper(t), slog.New(slog.NewTextHandler(n.Logs, nil)))
+		conn, err := zookeeper.Connect(ctx, brokertest.ZooKeeper(t), zookeeper.Options{Logger: slog.New(slog.NewTextHandler(n.Logs, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}

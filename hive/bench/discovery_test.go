@@ -83,7 +83,7 @@ func startHiveDiscovery(b *testing.B) discovery {
 	b.Cleanup(func() { removeNamespace(b, servers, ns) })
 	var regs [2]*zookeeper.Registry
 	for i := range regs {
-		r, err := zookeeper.New(b.Context(), servers, ns, quiet)
+		r, err := zookeeper.New(b.Context(), servers, zookeeper.Options{Namespace: ns, Logger: quiet})
 		must(b, err)
 		b.Cleanup(func() { r.Close() })
 		regs[i] = r

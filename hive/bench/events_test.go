@@ -97,7 +97,7 @@ func (t *tally) wait(b *testing.B) {
 // another that emits them, on one RabbitMQ bus, as one process would.
 func startHiveEvents(b *testing.B, handled *tally) func(orderPlaced) error {
 	url, ns := brokertest.RabbitMQ(b), hivetest.Namespace(b)
-	bus, err := rabbitmq.New(b.Context(), url, ns, quiet, rabbitmq.Options{Prefetch: prefetch})
+	bus, err := rabbitmq.New(b.Context(), url, rabbitmq.Options{Namespace: ns, Logger: quiet, Prefetch: prefetch})
 	if err != nil {
 		b.Fatal(err)
 	}

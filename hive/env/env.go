@@ -128,7 +128,7 @@ func getenv(key, fallback string) string {
 func (s Settings) ConnectRegistry(ctx context.Context, logger *slog.Logger) (registry.Registry, error) {
 	switch s.Registry {
 	case "zookeeper":
-		return zookeeper.New(ctx, s.ZooKeeper, s.Namespace, logger)
+		return zookeeper.New(ctx, s.ZooKeeper, zookeeper.Options{Namespace: s.Namespace, Logger: logger})
 	case "static":
 		return static.Parse(s.Static)
 	case "memory":
@@ -141,9 +141,9 @@ func (s Settings) ConnectRegistry(ctx context.Context, logger *slog.Logger) (reg
 func (s Settings) ConnectBus(ctx context.Context, logger *slog.Logger) (events.Bus, error) {
 	switch s.Events {
 	case "rabbitmq":
-		return rabbitmq.New(ctx, s.AMQPURL, s.Namespace, logger, rabbitmq.Options{MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay})
+		return rabbitmq.New(ctx, s.AMQPURL, rabbitmq.Options{Namespace: s.Namespace, Logger: logger, MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay})
 	case "memory":
-		return eventsmemory.New(s.Namespace, eventsmemory.Options{MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, Logger: logger}), nil
+		return eventsmemory.New(eventsmemory.Options{Namespace: s.Namespace, MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, Logger: logger}), nil
 	}
 	return nil, fmt.Errorf("%s=%q: use rabbitmq or memory", Events, s.Events)
 }

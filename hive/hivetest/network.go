@@ -52,7 +52,7 @@ func NewNetwork(t testing.TB) *Network {
 	t.Helper()
 	n := newNetwork(t)
 	n.Registry = registrymemory.New()
-	n.Bus = eventsmemory.New(n.Namespace, eventsmemory.Options{MaxAttempts: MaxAttempts, RetryDelay: RetryDelay, Logger: n.logger})
+	n.Bus = eventsmemory.New(eventsmemory.Options{Namespace: n.Namespace, MaxAttempts: MaxAttempts, RetryDelay: RetryDelay, Logger: n.logger})
 	return n
 }
 

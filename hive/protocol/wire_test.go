@@ -28,7 +28,7 @@ func TestRegistryRecordInZooKeeper(t *testing.T) {
 	hive.Handle(svc, "get", func(ctx context.Context, id int) (int, error) { return id, nil }, hive.Idempotent())
 	n.Start(svc)
 
-	conn, err := zookeeper.Connect(t.Context(), brokertest.ZooKeeper(t), nil)
+	conn, err := zookeeper.Connect(t.Context(), brokertest.ZooKeeper(t), zookeeper.Options{})
 	require.NoError(t, err)
 	t.Cleanup(conn.Close)
 	node := "/" + n.Namespace + "/services/menu/" + svc.ID()

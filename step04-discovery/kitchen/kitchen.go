@@ -77,7 +77,7 @@ func (k *kitchen) start(ctx context.Context) error {
 	// own: hive's registry keeps its session to itself. Should the kitchen
 	// crash, ZooKeeper ends this session, and with it the kitchen's place
 	// in line, after the session timeout: 4 seconds, Connect's default.
-	conn, err := zookeeper.Connect(ctx, k.servers, k.svc.Logger())
+	conn, err := zookeeper.Connect(ctx, k.servers, zookeeper.Options{Logger: k.svc.Logger()})
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,14 @@ import (
 
 // Options tune a Bus. A zero field takes its default.
 type Options struct {
+	// Namespace is the first part of every queue's name, as in
+	// events/rabbitmq. Default "hive".
+	Namespace string
+
+	// Logger gets the bus's log lines: retries, dead letters, panics.
+	// Default slog.Default().
+	Logger *slog.Logger
+
 	// MaxAttempts is how many times in all an event is handed to a failing
 	// handler before it goes to the dead letters. Default 3.
 	MaxAttempts int
@@ -36,13 +44,12 @@ type Options struct {
 	// Prefetch is how many events one subscription handles at once.
 	// Default 16.
 	Prefetch int
-
-	// Logger gets the bus's log lines: retries, dead letters, panics.
-	// Default slog.Default().
-	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
+	if o.Namespace == "" {
+		o.Namespace = "hive"
+	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
 	}
@@ -75,11 +82,13 @@ var (
 	_ events.DeadLetterLister = (*Bus)(nil)
 )
 
-// New returns an empty bus whose queues are named after namespace.
-func New(namespace string, opts Options) *Bus {
+// New returns an empty bus whose queues are named after the namespace
+// (see Options).
+func New(opts Options) *Bus {
+	opts = opts.withDefaults()
 	return &Bus{
-		namespace: namespace,
-		opts:      opts.withDefaults(),
+		namespace: opts.Namespace,
+		opts:      opts,
 		queues:    make(map[string]*queue),
 		subs:      make(map[*subscription]bool),
 	}

@@ -10,11 +10,12 @@ import (
 
 func TestBus(t *testing.T) {
 	eventstest.Run(t, func(t *testing.T) func() eventstest.Bus {
-		bus := memory.New(hivetest.Namespace(t), memory.Options{
+		bus := memory.New(memory.Options{
+			Namespace:   hivetest.Namespace(t),
+			Logger:      eventstest.Logger(t),
 			MaxAttempts: eventstest.MaxAttempts,
 			RetryDelay:  eventstest.RetryDelay,
 			Prefetch:    eventstest.Prefetch,
-			Logger:      eventstest.Logger(t),
 		})
 		t.Cleanup(func() { bus.Close() })
 		// One memory.Bus is the broker and every instance's connection.

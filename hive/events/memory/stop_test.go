@@ -21,7 +21,7 @@ import (
 func TestNoEventIsHandledOnceStopHasBegun(t *testing.T) {
 	const prefetch, queued = 4, 6
 	for round := range 5 {
-		bus := New(fmt.Sprintf("stop-%d", round), Options{Prefetch: prefetch})
+		bus := New(Options{Namespace: fmt.Sprintf("stop-%d", round), Prefetch: prefetch})
 		t.Cleanup(func() { bus.Close() })
 		s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
 

@@ -41,6 +41,14 @@ import (
 
 // Options tune a Bus. A zero field takes its default.
 type Options struct {
+	// Namespace names the exchange, and is the first part of every queue's
+	// name (see the package comment). Default "hive".
+	Namespace string
+
+	// Logger gets the bus's log lines: reconnects, retries, dead letters.
+	// Default slog.Default().
+	Logger *slog.Logger
+
 	// MaxAttempts is how many times in all an event is handed to a failing
 	// handler before it goes to the dead-letter queue. Default 3.
 	MaxAttempts int
@@ -64,6 +72,12 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
+	if o.Namespace == "" {
+		o.Namespace = "hive"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
 	}
@@ -106,10 +120,10 @@ var (
 )
 
 // New connects to the broker at amqpURL (amqp://user:password@host:port/)
-// and declares the namespace's exchange. It fails at once if the broker
-// does not answer; later, the Bus repairs lost connections by itself. A nil
-// logger means slog.Default().
-func New(ctx context.Context, amqpURL, namespace string, logger *slog.Logger, opts Options) (*Bus, error) {
+// and declares the namespace's exchange (see Options). It fails at once if
+// the broker does not answer; later, the Bus repairs lost connections by
+// itself.
+func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 	uri, err := amqp.ParseURI(amqpURL)
 	if err != nil {
 		// The parse error quotes the whole URL, password and all.
@@ -118,15 +132,13 @@ func New(ctx context.Context, amqpURL, namespace string, logger *slog.Logger, op
 		}
 		return nil, fmt.Errorf("rabbitmq: bad AMQP URL: %w", err)
 	}
-	if logger == nil {
-		logger = slog.Default()
-	}
+	opts = opts.withDefaults()
 	b := &Bus{
 		url:       amqpURL,
 		host:      net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)),
-		namespace: namespace,
-		log:       logger,
-		opts:      opts.withDefaults(),
+		namespace: opts.Namespace,
+		log:       opts.Logger,
+		opts:      opts,
 		durable:   make(map[string]bool),
 		replaced:  make(chan struct{}),
 	}

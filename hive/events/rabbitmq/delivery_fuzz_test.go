@@ -30,7 +30,7 @@ import (
 func FuzzDelivery(f *testing.F) {
 	url, ns := brokertest.RabbitMQ(f), hivetest.Namespace(f)
 	ctx := f.Context()
-	bus, err := rabbitmq.New(ctx, url, ns, slog.New(slog.DiscardHandler), rabbitmq.Options{})
+	bus, err := rabbitmq.New(ctx, url, rabbitmq.Options{Namespace: ns, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		f.Fatal(err)
 	}

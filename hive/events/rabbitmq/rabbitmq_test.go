@@ -41,11 +41,13 @@ func newBusWith(t *testing.T, url, namespace string, logger *slog.Logger) *rabbi
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	opts := rabbitmq.Options{
+		Namespace:   namespace,
+		Logger:      logger,
 		MaxAttempts: eventstest.MaxAttempts,
 		RetryDelay:  eventstest.RetryDelay,
 		Prefetch:    eventstest.Prefetch,
 	}
-	bus, err := rabbitmq.New(ctx, url, namespace, logger, opts)
+	bus, err := rabbitmq.New(ctx, url, opts)
 	require.NoError(t, err, "cannot connect to RabbitMQ")
 	t.Cleanup(func() {
 		bus.Close()
@@ -190,7 +192,7 @@ func TestNewFailsFastWhenNothingAnswers(t *testing.T) {
 	ln.Close()
 
 	start := time.Now()
-	_, err = rabbitmq.New(context.Background(), "amqp://guest:secret-password@"+addr+"/", "test", eventstest.Logger(t), rabbitmq.Options{})
+	_, err = rabbitmq.New(context.Background(), "amqp://guest:secret-password@"+addr+"/", rabbitmq.Options{Namespace: "test", Logger: eventstest.Logger(t)})
 	require.Error(t, err, "New connected to a port where nothing listens")
 	assert.Less(t, time.Since(start), 2*time.Second, "New took long to give up; it should fail fast")
 	assert.Contains(t, err.Error(), "cannot connect to "+addr, "the error does not say where it tried to connect")
@@ -200,7 +202,7 @@ func TestNewFailsFastWhenNothingAnswers(t *testing.T) {
 
 func TestNewDoesNotShowThePasswordOfABadURL(t *testing.T) {
 	t.Parallel()
-	_, err := rabbitmq.New(context.Background(), "amqp://guest:secret%zz@127.0.0.1:1/", "test", eventstest.Logger(t), rabbitmq.Options{})
+	_, err := rabbitmq.New(context.Background(), "amqp://guest:secret%zz@127.0.0.1:1/", rabbitmq.Options{Namespace: "test", Logger: eventstest.Logger(t)})
 	require.Error(t, err, "New accepted a URL with a bad escape in it")
 	assert.NotContains(t, err.Error(), "secret", "the error shows the password")
 }
@@ -209,7 +211,7 @@ func TestNewDoesNotShowThePasswordOfABadURL(t *testing.T) {
 // once, as the services of a busy instance do.
 func BenchmarkPublish(b *testing.B) {
 	url, ns := brokertest.RabbitMQ(b), hivetest.Namespace(b)
-	bus, err := rabbitmq.New(b.Context(), url, ns, eventstest.Logger(b), rabbitmq.Options{})
+	bus, err := rabbitmq.New(b.Context(), url, rabbitmq.Options{Namespace: ns, Logger: eventstest.Logger(b)})
 	require.NoError(b, err, "cannot connect to RabbitMQ")
 	defer bus.DeleteNamespace(context.Background())
 	defer bus.Close()

@@ -39,7 +39,7 @@ func NewRabbitMQNetwork(t testing.TB) *hivetest.Network {
 	n := hivetest.NewNetwork(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	bus, err := rabbitmq.New(ctx, amqpURL, n.Namespace, n.Config().Logger, rabbitmq.Options{MaxAttempts: hivetest.MaxAttempts, RetryDelay: hivetest.RetryDelay})
+	bus, err := rabbitmq.New(ctx, amqpURL, rabbitmq.Options{Namespace: n.Namespace, Logger: n.Config().Logger, MaxAttempts: hivetest.MaxAttempts, RetryDelay: hivetest.RetryDelay})
 	if err != nil {
 		t.Fatalf("brokertest: %v", err)
 	}
@@ -56,7 +56,7 @@ func useZooKeeper(t testing.TB, n *hivetest.Network) {
 	servers := ZooKeeper(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	reg, err := zookeeper.New(ctx, servers, n.Namespace, n.Config().Logger)
+	reg, err := zookeeper.New(ctx, servers, zookeeper.Options{Namespace: n.Namespace, Logger: n.Config().Logger})
 	if err != nil {
 		t.Fatalf("brokertest: %v", err)
 	}

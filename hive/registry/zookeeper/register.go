@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 
 	"github.com/go-zookeeper/zk"
@@ -37,49 +38,34 @@ func (r *Registry) Register(ctx context.Context, inst registry.Instance) error {
 	return nil
 }
 
-// create writes inst to the ephemeral node at path. A node of the same ID
-// may exist: an earlier record, or the node of an expired session that the
-// server has not removed yet. create deletes it first (rather than changing
-// its data), so the node is ours and watchers, who watch the list of nodes,
-// see the change. r.mu must be held.
-func (r *Registry) create(path string, inst registry.Instance) error {
+// create writes inst to a new ephemeral node at the path node. A node of
+// the same ID may exist: an earlier record, or the node of an expired
+// session that the server has not removed yet. create deletes it first
+// (rather than changing its data), so the node is ours and watchers, who
+// watch the list of nodes, see the change. r.mu must be held.
+func (r *Registry) create(node string, inst registry.Instance) error {
 	data, err := json.Marshal(inst)
 	if err != nil {
 		return err
 	}
-	_, err = r.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	_, err = r.conn.Create(node, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, zk.ErrNoNode): // the first instance of its service: create the parents
-		if err := r.createParents(path); err != nil {
+		if err := CreatePath(r.conn, path.Dir(node)); err != nil {
 			return err
 		}
 	case errors.Is(err, zk.ErrNodeExists): // a stale node of an earlier session, or a new record
-		if err := r.conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		if err := r.conn.Delete(node, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 			return err
 		}
 	default:
 		return err
 	}
 	// Try once more, now that the parents exist or the old node is gone.
-	_, err = r.conn.Create(path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	_, err = r.conn.Create(node, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 	return err
-}
-
-// createParents creates the persistent nodes above path. Another client may
-// be creating them at the same time, so one that exists already is fine.
-func (r *Registry) createParents(path string) error {
-	for i := 1; i < len(path); i++ {
-		if path[i] != '/' {
-			continue
-		}
-		_, err := r.conn.Create(path[:i], nil, 0, zk.WorldACL(zk.PermAll))
-		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
-			return fmt.Errorf("create %s: %w", path[:i], err)
-		}
-	}
-	return nil
 }
 
 // Deregister deletes the node of inst at once, so watchers see it go now

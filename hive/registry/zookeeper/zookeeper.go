@@ -26,7 +26,6 @@ package zookeeper
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -63,48 +62,66 @@ type Registry struct {
 
 var _ registry.Registry = (*Registry)(nil)
 
-// Option changes a default of New.
-type Option func(*options)
+// Options tune a Registry, or a connection of Connect. A zero field takes
+// its default.
+type Options struct {
+	// Namespace is the root of the registry's tree: it keeps its instances
+	// under /<Namespace>/services. Default "hive". Connect has no use for it.
+	Namespace string
 
-type options struct {
-	sessionTimeout time.Duration
-	connectTimeout time.Duration
+	// Logger gets the log lines of the registry and of the zk client.
+	// Default slog.Default(); for the zk client's lines, the default of
+	// the moment each is logged.
+	Logger *slog.Logger
+
+	// SessionTimeout is how long the servers keep the session, and so the
+	// ephemeral nodes, of a client they no longer hear from. The servers
+	// round it into their own bounds (by default 2 to 20 ticks of 2s).
+	// Default 4s.
+	SessionTimeout time.Duration
+
+	// ConnectTimeout is how long New and Connect wait for a first
+	// session. Default 3s.
+	ConnectTimeout time.Duration
 }
 
-// WithSessionTimeout sets how long the servers keep the session, and so the
-// instances, of a client they no longer hear from. The default is 4s; the
-// servers round it into their own bounds (by default 2 to 20 ticks of 2s).
-func WithSessionTimeout(d time.Duration) Option {
-	return func(o *options) { o.sessionTimeout = d }
+func (o Options) withDefaults() Options {
+	if o.Namespace == "" {
+		o.Namespace = "hive"
+	}
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = 4 * time.Second
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 3 * time.Second
+	}
+	return o
 }
 
-// WithConnectTimeout sets how long New waits for a first session. The
-// default is 3s.
-func WithConnectTimeout(d time.Duration) Option {
-	return func(o *options) { o.connectTimeout = d }
+// logger returns o.Logger, or slog's default logger of the moment: a
+// program may set that after it connected (env.Run does).
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.Default()
+	}
+	return o.Logger
 }
 
 // New connects to the ZooKeeper servers (host:port each) and returns a
-// registry that keeps its instances under /<namespace>/services. An empty
-// namespace means "hive"; a nil logger means slog.Default(). New fails
-// when no server gives it a session within the connect timeout, or when ctx
-// ends first; ctx plays no part after New returns.
-func New(ctx context.Context, servers []string, namespace string, logger *slog.Logger, opts ...Option) (*Registry, error) {
-	if namespace == "" {
-		namespace = "hive"
-	}
-	if logger == nil {
-		logger = slog.Default()
-	}
+// registry that keeps its instances under /<namespace>/services (see
+// Options). New fails when no server gives it a session within the connect
+// timeout, or when ctx ends first; ctx plays no part after New returns.
+func New(ctx context.Context, servers []string, opts Options) (*Registry, error) {
+	opts = opts.withDefaults()
 	r := &Registry{
-		root:       "/" + strings.Trim(namespace, "/") + "/services",
-		logger:     logger,
+		root:       "/" + strings.Trim(opts.Namespace, "/") + "/services",
+		logger:     opts.logger(),
 		sessions:   make(chan struct{}, 1),
 		registered: make(map[string]registry.Instance),
 		skipped:    make(map[string]string),
 		done:       make(chan struct{}),
 	}
-	conn, err := connect(ctx, servers, logger, r.onEvent, opts)
+	conn, err := connect(ctx, servers, opts, r.onEvent)
 	if err != nil {
 		return nil, err
 	}
@@ -116,27 +133,21 @@ func New(ctx context.Context, servers []string, namespace string, logger *slog.L
 }
 
 // Connect opens a ZooKeeper session of its own, for recipes that need the
-// zk API itself, such as a leader election. Like New, it logs through
-// logger and fails, saying what to do, when no server answers in time.
-// Close the connection when done: its ephemeral nodes go with it.
-func Connect(ctx context.Context, servers []string, logger *slog.Logger, opts ...Option) (*zk.Conn, error) {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	return connect(ctx, servers, logger, nil, opts)
+// zk API itself, such as a leader election or step 5's ledger. Like New,
+// it logs through opts.Logger, sends the zk client's lines there too, and
+// fails, saying what to do, when no server answers in time. Close the
+// connection when done: its ephemeral nodes go with it.
+func Connect(ctx context.Context, servers []string, opts Options) (*zk.Conn, error) {
+	return connect(ctx, servers, opts.withDefaults(), nil)
 }
 
 // connect dials the servers and waits for the first session. onEvent, if
 // not nil, hears every session event, the first one included.
-func connect(ctx context.Context, servers []string, logger *slog.Logger, onEvent func(zk.Event), opts []Option) (*zk.Conn, error) {
-	o := options{sessionTimeout: 4 * time.Second, connectTimeout: 3 * time.Second}
-	for _, opt := range opts {
-		opt(&o)
-	}
+func connect(ctx context.Context, servers []string, opts Options, onEvent func(zk.Event)) (*zk.Conn, error) {
 	first := make(chan struct{})
 	var once sync.Once
-	conn, _, err := zk.Connect(servers, o.sessionTimeout,
-		zk.WithLogger(zkLogger{logger}),
+	conn, _, err := zk.Connect(servers, opts.SessionTimeout,
+		zk.WithLogger(zkLogger{opts}),
 		zk.WithLogInfo(false), // the client's errors only; we log what matters
 		zk.WithEventCallback(func(ev zk.Event) {
 			if onEvent != nil {
@@ -153,19 +164,20 @@ func connect(ctx context.Context, servers []string, logger *slog.Logger, onEvent
 
 	// zk.Connect returns at once and keeps trying in the background, forever.
 	// A service should rather fail at start and say why.
-	timer := time.NewTimer(o.connectTimeout)
+	timer := time.NewTimer(opts.ConnectTimeout)
 	defer timer.Stop()
 	select {
 	case <-first:
 	case <-timer.C:
 		conn.Close()
 		return nil, fmt.Errorf("zookeeper: no server answers at %s within %v: run `make up`, or set HIVE_ZOOKEEPER",
-			strings.Join(servers, ","), o.connectTimeout)
+			strings.Join(servers, ","), opts.ConnectTimeout)
 	case <-ctx.Done():
 		conn.Close()
-		return nil, fmt.Errorf("zookeeper: connect to %s: %w", strings.Join(servers, ","), ctx.Err())
+		return nil, fmt.Errorf("zookeeper: no session with %s before %w: run `make up`, or set HIVE_ZOOKEEPER",
+			strings.Join(servers, ","), ctx.Err())
 	}
-	logger.Info("zookeeper: connected", "server", conn.Server(), "session", fmt.Sprintf("%#x", conn.SessionID()))
+	opts.logger().Info("zookeeper: connected", "server", conn.Server(), "session", fmt.Sprintf("%#x", conn.SessionID()))
 	return conn, nil
 }
 
@@ -195,39 +207,18 @@ func (r *Registry) isClosed() bool {
 
 func (r *Registry) servicePath(service string) string { return r.root + "/" + service }
 
-// zkLogger passes the zk client's log lines to slog.
-type zkLogger struct{ logger *slog.Logger }
+// zkLogger passes the zk client's log lines to slog. Left alone, the
+// client writes them with the standard library's log package, straight to
+// stderr.
+type zkLogger struct{ opts Options }
 
 func (l zkLogger) Printf(format string, args ...any) {
-	l.logger.Warn("zookeeper client: " + fmt.Sprintf(format, args...))
+	l.opts.logger().Warn("zookeeper client: " + fmt.Sprintf(format, args...))
 }
 
 // DeleteNamespace deletes the whole tree of the registry's namespace, with
 // whatever else lives there (elections, say). Tests use it to clean up
 // after themselves; it is no part of the Registry interface.
 func (r *Registry) DeleteNamespace(ctx context.Context) error {
-	return deleteTree(ctx, r.conn, path.Dir(r.root))
-}
-
-// deleteTree deletes p and everything below it, children first.
-func deleteTree(ctx context.Context, conn *zk.Conn, p string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	children, _, err := conn.Children(p)
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("zookeeper: delete %s: %w", p, err)
-	}
-	for _, child := range children {
-		if err := deleteTree(ctx, conn, path.Join(p, child)); err != nil {
-			return err
-		}
-	}
-	if err := conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-		return fmt.Errorf("zookeeper: delete %s: %w", p, err)
-	}
-	return nil
+	return DeleteTree(ctx, r.conn, path.Dir(r.root))
 }

@@ -48,7 +48,7 @@ func TestNodeWithoutInstanceIsSkippedAndLoggedOnce(t *testing.T) {
 	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
 	var logs hivetest.Logs
-	r, err := zookeeper.New(t.Context(), servers, ns, slog.New(slog.NewTextHandler(&logs, nil)))
+	r, err := zookeeper.New(t.Context(), servers, zookeeper.Options{Namespace: ns, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
 	require.NoError(t, r.Register(t.Context(), menu1))
@@ -169,7 +169,7 @@ func TestNewFailsFastWhenNothingListens(t *testing.T) {
 
 	var logs hivetest.Logs
 	start := time.Now()
-	r, err := zookeeper.New(t.Context(), []string{addr}, "", slog.New(slog.NewTextHandler(&logs, nil)))
+	r, err := zookeeper.New(t.Context(), []string{addr}, zookeeper.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	took := time.Since(start)
 
 	require.Error(t, err, "New must fail when no ZooKeeper server answers")
@@ -185,7 +185,7 @@ var menu1 = registry.Instance{ID: "menu-1", Service: "menu", Endpoint: "127.0.0.
 // newRegistry connects a registry for t, closed when t ends.
 func newRegistry(t *testing.T, servers []string, namespace string) *zookeeper.Registry {
 	t.Helper()
-	r, err := zookeeper.New(t.Context(), servers, namespace, slog.New(slog.DiscardHandler))
+	r, err := zookeeper.New(t.Context(), servers, zookeeper.Options{Namespace: namespace, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
 	return r

@@ -48,7 +48,7 @@ func startHive(ctx context.Context, logger *slog.Logger) (*memoryHive, error) {
 			Registry: registrymemory.New(),
 			// A failed event comes back after 200ms instead of a second,
 			// so that a short demo settles quickly.
-			Bus:    eventsmemory.New("demo", eventsmemory.Options{RetryDelay: 200 * time.Millisecond, Logger: logger}),
+			Bus:    eventsmemory.New(eventsmemory.Options{Namespace: "demo", RetryDelay: 200 * time.Millisecond, Logger: logger}),
 			Logger: logger,
 		},
 		ledger: ledger.NewMemory(),

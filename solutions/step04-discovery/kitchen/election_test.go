@@ -35,7 +35,7 @@ func zkConn(t *testing.T, n *hivetest.Network) *zk.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	conn, err := zookeeper.Connect(ctx, brokertest.ZooKeeper(t), n.Config().Logger)
+	conn, err := zookeeper.Connect(ctx, brokertest.ZooKeeper(t), zookeeper.Options{Logger: n.Config().Logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,10 +103,10 @@ func StartBeehive(ctx context.Context, opts BeehiveOptions) (_ *Beehive, err err
 	// The beehive's own connections go straight to the brokers, never
 	// through the proxy.
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if b.registry, err = zookeeper.New(ctx, opts.ZooKeeper, opts.Namespace, quiet); err != nil {
+	if b.registry, err = zookeeper.New(ctx, opts.ZooKeeper, zookeeper.Options{Namespace: opts.Namespace, Logger: quiet}); err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
-	if b.bus, err = rabbitmq.New(ctx, opts.AMQPURL, opts.Namespace, quiet, rabbitmq.Options{}); err != nil {
+	if b.bus, err = rabbitmq.New(ctx, opts.AMQPURL, rabbitmq.Options{Namespace: opts.Namespace, Logger: quiet}); err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	if b.ledger, err = ledger.Dial(ctx, opts.ZooKeeper, opts.Namespace, quiet); err != nil {

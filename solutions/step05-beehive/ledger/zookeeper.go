@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
-	"strings"
-	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
 
 // ZooKeeper is a Ledger in ZooKeeper, shared by every process that connects
@@ -36,51 +36,26 @@ type ZooKeeper struct {
 
 var _ Ledger = (*ZooKeeper)(nil)
 
-// sessionTimeout is how long ZooKeeper keeps the session after it last
-// heard from the client. The ledger's znodes are persistent, so an expired
-// session loses nothing: the client simply starts a new one.
-const sessionTimeout = 4 * time.Second
-
 // Dial connects to the ZooKeeper servers (host:port each) and returns the
 // ledger of namespace ("hive" if empty), once it has a session. It fails if
-// it gets none before ctx ends. The zk client's log lines go to logger, or
-// to slog's default logger of the moment if logger is nil. Close the
-// ledger when done.
+// it gets none in time, or before ctx ends. The zk client's log lines go to
+// logger, or to slog's default logger of the moment if logger is nil.
+// Close the ledger when done.
+//
+// The ledger has a session of its own, opened as hive's registry opens
+// its session (zookeeper.Connect): the same timeouts, the same logging,
+// the same error when ZooKeeper is not running. Its znodes are
+// persistent, so an expired session loses nothing: the client simply
+// starts a new one.
 func Dial(ctx context.Context, servers []string, namespace string, logger *slog.Logger) (*ZooKeeper, error) {
 	if namespace == "" {
 		namespace = "hive"
 	}
-	where := strings.Join(servers, ",")
-	conn, events, err := zk.Connect(servers, sessionTimeout,
-		zk.WithLogger(zkLogger{logger}), // the client's log lines go through slog...
-		zk.WithLogInfo(false),           // ...and only its errors
-	)
+	conn, err := zookeeper.Connect(ctx, servers, zookeeper.Options{Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("ledger: connect to ZooKeeper at %s: %w", where, err)
+		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	// zk.Connect returns at once and keeps trying in the background; wait
-	// for a session, so that a ledger that cannot work fails here.
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				go drain(events)
-				return &ZooKeeper{conn: conn, root: "/" + namespace + "/ledger"}, nil
-			}
-		case <-ctx.Done():
-			conn.Close()
-			return nil, fmt.Errorf("ledger: no session with ZooKeeper at %s (%w): is it running? `make up` in the repository's top folder starts it",
-				where, ctx.Err())
-		}
-	}
-}
-
-// drain reads the session events that nobody else wants, until the
-// connection closes the channel. The client drops events that nobody
-// reads, but reading them costs nothing and keeps it that way.
-func drain(events <-chan zk.Event) {
-	for range events {
-	}
+	return &ZooKeeper{conn: conn, root: "/" + namespace + "/ledger"}, nil
 }
 
 // Close ends the ledger's session. What it recorded stays.
@@ -105,7 +80,7 @@ func (l *ZooKeeper) Claim(ctx context.Context, key string, value []byte) ([]byte
 		_, err := l.conn.Create(p, value, 0, zk.WorldACL(zk.PermAll))
 		if errors.Is(err, zk.ErrNoNode) {
 			// The first claim in a folder: make the folder, then try again.
-			if err := l.createFolders(path.Dir(p)); err != nil {
+			if err := zookeeper.CreatePath(l.conn, path.Dir(p)); err != nil {
 				return err
 			}
 			_, err = l.conn.Create(p, value, 0, zk.WorldACL(zk.PermAll))
@@ -187,49 +162,13 @@ func (l *ZooKeeper) List(ctx context.Context, folder string) (map[string][]byte,
 // the namespace has stopped.
 func (l *ZooKeeper) DeleteNamespace(ctx context.Context) error {
 	namespace := path.Dir(l.root)
-	err := do(ctx, func() error { return l.deleteTree(namespace) })
-	if err != nil {
-		return fmt.Errorf("ledger: delete %s: %w", namespace, err)
+	if err := zookeeper.DeleteTree(ctx, l.conn, namespace); err != nil {
+		return fmt.Errorf("ledger: %w", err)
 	}
 	return nil
-}
-
-func (l *ZooKeeper) deleteTree(p string) error {
-	children, _, err := l.conn.Children(p)
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, child := range children {
-		if err := l.deleteTree(p + "/" + child); err != nil {
-			return err
-		}
-	}
-	err = l.conn.Delete(p, -1) // -1: whatever its version
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil
-	}
-	return err
 }
 
 func (l *ZooKeeper) path(key string) string { return l.root + "/" + key }
-
-// createFolders creates the znode p and its parents, those that do not
-// exist yet. Another process may create the same ones at the same time;
-// that is fine.
-func (l *ZooKeeper) createFolders(p string) error {
-	created := ""
-	for word := range strings.SplitSeq(strings.TrimPrefix(p, "/"), "/") {
-		created += "/" + word
-		_, err := l.conn.Create(created, nil, 0, zk.WorldACL(zk.PermAll))
-		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
-			return err
-		}
-	}
-	return nil
-}
 
 // do runs op, a few ZooKeeper calls, and returns its error, or ctx's error
 // if ctx ends first. The zk client takes no context; its calls end on their
@@ -247,18 +186,4 @@ func do(ctx context.Context, op func() error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// zkLogger passes the zk client's log lines to slog. Left alone, the client
-// writes them with the standard library's log package, straight to stderr.
-type zkLogger struct{ logger *slog.Logger }
-
-func (l zkLogger) Printf(format string, args ...any) {
-	logger := l.logger
-	if logger == nil {
-		// Looked up now, not at Dial: env.Run sets the default logger
-		// after the ledger is connected.
-		logger = slog.Default()
-	}
-	logger.Warn("zookeeper client (ledger): " + fmt.Sprintf(format, args...))
 }
