@@ -171,7 +171,7 @@ func printHint(w io.Writer, dir string, s Step, task string, code bool) error {
 		}
 		return fmt.Errorf("the README of %s has no hint for %s yet; the TODO comment at %s says what to do", s.Dir, taskName(task), markers[task][0])
 	}
-	fmt.Fprintf(w, "Hint for %s of %s", taskName(task), s.Dir)
+	fmt.Fprintf(w, "Hint for %s in %s", taskName(task), s.Dir)
 	if ms := markers[task]; len(ms) > 0 {
 		fmt.Fprintf(w, " (%s)", ms[0])
 	}

@@ -60,7 +60,7 @@ func TestPrintHint(t *testing.T) {
 
 	var out strings.Builder
 	require.NoError(t, printHint(&out, dir, s, "1", false))
-	assert.Equal(t, "Hint for task 1 of step09-test (svc/svc.go:3):\n\nA nudge.\n\nStill stuck? make hint TASK=1 CODE=1 shows the code.\n", out.String())
+	assert.Equal(t, "Hint for task 1 in step09-test (svc/svc.go:3):\n\nA nudge.\n\nStill stuck? make hint TASK=1 CODE=1 shows the code.\n", out.String())
 
 	out.Reset()
 	require.NoError(t, printHint(&out, dir, s, "1", true))

@@ -21,8 +21,9 @@ const machineFault = "the machine, not your code"
 
 // runOptions say which of a step's tests run, and how much of them shows.
 type runOptions struct {
-	Further bool   // only the going-further tests, TestFurther_...
-	Run     string // go test -run, instead of the default; for tests of the runner
+	Further bool     // only the going-further tests, TestFurther_...
+	Run     string   // go test -run, instead of the default; for tests of the runner
+	Env     []string // more environment for go test, as "KEY=value"
 }
 
 // stepRun is what one run of a step's tests found.
@@ -68,7 +69,7 @@ func runStep(dir string, s Step, opts runOptions, live io.Writer) (*stepRun, err
 
 	r := &stepRun{Step: s, Further: opts.Further}
 	outputs := make(map[string]*strings.Builder) // by package and top-level test
-	code, err := streamTest(dir, args, nil, func(ev event) {
+	code, err := streamTest(dir, args, opts.Env, func(ev event) {
 		if ev.Action == "build-fail" {
 			r.Build = true
 		}
@@ -210,6 +211,13 @@ func (r *stepRun) recap(w io.Writer, dir string) error {
 		fmt.Fprintf(w, "All green: you went further in step %d.\n", stepNumber(s))
 	default:
 		fmt.Fprintln(w, s.Done)
+		markers, err := findMarkers(dir, s)
+		if err != nil {
+			return err
+		}
+		if len(markers[further]) > 0 {
+			fmt.Fprintln(w, "Time to spare? `make further` has a going-further task for you.")
+		}
 	}
 	return nil
 }
@@ -225,7 +233,11 @@ func (r *stepRun) doThisNext(w io.Writer, dir string, f failedTest) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Not green yet. Do this next, %s of step %d:\n\n", taskName(f.Task), stepNumber(r.Step))
+	what := taskName(f.Task)
+	if f.Task == further {
+		what = "the going-further task"
+	}
+	fmt.Fprintf(w, "Not green yet. Do this next, %s of step %d:\n\n", what, stepNumber(r.Step))
 	for _, line := range taskMessage(f.Output, f.Task) {
 		fmt.Fprintln(w, "  "+line)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -13,36 +14,44 @@ import (
 // TestRecapNamesTheFirstTaskItsPlaceAndItsHint runs task 1 of every
 // exercise as it is generated, where it fails, and checks that the recap
 // at the end says which task, where its TODO comment is, and the README's
-// nudge. Only task 1's tests run, in the package of its first TODO
-// comment, so that the five steps take seconds; steps 3 to 5 need the
-// brokers, and a skip fails like in CI.
+// nudge; the same for the going-further task, where a step has one. Only
+// that task's tests run, in the package of its first TODO comment, so that
+// the five steps take seconds; steps 3 to 5 need the brokers, and a skip
+// fails like in CI.
 func TestRecapNamesTheFirstTaskItsPlaceAndItsHint(t *testing.T) {
-	t.Setenv("HIVE_REQUIRE_BROKERS", "1")
 	for _, s := range steps {
-		t.Run(s.Dir, func(t *testing.T) {
-			dir := filepath.Join("..", "..", "..", s.Dir)
-			markers, err := findMarkers(dir, s)
-			require.NoError(t, err)
-			require.NotEmpty(t, markers["1"], "no TODO(%s) Task 1 comment in %s", s.Dir[:6], dir)
-			hints, err := readHints(dir)
-			require.NoError(t, err)
-			require.NotEmpty(t, hints["1"].Nudge, "the README of %s has no hint for task 1", s.Dir)
+		dir := filepath.Join("..", "..", "..", s.Dir)
+		markers, err := findMarkers(dir, s)
+		require.NoError(t, err)
+		hints, err := readHints(dir)
+		require.NoError(t, err)
+		require.NotEmpty(t, markers["1"], "no TODO(%s) Task 1 comment in %s", s.Dir[:6], dir)
+		for _, c := range []struct{ task, run, what string }{
+			{"1", "^TestTask1_", "task 1"},
+			{further, "^TestFurther_", "the going-further task"},
+		} {
+			if len(markers[c.task]) == 0 {
+				continue
+			}
+			t.Run(s.Dir+"/"+c.task, func(t *testing.T) {
+				t.Parallel()
+				require.NotEmpty(t, hints[c.task].Nudge, "the README of %s has no hint for %s", s.Dir, taskName(c.task))
+				one := s
+				one.Packages = []string{"./" + path.Dir(markers[c.task][0].File)}
+				var live, recap strings.Builder
+				r, err := runStep(dir, one, runOptions{Run: c.run, Further: c.task == further, Env: []string{"HIVE_REQUIRE_BROKERS=1"}}, &live)
+				require.NoError(t, err)
+				require.NoError(t, r.recap(&recap, dir))
 
-			one := s
-			one.Packages = []string{"./" + path.Dir(markers["1"][0].File)}
-			var live, recap strings.Builder
-			r, err := runStep(dir, one, runOptions{Run: "^TestTask1_"}, &live)
-			require.NoError(t, err)
-			require.NoError(t, r.recap(&recap, dir))
-
-			assert.False(t, r.green())
-			got := recap.String()
-			assert.Contains(t, got, "Do this next, task 1 of step "+s.Dir[5:6], live.String())
-			assert.Contains(t, got, "Task 1:")
-			assert.Contains(t, got, "Where: "+markers["1"][0].String())
-			assert.Contains(t, got, indent(hints["1"].Nudge, "  "))
-			assert.Contains(t, got, "More: make hint TASK=1")
-		})
+				assert.False(t, r.green())
+				got := recap.String()
+				assert.Contains(t, got, "Do this next, "+c.what+" of step "+s.Dir[5:6]+":", live.String())
+				assert.Contains(t, got, taskWords(c.task))
+				assert.Contains(t, got, "Where: "+markers[c.task][0].String())
+				assert.Contains(t, got, indent(hints[c.task].Nudge, "  "))
+				assert.Contains(t, got, "More: make hint TASK="+c.task)
+			})
+		}
 	}
 }
 
@@ -109,4 +118,13 @@ func TestTaskMessage(t *testing.T) {
 
 	long := "    x_test.go:1: Task 3: a\n" + strings.Repeat("        more\n", 20)
 	assert.Len(t, taskMessage(long, "3"), maxMessageLines+1)
+}
+
+func TestAGreenRecapOffersTheGoingFurtherTask(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kitchen.go"), []byte("package kitchen\n\n// TODO(step03) Going further: cook faster.\n"), 0o644))
+	r := stepRun{Step: Step{Dir: "step03-events", Done: "All green: step 3 is done."}, Ran: 3}
+	var got strings.Builder
+	require.NoError(t, r.recap(&got, dir))
+	assert.Equal(t, "\nAll green: step 3 is done.\nTime to spare? `make further` has a going-further task for you.\n", got.String())
 }
