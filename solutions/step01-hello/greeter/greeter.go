@@ -54,6 +54,14 @@ const maxName = 50
 
 // greet answers greeter.greet.
 func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
+	// TODO(step01) Task 1: answer with the greeting "Hello, <name>!".
+	//
+	// TODO(step01) Task 2: fail with hive.Errorf(hive.BadRequest, ...) when
+	// the name is empty or only spaces.
+	//
+	// TODO(step01) Task 3: greet in req.Language, with the greetings map
+	// ("" means "en"); fail with hive.NotFound for a language it lacks.
+	//
 	// TODO(step01) Going further: once the three tasks pass, refuse a name
 	// longer than maxName letters with hive.BadRequest. Letters, not bytes.
 	// BEGIN SOLUTION
@@ -63,14 +71,6 @@ func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
 		return GreetReply{}, hive.Errorf(hive.BadRequest, "the name has %d letters; send one of at most %d", n, maxName)
 	}
 	// END SOLUTION
-
-	// TODO(step01) Task 1: answer with the greeting "Hello, <name>!".
-	//
-	// TODO(step01) Task 2: fail with hive.Errorf(hive.BadRequest, ...) when
-	// the name is empty or only spaces.
-	//
-	// TODO(step01) Task 3: greet in req.Language, with the greetings map
-	// ("" means "en"); fail with hive.NotFound for a language it lacks.
 	// BEGIN SOLUTION
 	name := strings.TrimSpace(req.Name)
 	if name == "" {
