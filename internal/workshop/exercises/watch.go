@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"maps"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -23,20 +26,35 @@ const clearScreen = "\033[H\033[2J"
 // a .go file of the step changes, and shows only the recap: the first
 // failing task and its hint, or that the step is green. Ctrl-C ends it.
 func watch(dir string, s Step, opts runOptions) error {
+	// Ctrl-C is how watch ends, so it ends without an error: make would
+	// report one.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	var seen stamps
 	tick := time.NewTicker(watchEvery)
 	defer tick.Stop()
-	for ; ; <-tick.C {
+	for {
+		if ctx.Err() != nil {
+			fmt.Println("\nStopped watching.")
+			return nil
+		}
 		now, err := goFileStamps(dir)
 		if err != nil {
 			return err
 		}
 		if maps.Equal(now, seen) {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+			}
 			continue
 		}
 		seen = now
 		fmt.Printf("%sWatching %s: save a .go file to test again; Ctrl-C ends.\n\nTesting...\n", clearScreen, s.Dir)
 		r, err := runStep(dir, s, opts, io.Discard)
+		if ctx.Err() != nil {
+			continue // the tests were stopped too
+		}
 		if err != nil {
 			return err
 		}
