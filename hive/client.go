@@ -19,10 +19,6 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/registry"
 )
 
-// DefaultCallTimeout is how long a call may take when its context has no
-// deadline of its own.
-const DefaultCallTimeout = 5 * time.Second
-
 const (
 	// minAttemptTimeout is the least time an attempt gets when a retry could
 	// follow it; see Client.send.

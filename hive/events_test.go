@@ -98,7 +98,7 @@ func TestStopThatRunsOutOfTimeEndsHandlersInFlight(t *testing.T) {
 			return ctx.Err()
 		})
 		cfg := n.Config()
-		cfg.CallTimeout = time.Minute
+		cfg.EventTimeout = time.Minute
 		n.StartWith(kitchen, cfg)
 		order := n.Start(hive.New("order"))
 		require.NoError(t, order.Emit(context.Background(), "order.placed", orderPlaced{OrderID: "o-3"}))

@@ -26,9 +26,14 @@ type Config struct {
 	Listen    string // the address to listen on; "127.0.0.1:0" (any free port) if empty
 	Advertise string // the host:port others reach it at; the listener's address if empty
 
-	Logger       *slog.Logger  // slog.Default() if nil
-	CallTimeout  time.Duration // the deadline of calls without one, in and out; DefaultCallTimeout if 0
-	MaxBodyBytes int64         // the largest request body accepted; 1 MiB if 0
+	Logger       *slog.Logger // slog.Default() if nil
+	MaxBodyBytes int64        // the largest request body accepted; 1 MiB if 0
+
+	// Deadlines, one per job: how long the work may take before its
+	// context ends. A zero field takes its default (see below).
+	CallTimeout  time.Duration // a call the service makes (Service.Call) whose context has no deadline; env: HIVE_CALL_TIMEOUT
+	ServeTimeout time.Duration // a call to the service that brings no deadline (no Hive-Timeout header: curl, say)
+	EventTimeout time.Duration // one try of an event handler
 
 	// Limits on callers, so that none can hold an instance open (see
 	// README, "What an instance will not take").
@@ -36,6 +41,17 @@ type Config struct {
 	IdleTimeout time.Duration // how long a keep-alive connection may idle before it is closed; 2m if 0
 	MaxInFlight int           // the most requests answered at once; more are refused as unavailable; 256 if 0
 }
+
+// The defaults of Config's deadlines, in one place. They are all the same
+// today, but they are separate jobs: a service may wait less for others
+// than it gives its own handlers, say. A deadline that a call brings along
+// wins over ServeTimeout (the caller knows how long it waits), up to a
+// minute.
+const (
+	DefaultCallTimeout  = 5 * time.Second // Config.CallTimeout, and a Client's
+	DefaultServeTimeout = 5 * time.Second // Config.ServeTimeout
+	DefaultEventTimeout = 5 * time.Second // Config.EventTimeout
+)
 
 // instance is the running part of a Service.
 type instance struct {
@@ -174,6 +190,12 @@ func withDefaults(cfg Config) Config {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
 	}
+	if cfg.ServeTimeout <= 0 {
+		cfg.ServeTimeout = DefaultServeTimeout
+	}
+	if cfg.EventTimeout <= 0 {
+		cfg.EventTimeout = DefaultEventTimeout
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = defaultMaxBody
 	}
@@ -190,10 +212,10 @@ func withDefaults(cfg Config) Config {
 }
 
 // eventHandler hands the events of sub to the event pipeline. Like a
-// call, a handler has a deadline: CallTimeout.
+// call, a handler has a deadline: EventTimeout.
 func (in *instance) eventHandler(sub *subscription, pipeline Handler) events.Handler {
 	return func(ctx context.Context, e events.Event) error {
-		c := &Call{Name: sub.pattern, Event: &e, trace: e.TraceID, timeout: in.cfg.CallTimeout,
+		c := &Call{Name: sub.pattern, Event: &e, trace: e.TraceID, timeout: in.cfg.EventTimeout,
 			work: func(ctx context.Context) (any, error) { return nil, sub.handle(ctx, e) }}
 		_, err := pipeline(ctx, c)
 		return err

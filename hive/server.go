@@ -162,7 +162,7 @@ func (rs *rpcServer) admitted(next Handler) Handler {
 			// service may be elsewhere.
 			return nil, Errorf(Unavailable, "this is an instance of %s, not of %.*q", s.name, maxEchoed, want)
 		}
-		timeout, err := callTimeout(r.Header.Get(timeoutHeader), in.cfg.CallTimeout)
+		timeout, err := callTimeout(r.Header.Get(timeoutHeader), in.cfg.ServeTimeout)
 		if err != nil {
 			return nil, err
 		}

@@ -210,7 +210,7 @@ type Event[T any] struct {
 // there at once.
 //
 // Like a call, a handler has a deadline: its context ends after
-// Config.CallTimeout, or sooner when a Stop runs out of time waiting for it.
+// Config.EventTimeout, or sooner when a Stop runs out of time waiting for it.
 //
 // On panics if s already handles that pattern or has started.
 func On[T any](s *Service, pattern string, fn func(ctx context.Context, e Event[T]) error, opts ...EventOption) {

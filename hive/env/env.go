@@ -54,6 +54,10 @@ const (
 	Events    = "HIVE_EVENTS"    // rabbitmq or memory; "rabbitmq"
 	AMQPURL   = "HIVE_AMQP_URL"  // "amqp://guest:guest@127.0.0.1:5672/"
 
+	// How long a call the service makes may take when its context has no
+	// deadline (hive.Config.CallTimeout): a duration such as 2s; "5s".
+	CallTimeout = "HIVE_CALL_TIMEOUT"
+
 	// How often a failing event handler gets an event (3 times in all),
 	// and how long the event waits between tries (1s), before it goes to
 	// the dead letters. More tries ride out a longer outage of something
@@ -76,6 +80,7 @@ type Settings struct {
 	Events    string
 	AMQPURL   string
 
+	CallTimeout     time.Duration // 0: hive's default
 	EventAttempts   int           // 0: the bus's default
 	EventRetryDelay time.Duration // 0: the bus's default
 }
@@ -100,6 +105,10 @@ func Read() (Settings, error) {
 		// start, at the first Emit: a typo must not wait that long.
 		return Settings{}, fmt.Errorf("%s=%q: use rabbitmq or memory", Events, s.Events)
 	}
+	var err error
+	if s.CallTimeout, err = duration(CallTimeout); err != nil {
+		return Settings{}, err
+	}
 	if v := os.Getenv(EventAttempts); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -107,14 +116,24 @@ func Read() (Settings, error) {
 		}
 		s.EventAttempts = n
 	}
-	if v := os.Getenv(EventRetryDelay); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return Settings{}, fmt.Errorf("%s=%q: want a duration such as 500ms or 2s", EventRetryDelay, v)
-		}
-		s.EventRetryDelay = d
+	if s.EventRetryDelay, err = duration(EventRetryDelay); err != nil {
+		return Settings{}, err
 	}
 	return s, nil
+}
+
+// duration reads the variable key as a duration longer than zero, or 0 if
+// it is not set.
+func duration(key string) (time.Duration, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a duration such as 500ms or 2s", key, v)
+	}
+	return d, nil
 }
 
 func getenv(key, fallback string) string {

@@ -19,7 +19,7 @@ import (
 )
 
 func TestReadDefaults(t *testing.T) {
-	for _, key := range []string{"HIVE_NAMESPACE", "HIVE_LISTEN", "HIVE_REGISTRY", "HIVE_ZOOKEEPER", "HIVE_EVENTS", "HIVE_AMQP_URL", "HIVE_LOG_LEVEL", "HIVE_EVENT_ATTEMPTS", "HIVE_EVENT_RETRY_DELAY"} {
+	for _, key := range []string{"HIVE_NAMESPACE", "HIVE_LISTEN", "HIVE_REGISTRY", "HIVE_ZOOKEEPER", "HIVE_EVENTS", "HIVE_AMQP_URL", "HIVE_LOG_LEVEL", "HIVE_CALL_TIMEOUT", "HIVE_EVENT_ATTEMPTS", "HIVE_EVENT_RETRY_DELAY"} {
 		t.Setenv(key, "")
 	}
 	s, err := env.Read()
@@ -46,6 +46,41 @@ func TestReadEventRetries(t *testing.T) {
 	t.Setenv("HIVE_EVENT_ATTEMPTS", "zero")
 	_, err = env.Read()
 	assert.ErrorContains(t, err, `HIVE_EVENT_ATTEMPTS="zero": want a whole number of tries, at least 1`)
+}
+
+func TestReadCallTimeout(t *testing.T) {
+	t.Setenv("HIVE_CALL_TIMEOUT", "1.5s")
+	s, err := env.Read()
+	require.NoError(t, err)
+	assert.Equal(t, 1500*time.Millisecond, s.CallTimeout)
+
+	for _, bad := range []string{"abc", "-1s", "0", "5"} {
+		t.Setenv("HIVE_CALL_TIMEOUT", bad)
+		_, err = env.Read()
+		assert.ErrorContains(t, err, `HIVE_CALL_TIMEOUT="`+bad+`": want a duration such as 500ms or 2s`)
+	}
+}
+
+// HIVE_CALL_TIMEOUT reaches the calls the service makes: a call without a
+// deadline of its own brings the callee that much time.
+func TestCallTimeoutReachesTheServicesCalls(t *testing.T) {
+	svc := hive.New("clock")
+	hive.Handle(svc, "left", func(ctx context.Context, _ struct{}) (time.Duration, error) {
+		deadline, _ := ctx.Deadline()
+		return time.Until(deadline), nil
+	})
+	s := env.Settings{Namespace: hivetest.Namespace(t), Listen: "127.0.0.1:0", Registry: "memory", Events: "memory", CallTimeout: 42 * time.Second}
+	disconnect, err := env.Start(t.Context(), svc, s, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		assert.NoError(t, svc.Stop(context.Background()))
+		disconnect()
+	})
+
+	var left time.Duration
+	require.NoError(t, svc.Call(context.Background(), "clock.left", nil, &left))
+	assert.LessOrEqual(t, left, 42*time.Second)
+	assert.Greater(t, left, hive.DefaultCallTimeout, "the call must bring HIVE_CALL_TIMEOUT, not the default")
 }
 
 func TestReadRefusesABadLogLevel(t *testing.T) {
