@@ -26,10 +26,6 @@ help: ## List the targets
 
 up: ## Start RabbitMQ and ZooKeeper in Docker, and wait until both are healthy
 	@$(GO) run ./internal/workshop/up
-	@echo
-	@echo "RabbitMQ and ZooKeeper are up."
-	@echo "  RabbitMQ web UI: http://127.0.0.1:15672 (user guest, password guest)"
-	@echo "  Stop them with:  make down"
 
 down: ## Stop and remove the broker containers
 	@$(GO) run ./internal/workshop/up -down

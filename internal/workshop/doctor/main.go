@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"go/version"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -23,15 +22,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/command"
 )
 
 // A check is one line of the checklist: ✓ or ✗, what was found, and for a
-// ✗ a hint that says what to do about it.
+// ✗ a hint that says what to do about it. A check that failed but blocks
+// nothing, such as Docker when the brokers already run without it, shows
+// "–" instead of ✗, so that a ready machine does not look broken.
 type check struct {
-	ok   bool
-	what string
-	hint string
+	ok        bool
+	notNeeded bool
+	what      string
+	hint      string
 }
 
 func main() {
@@ -52,7 +55,10 @@ func main() {
 	checks = append(checks, zk)
 	for _, c := range checks {
 		mark := "✓"
-		if !c.ok {
+		switch {
+		case !c.ok && c.notNeeded:
+			mark = "–"
+		case !c.ok:
 			mark = "✗"
 		}
 		fmt.Printf("  %s %s\n", mark, c.what)
@@ -127,7 +133,7 @@ func checkDocker(brokersUp bool) []check {
 		why = "\nOnly `make up` needs it, and your brokers already run: you can skip this."
 	}
 	if _, err := exec.LookPath("docker"); err != nil {
-		return []check{{what: "Docker is not installed",
+		return []check{{what: "Docker is not installed", notNeeded: brokersUp,
 			hint: "Install Docker Desktop or Docker Engine: https://docs.docker.com/get-docker/" + why}}
 	}
 	var checks []check
@@ -150,6 +156,9 @@ func checkDocker(brokersUp bool) []check {
 		checks = append(checks, check{what: "Docker engine is not running (" + command.FirstLine(out) + ")",
 			hint: "Start Docker Desktop, or on Linux: sudo systemctl start docker." + why})
 	}
+	for i := range checks {
+		checks[i].notNeeded = brokersUp
+	}
 	return checks
 }
 
@@ -166,7 +175,7 @@ func checkRabbitMQ() check {
 		}
 		addr, from = u.Host, " (from HIVE_AMQP_URL)"
 	}
-	return checkBroker("RabbitMQ", addr, from, isRabbitMQ, "127.0.0.1:15672")
+	return checkBroker("RabbitMQ", addr, from, broker.IsRabbitMQ, "127.0.0.1:15672")
 }
 
 // rabbitUIAddr returns where RabbitMQ's web UI answers: port 15672 on the
@@ -188,7 +197,7 @@ func checkManagementUI(addr string) check {
 		conn.Close()
 		return check{ok: true, what: "RabbitMQ's web UI answers on http://" + addr}
 	}
-	return check{what: "RabbitMQ's web UI (the management plugin) does not answer on " + addr + " (optional)",
+	return check{what: "RabbitMQ's web UI (the management plugin) does not answer on " + addr + " (optional)", notNeeded: true,
 		hint: "Enable it: sudo rabbitmq-plugins enable rabbitmq_management\n" +
 			"or look from the command line instead:\n" +
 			"  sudo rabbitmqctl list_queues name messages consumers\n" +
@@ -204,7 +213,7 @@ func checkZooKeeper() check {
 	}
 	var c check
 	for _, addr := range addrs {
-		if c = checkBroker("ZooKeeper", strings.TrimSpace(addr), from, isZooKeeper); c.ok {
+		if c = checkBroker("ZooKeeper", strings.TrimSpace(addr), from, broker.IsZooKeeper); c.ok {
 			break
 		}
 	}
@@ -215,11 +224,8 @@ func checkZooKeeper() check {
 // answers, it checks that `make up` could publish the broker's ports: addr
 // and any extra ports, such as RabbitMQ's web UI.
 func checkBroker(name, addr, from string, is func(net.Conn) bool, extraPorts ...string) check {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(3 * time.Second))
-		if is(conn) {
+	if open, isBroker := broker.Answers(addr, is); open {
+		if isBroker {
 			return check{ok: true, what: name + " answers on " + addr + from}
 		}
 		c := check{what: name + ": something that is not " + name + " answers on " + addr + from,
@@ -243,30 +249,4 @@ func checkBroker(name, addr, from string, is func(net.Conn) bool, extraPorts ...
 	}
 	return check{what: name + ": not running (" + addr + " is free, so `make up` can start it)",
 		hint: "Run `make up` before step 3."}
-}
-
-// isRabbitMQ greets the server in AMQP 0-9-1 and checks its first answer:
-// a method frame (type 1) on channel 0 carrying connection.start (class 10,
-// method 10). That is how every RabbitMQ connection begins.
-func isRabbitMQ(conn net.Conn) bool {
-	if _, err := conn.Write([]byte("AMQP\x00\x00\x09\x01")); err != nil {
-		return false
-	}
-	b := make([]byte, 11) // type, channel (2), size (4), class (2), method (2)
-	if _, err := io.ReadFull(conn, b); err != nil {
-		return false
-	}
-	return b[0] == 1 && b[1] == 0 && b[2] == 0 && b[8] == 10 && b[10] == 10
-}
-
-// isZooKeeper sends "srvr", one of ZooKeeper's four-letter commands, which
-// is allowed by default. Even a server that refuses the command, or that is
-// still starting, answers in words that only ZooKeeper uses.
-func isZooKeeper(conn net.Conn) bool {
-	if _, err := conn.Write([]byte("srvr")); err != nil {
-		return false
-	}
-	b, _ := io.ReadAll(conn) // the server closes the connection after answering
-	s := string(b)
-	return strings.Contains(s, "Zookeeper version") || strings.Contains(s, "is not executed because it is not in the whitelist")
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
 )
 
 // fakeServer listens on a free local port and answers every connection
@@ -54,13 +56,13 @@ func TestCheckBroker(t *testing.T) {
 		wantOK bool
 		want   string
 	}{
-		{"rabbitmq answers", fakeServer(t, connectionStart), isRabbitMQ, nil, true, "answers on"},
-		{"zookeeper answers", fakeServer(t, "Zookeeper version: 3.9.3\nMode: standalone\n"), isZooKeeper, nil, true, "answers on"},
-		{"zookeeper refuses srvr", fakeServer(t, "srvr is not executed because it is not in the whitelist.\n"), isZooKeeper, nil, true, "answers on"},
-		{"http server on the amqp port", fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n"), isRabbitMQ, nil, false, "something that is not"},
-		{"http server on the zookeeper port", fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n"), isZooKeeper, nil, false, "something that is not"},
-		{"nothing there, ports free", freeAddr(t), isRabbitMQ, []string{freeAddr(t)}, false, "so `make up` can start it"},
-		{"nothing there, extra port taken", freeAddr(t), isRabbitMQ, []string{taken}, false, taken + " is taken"},
+		{"rabbitmq answers", fakeServer(t, connectionStart), broker.IsRabbitMQ, nil, true, "answers on"},
+		{"zookeeper answers", fakeServer(t, "Zookeeper version: 3.9.3\nMode: standalone\n"), broker.IsZooKeeper, nil, true, "answers on"},
+		{"zookeeper refuses srvr", fakeServer(t, "srvr is not executed because it is not in the whitelist.\n"), broker.IsZooKeeper, nil, true, "answers on"},
+		{"http server on the amqp port", fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n"), broker.IsRabbitMQ, nil, false, "something that is not"},
+		{"http server on the zookeeper port", fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n"), broker.IsZooKeeper, nil, false, "something that is not"},
+		{"nothing there, ports free", freeAddr(t), broker.IsRabbitMQ, []string{freeAddr(t)}, false, "so `make up` can start it"},
+		{"nothing there, extra port taken", freeAddr(t), broker.IsRabbitMQ, []string{taken}, false, taken + " is taken"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := checkBroker("Broker", tc.addr, "", tc.is, tc.extra...)

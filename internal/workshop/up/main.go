@@ -9,6 +9,10 @@
 // it says so in plain words, and how to run the brokers without Docker,
 // instead of letting docker print an error such as
 // "unknown shorthand flag: 'd' in -d".
+//
+// When RabbitMQ and ZooKeeper already answer on their ports, started by an
+// earlier `make up` or installed natively, there is nothing to start: it
+// says so and succeeds, without Docker.
 package main
 
 import (
@@ -16,13 +20,22 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/command"
+)
+
+// Where docker-compose.yml publishes the brokers.
+const (
+	rabbitMQAddr  = "127.0.0.1:5672"
+	zooKeeperAddr = "127.0.0.1:2181"
+	webUIAddr     = "127.0.0.1:15672"
 )
 
 func main() {
@@ -30,15 +43,55 @@ func main() {
 	flag.Parse()
 
 	ctx := context.Background()
-	compose, err := findCompose(ctx)
+	var err error
+	if *down {
+		err = stop(ctx)
+	} else {
+		err = start(ctx, os.Stdout, brokersAnswer())
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if err := run(ctx, compose, *down); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+}
+
+// brokersAnswer reports whether RabbitMQ and ZooKeeper both answer where
+// docker-compose.yml publishes them.
+func brokersAnswer() bool {
+	_, rabbit := broker.Answers(rabbitMQAddr, broker.IsRabbitMQ)
+	_, zk := broker.Answers(zooKeeperAddr, broker.IsZooKeeper)
+	return rabbit && zk
+}
+
+// start starts the brokers with Docker Compose and says where they are;
+// if they already answer, it only says so.
+func start(ctx context.Context, out io.Writer, alreadyUp bool) error {
+	if alreadyUp {
+		fmt.Fprintf(out, "RabbitMQ (%s) and ZooKeeper (%s) already answer: nothing to start.\n", rabbitMQAddr, zooKeeperAddr)
+		fmt.Fprintln(out, "The workshop uses them as they are, whether Docker runs them or not.")
+		return nil
 	}
+	compose, err := findCompose(ctx)
+	if err != nil {
+		return err
+	}
+	if err := run(ctx, compose, false); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "RabbitMQ and ZooKeeper are up.")
+	fmt.Fprintf(out, "  RabbitMQ web UI: http://%s (user guest, password guest)\n", webUIAddr)
+	fmt.Fprintln(out, "  Stop them with:  make down")
+	return nil
+}
+
+// stop stops and removes the broker containers.
+func stop(ctx context.Context) error {
+	compose, err := findCompose(ctx)
+	if err != nil {
+		return err
+	}
+	return run(ctx, compose, true)
 }
 
 // findCompose returns the command that runs Docker Compose here, such as
@@ -110,7 +163,7 @@ func run(ctx context.Context, compose []string, down bool) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	for _, addr := range []string{"127.0.0.1:5672", "127.0.0.1:2181"} {
+	for _, addr := range []string{rabbitMQAddr, zooKeeperAddr} {
 		if err := waitForPort(ctx, addr); err != nil {
 			return err
 		}

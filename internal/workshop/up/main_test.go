@@ -67,3 +67,25 @@ func TestFindCompose(t *testing.T) {
 		})
 	}
 }
+
+// TestStartWithBrokersThatAlreadyAnswer: brokers that already run, say
+// installed natively, leave nothing to start, so make up succeeds even
+// on a machine without Docker, instead of telling a ready attendee that
+// it "cannot start RabbitMQ and ZooKeeper".
+func TestStartWithBrokersThatAlreadyAnswer(t *testing.T) {
+	fakePath(t, nil) // no docker at all
+
+	var out strings.Builder
+	if err := start(context.Background(), &out, true); err != nil {
+		t.Fatalf("start with the brokers already answering = %v, want nil", err)
+	}
+	if !strings.Contains(out.String(), "already answer: nothing to start") {
+		t.Errorf("start does not say that the brokers already answer:\n%s", out.String())
+	}
+
+	out.Reset()
+	err := start(context.Background(), &out, false)
+	if err == nil || !strings.Contains(err.Error(), "docker command is not installed") {
+		t.Errorf("start without brokers and without docker = %v, want the error that says docker is missing", err)
+	}
+}
