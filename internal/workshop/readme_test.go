@@ -1,5 +1,6 @@
 // Package workshop holds the workshop's own tools, in folders of their own:
-// doctor (make doctor), exercises (make generate, check-exercises, status)
+// doctor (make doctor), exercises (make generate, check-exercises, status,
+// and in a step folder make test, further, watch and hint: step.mk)
 // and demo (make demo). This file keeps the top-level README honest.
 package workshop
 

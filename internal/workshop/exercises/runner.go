@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"regexp"
@@ -102,7 +103,7 @@ func runStep(dir string, s Step, opts runOptions, live io.Writer) (*stepRun, err
 		case "fail":
 			task := ""
 			if m := taskOfTest.FindStringSubmatch(name); m != nil {
-				task = cmpOr(m[1], further)
+				task = cmp.Or(m[1], further)
 			}
 			r.Failed = append(r.Failed, failedTest{Name: name, Task: task, Output: out.String()})
 		case "skip":
@@ -126,13 +127,6 @@ func isRunLine(line string) bool {
 		}
 	}
 	return false
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // stepNumber is 3 for step03-events.
