@@ -164,7 +164,7 @@ func (k *kitchen) cook(ctx context.Context, e hive.Event[OrderPlaced]) error {
 	case errors.Is(err, events.ErrNoSubscriber):
 		// Nobody has ever listened to this news: there is nobody to tell,
 		// and trying again would not change that.
-		log.InfoContext(ctx, "nobody subscribes to order.cooked: not announcing it")
+		log.InfoContext(ctx, "nobody subscribes to order.cooked yet: the news goes unheard")
 	case err != nil:
 		// The event comes back; the claim is there by then, so the order
 		// is only announced, not cooked again.
