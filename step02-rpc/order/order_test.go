@@ -131,7 +131,7 @@ func TestTask2_UnknownDishIsTheCallersMistake(t *testing.T) {
 	err := n.Call(context.Background(), "order.place", PlaceRequest{Items: []Item{{DishID: 42, Quantity: 1}}}, &reply)
 	if !errors.Is(err, hive.ErrBadRequest) || !strings.Contains(err.Error(), "42") {
 		t.Fatalf("Task 2: order.place with dish 42, which is not on the menu, must fail with hive.BadRequest and a message that names dish 42; got %v.\n"+
-			"The caller asked for a dish that does not exist: their mistake. In dish, when errors.Is(err, hive.ErrNotFound), return hive.Errorf(hive.BadRequest, ...).", errOrNil(err))
+			"The caller asked for a dish that does not exist: their mistake. In dish, recognize menu's NotFound (errors.Is and hive.ErrNotFound tell) and answer with a hive.BadRequest error of your own.", errOrNil(err))
 	}
 }
 
@@ -152,7 +152,7 @@ func TestTask2_MenuDownIsUnavailable(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), gone) {
 		t.Fatalf("Task 2: when menu is down, order.place passes on the error about menu's connection:\n  %v\n"+
-			"order's caller does not know menu, and cannot use its address. Return an error in order's own words, such as hive.Errorf(hive.Unavailable, \"the menu is not available; try again later\"), and log the details.", err)
+			"order's caller does not know menu, and cannot use its address. Return a hive.Unavailable error in order's own words (hive.Errorf), and log menu's error with o.svc.Logger().WarnContext for whoever investigates.", err)
 	}
 }
 
@@ -173,7 +173,7 @@ func TestTask3_SlowMenuMeansAQuickUnavailable(t *testing.T) {
 	}
 	if got := calls[0].timeLeft; got > menuTimeout {
 		t.Fatalf("Task 3: menu.get got %v to answer; it must get menuTimeout (%v) at most.\n"+
-			"In dish, call context.WithTimeout(ctx, menuTimeout) and use the new ctx for the call.", got.Round(time.Millisecond), menuTimeout)
+			"In dish, make a context with a deadline of its own (the context package has a function for it), and call menu.get with that context.", got.Round(time.Millisecond), menuTimeout)
 	}
 	if got := calls[0].traceID; got != "trace-task3" {
 		t.Errorf("Task 3: menu.get got the trace id %q, but the caller's is \"trace-task3\".\n"+
@@ -207,7 +207,7 @@ func TestTask3_CallersShorterDeadlineStillWins(t *testing.T) {
 	}
 	if got := calls[0].timeLeft; got > callerTimeout {
 		t.Fatalf("Task 3: the caller of order.place waits %v, but menu.get got %v to answer: an answer nobody waits for.\n"+
-			"Make the lookup's context from the ctx that dish got: context.WithTimeout(ctx, menuTimeout) keeps the earlier of the two deadlines.", callerTimeout, got.Round(time.Millisecond))
+			"Make the lookup's context from the ctx that dish got, not from a fresh one: a context made from another keeps the earlier of the two deadlines.", callerTimeout, got.Round(time.Millisecond))
 	}
 }
 

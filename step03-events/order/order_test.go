@@ -38,7 +38,7 @@ func TestTask1_PlacedOrderIsAnnounced(t *testing.T) {
 	}
 	if status.EventsEmitted == 0 {
 		t.Fatalf("Task 1: order.place answered %+v, but emitted no event, so the kitchen never hears of the order.\n"+
-			"In place (order/order.go), emit \"order.placed\" before answering: o.svc.Emit(ctx, \"order.placed\", OrderPlaced{...}).", reply)
+			"In place (order/order.go), emit \"order.placed\" with o.svc.Emit before answering, its body an OrderPlaced.", reply)
 	}
 
 	select {

@@ -103,7 +103,7 @@ func (c *Customer) jitter(d time.Duration) time.Duration {
 // Retryable reports whether an order.place that failed with err may be
 // sent again with the same idempotency key, in the hope that it works.
 func Retryable(err error) bool {
-	// TODO(step05) Task 3: which errors are worth another try? Timeout and Unavailable are; anything else, BadRequest above all, is not.
+	// TODO(step05) Task 3: which errors are worth another try? For each of hive's error codes, ask what it says happened to the order (errors.Is and hive's Err... values tell them apart).
 	return false
 }
 

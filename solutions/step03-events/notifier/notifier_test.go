@@ -25,7 +25,7 @@ func TestTask5_NotifiesEveryOrderEvent(t *testing.T) {
 	others := n.Start(hive.New("stand-in")) // plays the order service and the kitchen
 	if !subscribes(t, n, "notifier", "order.*") {
 		t.Fatal("Task 5: the notifier does not listen to \"order.*\" events.\n" +
-			"In New (notifier/notifier.go), subscribe n.notify to every order event: hive.On(svc, \"order.*\", n.notify).")
+			"In New (notifier/notifier.go), subscribe n.notify with hive.On to every order event: one pattern, \"order.*\", matches them all.")
 	}
 
 	emit(t, others, "order.placed", map[string]any{"order_id": "order-1", "items": []any{}})
@@ -89,7 +89,7 @@ func TestTask5_KitchenAndNotifierBothGetEveryOrder(t *testing.T) {
 	orders := n.Start(hive.New("order"))
 	if !subscribes(t, n, "notifier", "order.*") {
 		t.Fatal("Task 5: the notifier does not listen to \"order.*\" events.\n" +
-			"In New (notifier/notifier.go), subscribe n.notify to every order event: hive.On(svc, \"order.*\", n.notify).")
+			"In New (notifier/notifier.go), subscribe n.notify with hive.On to every order event: one pattern, \"order.*\", matches them all.")
 	}
 	emit(t, orders, "order.placed", map[string]any{"order_id": "order-7"})
 

@@ -134,7 +134,7 @@ func (c *Customer) jitter(d time.Duration) time.Duration {
 // Retryable reports whether an order.place that failed with err may be
 // sent again with the same idempotency key, in the hope that it works.
 func Retryable(err error) bool {
-	// TODO(step05) Task 3: which errors are worth another try? Timeout and Unavailable are; anything else, BadRequest above all, is not.
+	// TODO(step05) Task 3: which errors are worth another try? For each of hive's error codes, ask what it says happened to the order (errors.Is and hive's Err... values tell them apart).
 	// BEGIN SOLUTION
 	// Timeout: the order may or may not have been placed; asking again with
 	// the same key is safe and tells. Unavailable: nothing was done, and
