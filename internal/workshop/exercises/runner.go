@@ -212,8 +212,21 @@ func (r *stepRun) recap(w io.Writer, dir string) error {
 		if len(markers[further]) > 0 {
 			fmt.Fprintln(w, "Time to spare? `make further` has a going-further task for you.")
 		}
+		if next, ok := stepAfter(s); ok {
+			fmt.Fprintf(w, "Next: step %d, %s: cd ../%s and read its README.md.\n", stepNumber(next), next.Title, next.Dir)
+		}
 	}
 	return nil
+}
+
+// stepAfter returns the step that comes after s, if s is not the last.
+func stepAfter(s Step) (Step, bool) {
+	for i := range steps[:len(steps)-1] {
+		if steps[i].Dir == s.Dir {
+			return steps[i+1], true
+		}
+	}
+	return Step{}, false
 }
 
 // doThisNext writes the recap of a failed task: its message, the TODO
@@ -249,6 +262,10 @@ func (r *stepRun) doThisNext(w io.Writer, dir string, f failedTest) error {
 	return nil
 }
 
+// goTestIndent is how much further go test indents the lines of a
+// message that go on from its first line.
+const goTestIndent = 4
+
 // maxMessageLines is how much of a failure's message the recap repeats.
 const maxMessageLines = 8
 
@@ -267,7 +284,11 @@ func taskMessage(output, task string) []string {
 		msg = append(msg, line[margin:])
 		for _, next := range lines[i+1:] {
 			more := strings.TrimLeft(next, " ")
-			if len(next)-len(more) <= margin || strings.HasPrefix(more, "time=") {
+			depth := len(next) - len(more)
+			// A log line that a service printed while the test ran
+			// follows at the message's own depth; one that the message
+			// quotes ("the log line\n  time=...") sits deeper.
+			if depth <= margin || depth == margin+goTestIndent && strings.HasPrefix(more, "time=") {
 				break
 			}
 			msg = append(msg, next[margin:])

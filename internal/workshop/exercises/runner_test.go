@@ -113,6 +113,20 @@ func TestTaskMessage(t *testing.T) {
 		"      o.svc.Emit(ctx, ...)",
 	}, taskMessage(output, "1"))
 
+	// A message that quotes a log line keeps it, and goes on after it.
+	quoting := `    order_test.go:235: Task 4: the log line
+          time=... level=INFO msg="order placed" trace=abc
+        has no order_id=....
+        Log with InfoContext and pass it ctx.
+        time=... level=INFO msg=stopped
+`
+	assert.Equal(t, []string{
+		"order_test.go:235: Task 4: the log line",
+		`      time=... level=INFO msg="order placed" trace=abc`,
+		"    has no order_id=....",
+		"    Log with InfoContext and pass it ctx.",
+	}, taskMessage(quoting, "4"))
+
 	panicked := "panic: nil map\n\ngoroutine 7 [running]:\n--- FAIL: TestTask2_X (0.00s)\n"
 	assert.Equal(t, []string{"panic: nil map", "", "goroutine 7 [running]:"}, taskMessage(panicked, "2"))
 
@@ -126,5 +140,13 @@ func TestAGreenRecapOffersTheGoingFurtherTask(t *testing.T) {
 	r := stepRun{Step: Step{Dir: "step03-events", Done: "All green: step 3 is done."}, Ran: 3}
 	var got strings.Builder
 	require.NoError(t, r.recap(&got, dir))
-	assert.Equal(t, "\nAll green: step 3 is done.\nTime to spare? `make further` has a going-further task for you.\n", got.String())
+	assert.Equal(t, "\nAll green: step 3 is done.\n"+
+		"Time to spare? `make further` has a going-further task for you.\n"+
+		"Next: step 4, Discovery with ZooKeeper: cd ../step04-discovery and read its README.md.\n", got.String())
+
+	// The last step has no next one.
+	r = stepRun{Step: steps[len(steps)-1], Ran: 3}
+	got.Reset()
+	require.NoError(t, r.recap(&got, t.TempDir()))
+	assert.NotContains(t, got.String(), "Next:")
 }
