@@ -56,6 +56,13 @@ func TestTask2_EmptyNameIsBadRequest(t *testing.T) {
 		err := n.Call(context.Background(), "greeter.greet", GreetRequest{Name: name}, &reply)
 		if !errors.Is(err, hive.ErrBadRequest) {
 			t.Errorf("Task 2: greeter.greet with the name %q must fail with hive.BadRequest, so that the caller knows the mistake is theirs; got %v (greeting %q).\nIn greet, return hive.Errorf(hive.BadRequest, \"...\") when the name is empty or only spaces (strings.TrimSpace helps).", name, errOrNil(err), reply.Greeting)
+			continue
+		}
+		// The message is for the person who sent the request: it shows
+		// them a request that works, so it names the field, in quotes.
+		var e *hive.Error
+		if errors.As(err, &e) && !strings.Contains(e.Message, `"name"`) {
+			t.Errorf("Task 2: greeter.greet with the name %q failed with the message\n  %s\nwhich says what is wrong, but not what to send instead.\nShow the caller a request that works, with the field \"name\" in it (the test looks for \"name\", quotes included).", name, e.Message)
 		}
 	}
 }
