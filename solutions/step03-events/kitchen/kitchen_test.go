@@ -238,9 +238,16 @@ func TestTask4_PoisonOrdersEndInTheDeadLetterQueue(t *testing.T) {
 			"cook must return an error for them, every time they are tried (%d times).", err, hivetest.MaxAttempts)
 	}
 	for _, order := range poison {
-		if reason := reasons[order.OrderID]; !strings.Contains(reason, order.OrderID) {
+		reason := reasons[order.OrderID]
+		if !strings.Contains(reason, order.OrderID) {
 			t.Errorf("Task 4: order %s is in the dead-letter queue with the reason %q, which does not name the order.\n"+
-				"Put the order's id into cook's error, as in fmt.Errorf(\"cannot cook order %%s: %%w\", order.OrderID, err): a person will read it.", order.OrderID, reason)
+				"Put the order's id into cook's error (fmt.Errorf, with %%w to keep checkOrder's reason): a person will read it.", order.OrderID, reason)
+		}
+		// hive writes the reason (see PROTOCOL.md): "cannot be handled: ..."
+		// for a permanent failure, "failed 3 times: ..." after the retries.
+		if !strings.HasPrefix(reason, "cannot be handled: ") {
+			t.Errorf("Task 4: order %s reached the dead letters after %d tries (the reason: %q); events.Permanent sends it there at once.\n"+
+				"No retry can cure this order: wrap cook's error in events.Permanent (package hive/events).", order.OrderID, hivetest.MaxAttempts, reason)
 		}
 	}
 }
