@@ -213,8 +213,11 @@ func (o *orders) earlier(recorded []byte, req PlaceRequest) (Order, error) {
 		return Order{}, fmt.Errorf("the ledger's record of key %q is not an order: %w", req.IdempotencyKey, err)
 	}
 	if !slices.Equal(order.Items, req.Items) {
+		// The items as the customer sent them, in JSON: they know that
+		// shape, not Go's.
+		items, _ := json.Marshal(order.Items) // numbers only: it cannot fail
 		return Order{}, hive.Errorf(hive.Conflict,
-			"idempotency_key %q was used for another order (%v) already; use a fresh key for a new order", req.IdempotencyKey, order.Items)
+			"idempotency_key %q was used already, for the items %s; use a fresh key for a new order", req.IdempotencyKey, items)
 	}
 	return order, nil
 }

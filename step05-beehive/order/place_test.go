@@ -131,6 +131,11 @@ func TestTask2_AKeyCannotBeUsedForAnotherOrder(t *testing.T) {
 		t.Fatalf("Task 2: the key dinner-7 came back with other items, and order.place answered %v; want a Conflict error: the key names an order that exists. "+
 			"Go on with o.earlier(existing, req): it checks that.", err)
 	}
+	// The customer reads the message: it shows the key's order as they
+	// sent it, in JSON, not as Go prints it.
+	if want := `[{"dish_id":1,"quantity":1}]`; !strings.Contains(err.Error(), want) {
+		t.Errorf("Task 2: the Conflict error %q does not show the key's items as the customer sent them (%s). Go on with o.earlier(existing, req): its error does.", err, want)
+	}
 }
 
 // brokenLedger is a ledger whose claims of orders fail, as they do while
