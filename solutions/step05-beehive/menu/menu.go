@@ -52,14 +52,14 @@ func New(opts Options) *hive.Service {
 }
 
 // Run runs one menu instance as a process, until SIGINT or SIGTERM:
-// cmd/bee calls it for `bee menu`. MENU_DELAY (such as 200ms) makes the
+// cmd/bee calls it for `bee menu`. MENU_DELAY (such as 100ms) makes the
 // instance slow.
 func Run() error {
 	var opts Options
 	if s := os.Getenv("MENU_DELAY"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			return fmt.Errorf("MENU_DELAY=%q: want a duration, such as 200ms: %w", s, err)
+			return fmt.Errorf("MENU_DELAY=%q: want a duration, such as 100ms: %w", s, err)
 		}
 		opts.Delay = d
 	}
