@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	eventsmemory "github.com/hive-workshop/microservices-go/hive/events/memory"
 	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
@@ -141,6 +142,14 @@ func getenv(key, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// Logger returns the logger that Run gives a service: text lines on
+// stderr, from LogLevel up, with the trace id of the call they belong to.
+// A program that connects to something of its own before Run, such as
+// step 5's ledger, logs through it too, so that its lines look alike.
+func (s Settings) Logger() *slog.Logger {
+	return slog.New(hive.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: s.LogLevel})))
 }
 
 // ConnectRegistry makes the registry that s names.

@@ -32,7 +32,7 @@ func Run(svc *hive.Service) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(hive.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: s.LogLevel})))
+	logger := s.Logger()
 	slog.SetDefault(logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

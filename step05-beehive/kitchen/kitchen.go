@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -86,7 +87,7 @@ func Run() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	l, err := connectLedger(ctx, settings.ZooKeeper, settings.Namespace)
+	l, err := connectLedger(ctx, settings.ZooKeeper, settings.Namespace, settings.Logger())
 	if err != nil {
 		return err
 	}
@@ -96,8 +97,8 @@ func Run() error {
 
 // connectLedger connects to the ledger that all the kitchen instances of a
 // namespace share, in ZooKeeper.
-func connectLedger(ctx context.Context, servers []string, namespace string) (*ledger.ZooKeeper, error) {
-	return ledger.Dial(ctx, servers, namespace, nil)
+func connectLedger(ctx context.Context, servers []string, namespace string, logger *slog.Logger) (*ledger.ZooKeeper, error) {
+	return ledger.Dial(ctx, servers, namespace, logger)
 }
 
 // kitchen holds what the kitchen's handler needs.

@@ -23,7 +23,7 @@ func kitchens(t *testing.T) (*hivetest.Network, ledgerForTest, func() []Cooked) 
 	n := brokertest.NewNetwork(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l, err := connectLedger(ctx, brokertest.ZooKeeper(t), n.Namespace)
+	l, err := connectLedger(ctx, brokertest.ZooKeeper(t), n.Namespace, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func kitchens(t *testing.T) (*hivetest.Network, ledgerForTest, func() []Cooked) 
 		l.Close()
 	})
 	for range 2 {
-		l, err := connectLedger(ctx, brokertest.ZooKeeper(t), n.Namespace)
+		l, err := connectLedger(ctx, brokertest.ZooKeeper(t), n.Namespace, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

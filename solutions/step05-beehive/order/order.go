@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -116,7 +117,7 @@ func Run() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	l, err := connectLedger(ctx, settings.ZooKeeper, settings.Namespace)
+	l, err := connectLedger(ctx, settings.ZooKeeper, settings.Namespace, settings.Logger())
 	if err != nil {
 		return err
 	}
@@ -126,8 +127,8 @@ func Run() error {
 
 // connectLedger connects to the ledger that all the order instances of a
 // namespace share, in ZooKeeper.
-func connectLedger(ctx context.Context, servers []string, namespace string) (*ledger.ZooKeeper, error) {
-	return ledger.Dial(ctx, servers, namespace, nil)
+func connectLedger(ctx context.Context, servers []string, namespace string, logger *slog.Logger) (*ledger.ZooKeeper, error) {
+	return ledger.Dial(ctx, servers, namespace, logger)
 }
 
 // orders holds what order's handlers need.

@@ -41,7 +41,7 @@ func twoOrders(t *testing.T) (n *hivetest.Network, a, b registry.Instance) {
 	t.Helper()
 	n = brokertest.NewNetwork(t)
 	t.Cleanup(func() { // cleanups run last first: this one after the services and their ledgers are gone
-		l, err := connectLedger(context.Background(), brokertest.ZooKeeper(t), n.Namespace)
+		l, err := connectLedger(context.Background(), brokertest.ZooKeeper(t), n.Namespace, nil)
 		if err == nil {
 			l.DeleteNamespace(context.Background())
 			l.Close()
@@ -51,7 +51,7 @@ func twoOrders(t *testing.T) (n *hivetest.Network, a, b registry.Instance) {
 	defer cancel()
 	var ids []registry.Instance
 	for range 2 {
-		l, err := connectLedger(ctx, brokertest.ZooKeeper(t), n.Namespace)
+		l, err := connectLedger(ctx, brokertest.ZooKeeper(t), n.Namespace, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
