@@ -469,11 +469,13 @@ func channel(t *testing.T) (ch *amqp.Channel, done func()) {
 // waitFor waits until cond holds, failing t after a generous deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", wait, what)
+	err := hivetest.Eventually(wait, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not a wait for an outcome
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("waited %v for %s", wait, what)
 	}
 }
