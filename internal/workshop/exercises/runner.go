@@ -50,8 +50,9 @@ type failedTest struct {
 var taskOfTest = regexp.MustCompile(`^Test(?:Task(\d+)|Further)_`)
 
 // runStep runs the tests of step s in dir (its exercise folder or its
-// solution) and writes their output to live as it comes: all of it for a
-// verbose step, only the failures and skips otherwise.
+// solution), package by package until one fails, and writes their output
+// to live as it comes: all of it for a verbose step, only the failures and
+// skips otherwise.
 func runStep(dir string, s Step, opts runOptions, live io.Writer) (*stepRun, error) {
 	args := []string{"-count=1"}
 	if !s.Verbose {
@@ -66,11 +67,10 @@ func runStep(dir string, s Step, opts runOptions, live io.Writer) (*stepRun, err
 		// The going-further tests are for after the step is done.
 		args = append(args, "-skip", "^TestFurther_")
 	}
-	args = append(args, s.Packages...)
 
 	r := &stepRun{Step: s, Further: opts.Further}
 	outputs := make(map[string]*strings.Builder) // by package and top-level test
-	code, err := streamTest(dir, args, opts.Env, func(ev event) {
+	handle := func(ev event) {
 		if ev.Action == "build-fail" {
 			r.Build = true
 		}
@@ -113,9 +113,25 @@ func runStep(dir string, s Step, opts runOptions, live io.Writer) (*stepRun, err
 			io.WriteString(live, out.String())
 		}
 		delete(outputs, key)
-	})
-	r.ExitCode = code
-	return r, err
+	}
+
+	// The packages come in the order of the tasks, and go test runs one
+	// package after the other until one fails: the tests of later tasks
+	// (step 5's chaos harness, step 3's system test, which builds every
+	// service) cannot pass before the earlier tasks do, so running them
+	// would only cost time and bury the failure that matters.
+	for i, pkg := range s.Packages {
+		code, err := streamTest(dir, append(args, pkg), opts.Env, handle)
+		if err != nil {
+			return r, err
+		}
+		r.ExitCode = max(r.ExitCode, code)
+		if rest := s.Packages[i+1:]; code != 0 && len(rest) > 0 {
+			fmt.Fprintf(live, "\n(Not run yet: the tests of %s, which come after these.)\n", strings.Join(rest, " "))
+			break
+		}
+	}
+	return r, nil
 }
 
 // isRunLine reports whether a line of output only repeats a test's name:

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -62,7 +63,7 @@ func TestRecap(t *testing.T) {
 		run  stepRun
 		want string
 	}{
-		{"green", stepRun{Ran: 3}, "\nAll green: step 3 is done.\n"},
+		{"green", stepRun{Ran: 3}, "\nAll green: step 3 is done.\nNext: step 4, Discovery with ZooKeeper: cd ../step04-discovery and read its README.md.\n"},
 		{"skipped", stepRun{Ran: 3, Skipped: 2, ExitCode: 0},
 			"\n2 tests were skipped; SKIP above says why, usually that RabbitMQ is not running.\nRun `make up` in the repository's top folder, then `make test` here again.\n"},
 		{"machine", stepRun{Ran: 1, ExitCode: 1, Failed: []failedTest{{Name: "TestTask5_Chaos", Task: "5", Output: "    chaos_test.go:9: the machine, not your code: rabbitmqctl is missing\n"}}},
@@ -149,4 +150,37 @@ func TestAGreenRecapOffersTheGoingFurtherTask(t *testing.T) {
 	got.Reset()
 	require.NoError(t, r.recap(&got, t.TempDir()))
 	assert.NotContains(t, got.String(), "Next:")
+}
+
+// The runner stops at the first package that fails, so a step's packages
+// must come in the order of its tasks: otherwise a failure of a later
+// task could hide an earlier one.
+func TestStepPackagesComeInTheOrderOfTheTasks(t *testing.T) {
+	for _, s := range steps {
+		markers, err := findMarkers(filepath.Join("..", "..", "..", s.Dir), s)
+		require.NoError(t, err)
+		latest, latestPkg := 0, ""
+		for _, pkg := range s.Packages {
+			first, last := 0, 0
+			for task, ms := range markers {
+				n, err := strconv.Atoi(task)
+				if err != nil { // further
+					continue
+				}
+				for _, m := range ms {
+					if "./"+path.Dir(m.File) == pkg || pkg == "./..." || (pkg == "." && path.Dir(m.File) == ".") {
+						if first == 0 || n < first {
+							first = n
+						}
+						last = max(last, n)
+					}
+				}
+			}
+			if first == 0 {
+				continue
+			}
+			assert.GreaterOrEqual(t, first, latest, "%s: package %s has task %d, but %s before it has task %d: list %s first in steps.go", s.Dir, pkg, first, latestPkg, latest, pkg)
+			latest, latestPkg = last, pkg
+		}
+	}
 }
