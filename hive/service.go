@@ -181,7 +181,8 @@ func Broadcast() EventOption {
 //	rabbitmqctl delete_queue <namespace>.kitchen.order.placed.retry
 //	rabbitmqctl delete_queue <namespace>.kitchen.order.placed.dead
 //
-// (or with the "Delete" button on the queue's page in RabbitMQ's web UI).
+// (or with the "Delete" button on the queue's page in RabbitMQ's web UI,
+// or from Go with the RabbitMQ bus's DeleteQueues).
 func Queue(name string) EventOption {
 	return func(s *subscription) { s.queue = name }
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -15,9 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
-	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
 	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/node"
@@ -368,7 +364,7 @@ func (b *Beehive) Stop() error {
 func (b *Beehive) Close(ctx context.Context) error {
 	errs := []error{b.Stop()}
 	if b.bus != nil {
-		errs = append(errs, deleteQueues(ctx, b.opts.AMQPURL, b.opts.Namespace, kitchenSubscriptions...), b.bus.DeleteNamespace(ctx))
+		errs = append(errs, b.bus.DeleteQueues(ctx, kitchenSubscriptions...), b.bus.DeleteNamespace(ctx))
 		b.bus.Close()
 	}
 	if b.registry != nil {
@@ -382,32 +378,4 @@ func (b *Beehive) Close(ctx context.Context) error {
 		b.proxy.Close()
 	}
 	return errors.Join(errs...)
-}
-
-// deleteQueues deletes the queues that the bees declared for
-// subscriptions: the work queue, and its retry and dead-letter queues.
-// (The beehive's own bus deletes only those it declared itself.)
-func deleteQueues(ctx context.Context, amqpURL, namespace string, subs ...events.Subscription) error {
-	conn, err := amqp.DialConfig(amqpURL, amqp.Config{Dial: func(network, addr string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, addr)
-	}})
-	if err != nil {
-		return fmt.Errorf("chaos: delete queues: %w", err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("chaos: delete queues: %w", err)
-	}
-	for _, s := range subs {
-		// The names that hive/events/rabbitmq gives a subscription's queues.
-		queue := namespace + "." + s.Service + "." + s.Name
-		for _, name := range []string{queue, queue + ".retry", queue + ".dead"} {
-			if _, err := ch.QueueDelete(name, false, false, false); err != nil {
-				return fmt.Errorf("chaos: delete queue %s: %w", name, err)
-			}
-		}
-	}
-	return nil
 }

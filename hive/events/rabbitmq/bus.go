@@ -37,6 +37,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/events/internal/queues"
 )
 
 // Options tune a Bus. A zero field takes its default.
@@ -243,28 +244,64 @@ func (b *Bus) DeadLetters(ctx context.Context, s events.Subscription) ([]events.
 // works after Close too.
 func (b *Bus) DeleteNamespace(ctx context.Context) error {
 	b.mu.Lock()
-	queues := make([]string, 0, len(b.durable))
+	declared := make([]string, 0, len(b.durable))
 	for q := range b.durable {
-		queues = append(queues, q)
+		declared = append(declared, q)
 	}
 	b.mu.Unlock()
 
+	return b.deleting(ctx, "delete namespace "+b.namespace, func(ch *amqp.Channel) error {
+		if err := deleteQueues(ch, declared); err != nil {
+			return err
+		}
+		if err := ch.ExchangeDelete(b.namespace, false, false); err != nil {
+			return fmt.Errorf("delete exchange %s: %w", b.namespace, err)
+		}
+		return nil
+	})
+}
+
+// DeleteQueues deletes the queues of subscriptions in the bus's namespace,
+// whoever declared them: each one's queue, retry queue and dead-letter
+// queue, with the messages in them. It is the way to be rid of a queue that
+// no handler reads any more, such as one left behind by a renamed pattern
+// or queue (see hive.Queue); a queue that does not exist is no error.
+func (b *Bus) DeleteQueues(ctx context.Context, subs ...events.Subscription) error {
+	var names []string
+	for _, s := range subs {
+		q := queues.Name(b.namespace, s)
+		names = append(names, q, q+".retry", q+".dead")
+	}
+	return b.deleting(ctx, "delete queues", func(ch *amqp.Channel) error {
+		return deleteQueues(ch, names)
+	})
+}
+
+// deleting runs del on a channel of a connection of its own, so that it
+// works whatever state the bus's own session is in, after Close too.
+func (b *Bus) deleting(ctx context.Context, what string, del func(*amqp.Channel) error) error {
 	conn, err := amqp.DialConfig(b.url, amqp.Config{Dial: dialContext(ctx)})
 	if err != nil {
-		return fmt.Errorf("rabbitmq: delete namespace %s: cannot connect to %s: %w", b.namespace, b.host, err)
+		return fmt.Errorf("rabbitmq: %s: cannot connect to %s: %w", what, b.host, err)
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()
 	if err != nil {
-		return fmt.Errorf("rabbitmq: delete namespace %s: %w", b.namespace, err)
+		return fmt.Errorf("rabbitmq: %s: %w", what, err)
 	}
-	for _, q := range queues {
+	if err := del(ch); err != nil {
+		return fmt.Errorf("rabbitmq: %s: %w", what, err)
+	}
+	return nil
+}
+
+// deleteQueues deletes the queues called names; RabbitMQ deletes a queue
+// that does not exist without complaint.
+func deleteQueues(ch *amqp.Channel, names []string) error {
+	for _, q := range names {
 		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-			return fmt.Errorf("rabbitmq: delete queue %s: %w", q, err)
+			return fmt.Errorf("delete queue %s: %w", q, err)
 		}
-	}
-	if err := ch.ExchangeDelete(b.namespace, false, false); err != nil {
-		return fmt.Errorf("rabbitmq: delete exchange %s: %w", b.namespace, err)
 	}
 	return nil
 }

@@ -291,3 +291,29 @@ func TestMovingToADeletedQueueDeclaresItAgain(t *testing.T) {
 	})
 	assert.NoError(t, err, "the retry queue was not declared again")
 }
+
+// TestDeleteQueuesRemovesASubscriptionsQueuesWhoeverDeclaredThem: a queue
+// that no handler reads any more, left by another bus (another release of
+// the service, say), goes with its retry and dead-letter queues, and a
+// queue that is already gone is no error.
+func TestDeleteQueuesRemovesASubscriptionsQueuesWhoeverDeclaredThem(t *testing.T) {
+	t.Parallel()
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
+	old := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	stop, err := newBus(t, url, ns).Subscribe(t.Context(), old, func(context.Context, events.Event) error { return nil })
+	require.NoError(t, err, "subscribing failed")
+	stop()
+
+	bus := newBus(t, url, ns) // declared none of them
+	require.NoError(t, bus.DeleteQueues(t.Context(), old))
+	for _, q := range []string{ns + ".kitchen.orders", ns + ".kitchen.orders.retry", ns + ".kitchen.orders.dead"} {
+		// A passive declare of a missing queue closes the channel, so
+		// each look needs a channel of its own.
+		_, err := rawChannel(t, url).QueueDeclarePassive(q, true, false, false, false, nil)
+		var amqpErr *amqp.Error
+		if assert.ErrorAs(t, err, &amqpErr, "queue %s is still there", q) {
+			assert.Equal(t, amqp.NotFound, amqpErr.Code, "looking for queue %s: %v", q, err)
+		}
+	}
+	require.NoError(t, bus.DeleteQueues(t.Context(), old), "deleting queues that are gone")
+}
