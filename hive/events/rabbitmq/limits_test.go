@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/events/eventstest"
+	"github.com/hive-workshop/microservices-go/hive/events/rabbitmq"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
 	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
@@ -77,7 +79,37 @@ func TestPublishEndsWhenTheConnectionCloses(t *testing.T) {
 	t.Parallel()
 	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 	brokertest.RequireRabbitmqctl(t)
-	bus := newBus(t, url, ns)
+	publishAcrossABreak(t, newBus(t, url, ns), func() {
+		closed, err := brokertest.CloseRabbitMQConnections(t.Context(), ns)
+		require.NoError(t, err, "closing this test's connections failed")
+		require.GreaterOrEqual(t, closed, 1, "rabbitmqctl closed none of this test's connections")
+	})
+}
+
+// TestPublishEndsWhenTheNetworkBreaks is the same with a network that
+// drops the connection without a word from RabbitMQ: a publish then fails
+// in the middle of its write (a reset, a broken pipe) before the client
+// notices that the connection is gone. (CI under load once saw a Publish
+// answer "write: connection reset by peer" instead of sending again.)
+func TestPublishEndsWhenTheNetworkBreaks(t *testing.T) {
+	t.Parallel()
+	amqpURL, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
+	proxy, err := brokertest.NewProxy(brokertest.AMQPHost(amqpURL))
+	require.NoError(t, err)
+	t.Cleanup(proxy.Close)
+	u, err := url.Parse(amqpURL)
+	require.NoError(t, err)
+	u.Host = proxy.Addr()
+	publishAcrossABreak(t, newBus(t, u.String(), ns), func() {
+		proxy.Cut()
+		proxy.Restore()
+	})
+}
+
+// publishAcrossABreak publishes from 8 goroutines, breaks the connection
+// with breakConnection, and checks that publishing goes on and that every
+// Publish gave the right answer.
+func publishAcrossABreak(t *testing.T, bus *rabbitmq.Bus, breakConnection func()) {
 	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
 	stop, err := bus.Subscribe(t.Context(), s, func(context.Context, events.Event) error { return nil })
 	require.NoError(t, err, "subscribing failed")
@@ -115,12 +147,10 @@ func TestPublishEndsWhenTheConnectionCloses(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return published.Load() >= 50 }, 10*time.Second, 5*time.Millisecond,
 		"nothing was published before the connection was to be closed")
-	closed, err := brokertest.CloseRabbitMQConnections(t.Context(), ns)
-	require.NoError(t, err, "closing this test's connections failed")
-	require.GreaterOrEqual(t, closed, 1, "rabbitmqctl closed none of this test's connections")
+	breakConnection()
 	after := published.Load()
 	require.Eventually(t, func() bool { return published.Load() >= after+50 }, 20*time.Second, 5*time.Millisecond,
-		"publishing did not go on after the connection closed")
+		"publishing did not go on after the connection broke")
 	close(done)
 	wg.Wait()
 	assert.Empty(t, wrong, "some Publish calls gave the wrong answer")

@@ -60,6 +60,10 @@ var (
 	// at-least-once delivery.
 	errLost = errors.New("connection closed before RabbitMQ confirmed the message")
 
+	// errWriteFailed says that writing the message to the connection
+	// failed (a reset, a broken pipe): the connection is going.
+	errWriteFailed = errors.New("writing to RabbitMQ failed")
+
 	// errUnroutable says that the broker returned the message, because no
 	// queue is bound to take it.
 	errUnroutable = errors.New("no queue takes the message")
@@ -145,6 +149,18 @@ func (s *session) alive() bool {
 // may publish at once: each waits for its own answer.
 func (s *session) publish(ctx context.Context, exchange, key string, msg amqp.Publishing) error {
 	r, err := s.send(ctx, exchange, key, msg)
+	if errors.Is(err, errWriteFailed) {
+		// The message did not reach the broker whole. amqp091-go closes
+		// the connection after a failed write, but in a goroutine of its
+		// own: until it has, the session still looks alive, and sending
+		// again at once would only fail again.
+		select {
+		case <-s.dead:
+			return errLost
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -183,9 +199,16 @@ func (s *session) send(ctx context.Context, exchange, key string, msg amqp.Publi
 		s.mu.Lock()
 		delete(s.waiting, seq)
 		s.mu.Unlock()
+		if ctx.Err() != nil {
+			return nil, err // the caller's time is up, not the connection
+		}
 		// The connection may be closing before its channels know it.
 		if !s.alive() || errors.Is(err, amqp.ErrClosed) {
 			return nil, errLost
+		}
+		var netErr net.Error
+		if errors.As(err, &netErr) {
+			return nil, errWriteFailed
 		}
 		return nil, err
 	}
