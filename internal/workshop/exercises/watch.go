@@ -50,7 +50,8 @@ func watch(dir string, s Step, opts runOptions) error {
 			continue
 		}
 		seen = now
-		fmt.Printf("%sWatching %s: save a .go file to test again; Ctrl-C ends.\n\nTesting...\n", clearScreen, s.Dir)
+		header := clearScreen + "Watching " + s.Dir + ": save a .go file to test again; Ctrl-C ends.\n"
+		fmt.Print(header + "\nTesting...\n")
 		r, err := runStep(dir, s, opts, io.Discard)
 		if ctx.Err() != nil {
 			continue // the tests were stopped too
@@ -58,7 +59,7 @@ func watch(dir string, s Step, opts runOptions) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%sWatching %s: save a .go file to test again; Ctrl-C ends.\nTested at %s.\n", clearScreen, s.Dir, time.Now().Format(time.TimeOnly))
+		fmt.Printf("%sTested at %s.\n", header, time.Now().Format(time.TimeOnly))
 		if err := r.recap(os.Stdout, dir); err != nil {
 			return err
 		}
