@@ -142,20 +142,12 @@ func (s *Service) countedCall(next Handler) Handler {
 	}
 }
 
-// admitted checks the request and reads it, and only then hands the call
-// on. The checks that need no body come first, so that a request refused
-// costs next to nothing.
+// admitted checks the request, reads it, takes one of the MaxInFlight
+// slots, and only then hands the call on. The checks that need no body
+// come first, so that a request refused costs next to nothing.
 func (rs *rpcServer) admitted(next Handler) Handler {
 	return func(ctx context.Context, c *Call) (any, error) {
 		s, in, r := rs.svc, rs.in, c.r
-		select {
-		case rs.slots <- struct{}{}:
-			defer func() { <-rs.slots }()
-		default:
-			// Refused at once rather than queued: the caller can try another
-			// instance while this one is busy.
-			return nil, Errorf(Unavailable, "%s is answering %d requests already, its limit; try another instance", in.record.ID, cap(rs.slots))
-		}
 		if want := r.Header.Get(serviceHeader); want != "" && want != s.name {
 			// A stale registry record led the caller here: the address now
 			// belongs to another service. Nothing was done; the right
@@ -180,6 +172,17 @@ func (rs *rpcServer) admitted(next Handler) Handler {
 		body, err := rs.readBody(c.w, r)
 		if err != nil {
 			return nil, err
+		}
+		// A slot is taken only now that the request is here whole: a
+		// caller slow to send its body holds its connection, never one
+		// of the slots that others' calls need.
+		select {
+		case rs.slots <- struct{}{}:
+			defer func() { <-rs.slots }()
+		default:
+			// Refused at once rather than queued: the caller can try another
+			// instance while this one is busy.
+			return nil, Errorf(Unavailable, "%s is answering %d requests already, its limit; try another instance", in.record.ID, cap(rs.slots))
 		}
 		c.timeout = timeout
 		c.work = func(ctx context.Context) (any, error) { return method(ctx, body) }

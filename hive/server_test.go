@@ -418,3 +418,41 @@ func TestAnswersNameTheServiceAndRefuseCallsForAnother(t *testing.T) {
 		assert.Equal(t, "menu", res.Header.Get("Hive-Service"), "every answer names the service that gave it")
 	})
 }
+
+// A caller that sends its headers and then its body slowly holds no slot
+// of MaxInFlight: a slot is taken once the request has arrived whole, so
+// that slow callers, however many, cannot make the instance refuse others.
+func TestSlowBodiesTakeNoSlots(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	svc := n.Start(greeter())
+
+	const slow = 300 // more than MaxInFlight's default, 256
+	for range slow {
+		c := dial(t, svc.Endpoint())
+		fmt.Fprintf(c, "POST /rpc/greet HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n{\"name\":\"")
+	}
+	// Wait until the instance is reading at least 256 of those bodies.
+	// Before the fix, they held every slot: status itself was refused.
+	err := hivetest.Eventually(patience, func() error {
+		var s hive.Status
+		if err := n.Call(context.Background(), "greeter.status", nil, &s); err != nil {
+			return nil // refused: the slow callers hold the instance
+		}
+		if s.InFlight < 256 {
+			return fmt.Errorf("%d requests in flight", s.InFlight)
+		}
+		return nil
+	})
+	require.NoError(t, err, "the instance never began to read the slow bodies")
+
+	var refused []error
+	for range 20 {
+		var reply greetReply
+		if err := n.Call(context.Background(), "greeter.greet", greetRequest{Name: "Ada"}, &reply); err != nil {
+			refused = append(refused, err)
+		}
+	}
+	if len(refused) > 0 {
+		t.Errorf("%d slow callers made the instance refuse %d of 20 calls; the first: %v", slow, len(refused), refused[0])
+	}
+}
