@@ -105,7 +105,7 @@ func (rs *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := json.Marshal(resp)
 	if err != nil {
-		e := Errorf(Internal, "%s.%s: cannot encode the response as JSON: %v", rs.svc.name, c.Name, err)
+		e := rs.in.incident(WithTraceID(r.Context(), c.trace), c, "cannot encode the response as JSON", err.Error(), "error", err)
 		writeJSON(w, e.Code.httpStatus(), envelope{Error: e})
 		return
 	}
@@ -201,10 +201,15 @@ func (s *Service) timed(next Handler) Handler {
 	}
 }
 
-// answeredAs gives a call that failed for lack of time the code that says
-// so: Timeout when its deadline passed, Unavailable when its caller went
-// away. A code the method (or a middleware) chose itself stays.
-func (s *Service) answeredAs(next Handler) Handler {
+// answeredAs gives every failed call the code that says what happened: a
+// call that failed for lack of time Timeout when its deadline passed,
+// Unavailable when its caller went away. A code the method (or a
+// middleware) chose itself stays. Any other error is an incident: the
+// caller gets Internal and an incident id, the log the error's text, which
+// may hold what no caller should read (an address, a password in a
+// connection string).
+func (rs *rpcServer) answeredAs(next Handler) Handler {
+	s, in := rs.svc, rs.in
 	return func(ctx context.Context, c *Call) (any, error) {
 		resp, err := next(ctx, c)
 		switch {
@@ -217,7 +222,7 @@ func (s *Service) answeredAs(next Handler) Handler {
 		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 			return nil, &Error{Code: Unavailable, Message: fmt.Sprintf("the caller went away before %s.%s finished", s.name, c.Name), cause: err}
 		}
-		return nil, err
+		return nil, in.incident(ctx, c, "method failed", err.Error(), "error", err)
 	}
 }
 

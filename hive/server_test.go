@@ -354,6 +354,50 @@ func TestPanicAnswersAnIncidentAndLogsTheDetail(t *testing.T) {
 	})
 }
 
+// leaky is a service whose methods fail in ways nobody planned for: a
+// plain error that quotes a connection string, and a response that is no
+// JSON.
+func leaky() *hive.Service {
+	svc := hive.New("leaky")
+	hive.Handle(svc, "query", func(ctx context.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, fmt.Errorf("connect to the database: dial tcp 10.1.2.3:5432: password=hunter2: connection refused")
+	})
+	hive.Handle(svc, "stream", func(ctx context.Context, _ struct{}) (chan int, error) {
+		return make(chan int), nil
+	})
+	return svc
+}
+
+func TestPlainErrorAnswersAnIncidentAndLogsTheText(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	svc := n.Start(leaky())
+
+	for method, logged := range map[string]string{
+		"query":  `msg="method failed" .*method=query incident=%s error="connect to the database: dial tcp 10.1.2.3:5432: password=hunter2`,
+		"stream": `msg="cannot encode the response as JSON" .*method=stream incident=%s error="json: unsupported type: chan int"`,
+	} {
+		res := postWith(t, svc.Endpoint(), method, nil)
+		assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+		e := decodeEnvelope(t, res)
+		assert.Equal(t, hive.Internal, e.Code)
+		incident := regexp.MustCompile(`^an unexpected failure, incident ([0-9a-f]{16}): the log of leaky-[0-9a-f]{8} has the details$`).FindStringSubmatch(e.Message)
+		require.NotNil(t, incident, "a plain error's text is the service's business: the answer names an incident and nothing more; got %q", e.Message)
+		assert.Regexp(t, `level=ERROR `+fmt.Sprintf(logged, incident[1]), n.Logs.String(), "the log line with the incident id must hold the error")
+	}
+}
+
+func TestShowErrorsShowsAPlainErrorsText(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	cfg := n.Config()
+	cfg.ShowErrors = true
+	svc := n.StartWith(leaky(), cfg)
+
+	e := decodeEnvelope(t, postWith(t, svc.Endpoint(), "query", nil))
+	assert.Equal(t, hive.Internal, e.Code)
+	assert.Regexp(t, `^an unexpected failure, incident [0-9a-f]{16}: connect to the database: dial tcp 10.1.2.3:5432: password=hunter2: connection refused$`, e.Message,
+		"with ShowErrors, for development, the caller reads the error's text too")
+}
+
 func TestGoOwnAnswersAreEnvelopesToo(t *testing.T) {
 	n := hivetest.NewNetwork(t)
 	svc := n.Start(greeter())
