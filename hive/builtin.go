@@ -140,6 +140,10 @@ func example(v any) json.RawMessage {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// LatencyWindow is how many of the latest calls the latencies of status
+// cover (PROTOCOL.md, Built-in methods).
+const LatencyWindow = 512
+
 // stats counts what an instance does. Counters are atomic, so that counting
 // never makes two calls wait for each other.
 type stats struct {
@@ -147,7 +151,7 @@ type stats struct {
 	eventsHandled, eventsFailed, eventsEmitted atomic.Int64
 
 	mu     sync.Mutex
-	recent [512]time.Duration // a ring of the latest call latencies
+	recent [LatencyWindow]time.Duration // a ring of the latest call latencies
 	next   int
 	filled bool
 }
