@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/stretchr/testify/assert"
@@ -135,4 +136,38 @@ func TestEmitWithoutSubscriberIsTheMethodsCall(t *testing.T) {
 	n.Start(svc)
 	res, body := post(t, svc.Endpoint(), "place", `{}`, http.Header{})
 	assert.Equal(t, http.StatusInternalServerError, res.StatusCode, body)
+}
+
+// Issue 23, item 10: inspect's examples show the shape of list and map
+// elements, and of the body of the events a service takes.
+func TestInspectShowsTheShapeOfElements(t *testing.T) {
+	type item struct {
+		Dish     int `json:"dish"`
+		Quantity int `json:"quantity"`
+	}
+	type place struct {
+		Items []item           `json:"items"`
+		Notes map[string]*item `json:"notes"`
+		When  time.Time        `json:"when"`
+		Extra json.RawMessage  `json:"extra"`
+	}
+	type placed struct {
+		OrderID string `json:"order_id"`
+		Items   []item `json:"items"`
+	}
+	n := hivetest.NewNetwork(t)
+	svc := hive.New("order")
+	hive.Handle(svc, "place", func(ctx context.Context, p place) ([]placed, error) { return nil, nil })
+	hive.On(svc, "order.placed", func(ctx context.Context, e hive.Event[placed]) error { return nil })
+	n.Start(svc)
+
+	var info hive.Inspection
+	require.NoError(t, n.Call(t.Context(), "order.inspect", nil, &info))
+	m := info.Methods[0]
+	require.Equal(t, "place", m.Name)
+	assert.JSONEq(t, `{"items": [{"dish": 0, "quantity": 0}], "notes": {"": {"dish": 0, "quantity": 0}},
+		"when": "0001-01-01T00:00:00Z", "extra": null}`, string(m.Request))
+	assert.JSONEq(t, `[{"order_id": "", "items": [{"dish": 0, "quantity": 0}]}]`, string(m.Response))
+	require.Len(t, info.Events, 1)
+	assert.JSONEq(t, `{"order_id": "", "items": [{"dish": 0, "quantity": 0}]}`, string(info.Events[0].Body))
 }
