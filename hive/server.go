@@ -163,7 +163,7 @@ func (rs *rpcServer) admitted(next Handler) Handler {
 			return nil, Errorf(NotFound, "there is nothing at %s: methods are under %s, for example %sping", r.URL.Path, rpcPath, rpcPath)
 		}
 		if r.Method != http.MethodPost && r.Method != http.MethodGet {
-			return nil, Errorf(BadRequest, "use POST (or GET without a body) to call a method, not %s", r.Method)
+			return nil, Errorf(BadRequest, "use POST (or GET) to call a method, not %s", r.Method)
 		}
 		method, ok := s.lookup(c.Name)
 		if !ok {
