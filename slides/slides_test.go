@@ -37,9 +37,11 @@ const (
 	// minutes.
 	talkSlides = 25
 	// notesLines and notesColumns keep the presenter notes inside the
-	// notes window's pane (1000×210 pixels): present makes each line of
-	// notes a paragraph of its own.
-	notesLines   = 6
+	// notes window's pane: present makes each line of notes a paragraph
+	// of its own, 28 pixels high, and the pane shows 169 pixels (30% of
+	// the notes window, 1000×700 with its title bar, less a scroll bar;
+	// measured in Chromium with present's notes.css).
+	notesLines   = 5
 	notesColumns = 120
 )
 
