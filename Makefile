@@ -99,7 +99,7 @@ status: ## Show how many tasks of each step pass, a step at a time (CHAOS=1: ste
 watch: ## Run a step's tests whenever you save a file, and show what to do next: make watch STEP=step02-rpc
 	@$(GO) tool exercises watch -step "$(STEP)"
 
-hint: ## Show the README's hint for a task: make hint STEP=step02-rpc TASK=2 (CODE=1 shows the code too)
+hint: ## Show the README's hint for a task: make hint STEP=step02-rpc TASK=2 (CODE=1: the solution's code too)
 	@$(GO) tool exercises hint -step "$(STEP)" $(if $(CODE),-code) $(TASK)
 
 # The finished beehive of step 5, under load, losing bees. It runs on the
