@@ -66,6 +66,11 @@ const (
 	// first made with: a new delay needs a new namespace.
 	EventAttempts   = "HIVE_EVENT_ATTEMPTS"
 	EventRetryDelay = "HIVE_EVENT_RETRY_DELAY"
+
+	// For development only: "true" lets the text of a method's plain
+	// error reach its caller (hive.Config.ShowErrors); "false" by default,
+	// when the caller gets an incident id and the text goes to the log.
+	ShowErrors = "HIVE_SHOW_ERRORS"
 )
 
 // Settings are what the environment says, before anything is connected:
@@ -84,6 +89,8 @@ type Settings struct {
 	CallTimeout     time.Duration // 0: hive's default
 	EventAttempts   int           // 0: the bus's default
 	EventRetryDelay time.Duration // 0: the bus's default
+
+	ShowErrors bool
 }
 
 // Read reads the HIVE_* environment variables, with their defaults.
@@ -119,6 +126,11 @@ func Read() (Settings, error) {
 	}
 	if s.EventRetryDelay, err = duration(EventRetryDelay); err != nil {
 		return Settings{}, err
+	}
+	if v := os.Getenv(ShowErrors); v != "" {
+		if s.ShowErrors, err = strconv.ParseBool(v); err != nil {
+			return Settings{}, fmt.Errorf("%s=%q: want true or false", ShowErrors, v)
+		}
 	}
 	return s, nil
 }
