@@ -39,10 +39,12 @@ func TestReadDefaults(t *testing.T) {
 func TestReadEventRetries(t *testing.T) {
 	t.Setenv("HIVE_EVENT_ATTEMPTS", "6")
 	t.Setenv("HIVE_EVENT_RETRY_DELAY", "2s")
+	t.Setenv("HIVE_EVENT_MAX_RETRY_DELAY", "1m")
 	s, err := env.Read()
 	require.NoError(t, err)
 	assert.Equal(t, 6, s.EventAttempts)
 	assert.Equal(t, 2*time.Second, s.EventRetryDelay)
+	assert.Equal(t, time.Minute, s.EventMaxRetryDelay)
 
 	t.Setenv("HIVE_EVENT_ATTEMPTS", "zero")
 	_, err = env.Read()
