@@ -14,7 +14,7 @@ SLIDES_ADDR ?= 127.0.0.1:3999
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo generate catch-up status watch hint demo slides bench
+.PHONY: help up down doctor warm test fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo generate catch-up status watch hint demo slides bench
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
@@ -36,6 +36,20 @@ doctor: ## Check your machine: Go, Docker, and whether the brokers answer
 		echo "      → Install Go $$(sed -n 's/^go //p' go.mod) or newer from https://go.dev/dl/"; \
 		exit 1; }
 	@$(GO) run ./internal/workshop/doctor
+
+# warm fills Go's build cache with everything the steps use, so that the
+# first `make test` of the meetup takes seconds instead of minutes: every
+# step's packages and their tests (go test -run '^$$' builds and vets them
+# and runs nothing), the hive command, and the step runner. Not part of
+# doctor, which must stay quick.
+STEPS := $(addprefix ./,$(addsuffix /...,$(wildcard step0*-*)))
+
+warm: ## Build and vet every step once, before the meetup (minutes once; then each make test takes seconds)
+	@echo "make warm: building and vetting every step, the hive command and the step runner..."
+	@$(GO) build ./hive/...
+	@$(GO) test -count=1 -run '^$$' $(STEPS) >/dev/null || $(GO) test -count=1 -run '^$$' $(STEPS)
+	@$(GO) tool exercises hint -step $(firstword $(wildcard step0*-*)) 1 >/dev/null
+	@echo "make warm: done. Go's build cache now holds the steps: make test in a step takes seconds."
 
 # --- Tests ---------------------------------------------------------------
 
@@ -108,7 +122,7 @@ status: ## Show how many tasks of each step pass, a step at a time (CHAOS=1: ste
 watch: ## Run a step's tests whenever you save a file, and show what to do next: make watch STEP=step02-rpc
 	@$(GO) tool exercises watch -step "$(STEP)"
 
-hint: ## Show the README's hint for a task: make hint STEP=step02-rpc TASK=2 (CODE=1 shows the code too)
+hint: ## Show the README's hint for a task: make hint STEP=step02-rpc TASK=2 (CODE=1: the solution's code too)
 	@$(GO) tool exercises hint -step "$(STEP)" $(if $(CODE),-code) $(TASK)
 
 # The finished beehive of step 5, under load, losing bees. It runs on the

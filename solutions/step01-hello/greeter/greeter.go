@@ -76,7 +76,7 @@ func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
 		return GreetReply{}, hive.Errorf(hive.BadRequest, "the name has %d letters; send one of at most %d", n, maxName)
 	}
 	// END SOLUTION
-	// BEGIN SOLUTION
+	// BEGIN SOLUTION (tasks 1, 2, 3)
 	name := strings.TrimSpace(req.Name)
 	if name == "" {
 		// BadRequest says: the mistake is in the request, so sending it
