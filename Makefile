@@ -14,7 +14,7 @@ SLIDES_ADDR ?= 127.0.0.1:3999
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo generate catch-up status watch hint demo slides bench
+.PHONY: help up down pull doctor test fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo generate catch-up status watch hint demo slides bench
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
@@ -24,11 +24,14 @@ help: ## List the targets
 
 # --- The brokers ---------------------------------------------------------
 
-up: ## Start RabbitMQ and ZooKeeper in Docker, and wait until both are healthy
+up: ## Start RabbitMQ and ZooKeeper in Docker, and wait until both serve clients
 	@$(GO) run ./internal/workshop/up
 
-down: ## Stop and remove the broker containers
+down: ## Stop and remove the broker containers and their data
 	@$(GO) run ./internal/workshop/up -down
+
+pull: ## Download the brokers' images, and the one the tests' containers need, while the network is good
+	@$(GO) run ./internal/workshop/up -pull
 
 doctor: ## Check your machine: Go, Docker, and whether the brokers answer
 	@command -v $(GO) >/dev/null 2>&1 || { \
