@@ -208,31 +208,36 @@ func missing(t testing.TB, b broker, st probe.Status, err error) {
 // Containers are not shared across packages: go test runs each package in
 // a process of its own, several at once, and none of them knows that it
 // is the last, to end a shared container. One set of brokers for a whole
-// test run is what `make up` is for (steps 3 and 4's tests: 11 s on
-// `make up`'s brokers, 57 s with containers per package).
+// test run is what `make up` is for: each package's container takes the
+// broker's start-up time (RabbitMQ's: 20-30 s on a laptop) once more.
 var rabbitContainer, zkContainer sharedContainer
 
 type sharedContainer struct {
 	once sync.Once
-	ctr  *testcontainers.DockerContainer
 	addr string
 	err  error
+
+	mu  sync.Mutex // guards ctr, which started reads while start may run
+	ctr *testcontainers.DockerContainer
 }
 
 func (c *sharedContainer) start(name string, check func(context.Context, string) probe.Status, image, port string, env map[string]string, readyLog string) (string, error) {
 	c.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		c.ctr, c.addr, c.err = startContainer(ctx, name, check, image, port, containerOptions(port, env, readyLog))
+		var ctr *testcontainers.DockerContainer
+		ctr, c.addr, c.err = startContainer(ctx, name, check, image, port, containerOptions(port, env, readyLog))
+		c.mu.Lock()
+		c.ctr = ctr
+		c.mu.Unlock()
 	})
 	return c.addr, c.err
 }
 
 // started returns the container that start started, or nil.
 func (c *sharedContainer) started() *testcontainers.DockerContainer {
-	if c.ctr == nil || c.err != nil {
-		return nil
-	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.ctr
 }
 
