@@ -98,7 +98,8 @@ class Counter:
     def __init__(self):
         self.lock = threading.Lock()
         self.words = {}
-        self.stats = dict(calls=0, errors=0, in_flight=0, events_handled=0, events_failed=0, events_emitted=0)
+        self.stats = dict(calls=0, errors=0, in_flight=0, events_handled=0, events_failed=0, events_emitted=0,
+                          connections=0)
 
     def add(self, word):
         with self.lock:
@@ -219,7 +220,8 @@ def status(request, work):
     with STATE.lock:
         stats = dict(STATE.stats, in_flight=STATE.stats["in_flight"] - 1)  # not counting this call
     return {"service": SERVICE, "instance": INSTANCE, "version": RECORD["version"], "endpoint": RECORD["endpoint"],
-            "started": RECORD["started"], **stats, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0}
+            "started": RECORD["started"], **stats, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0,
+            "goroutines": threading.active_count()}  # Python has threads where Go has goroutines
 
 
 def inspect(request, work):
@@ -237,6 +239,14 @@ METHODS = {"add": add, "ping": ping, "status": status, "inspect": inspect}  # ow
 
 class RPC(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Go's client expects
+
+    def setup(self):  # one handler per connection: status counts them
+        super().setup()
+        STATE.bump("connections")
+
+    def finish(self):
+        STATE.bump("connections", -1)
+        super().finish()
 
     def answer(self):
         trace = continue_trace(self.headers.get("Hive-Trace-Id"))

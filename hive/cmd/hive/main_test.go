@@ -276,10 +276,12 @@ func TestStatus(t *testing.T) {
 
 	res := runHive(t, brokerEnv(t, n), "", "status")
 	require.Equal(t, 0, res.code)
-	assert.Regexp(t, `^SERVICE +INSTANCE +ENDPOINT +CALLS +ERRORS +IN-FLIGHT +HANDLED +FAILED +P50 +P99 +UP\n`, res.stdout)
+	assert.Regexp(t, `^SERVICE +INSTANCE +ENDPOINT +CALLS +ERRORS +IN-FLIGHT +HANDLED +FAILED +P50 +P99 +CONNS +GOROUTINES +UP\n`, res.stdout)
 	fields := row(t, res.stdout, menu.ID())
 	assert.Equal(t, []string{"menu", menu.ID(), menu.Endpoint(), strconv.FormatInt(calls+2, 10), "1", "0", "1", "0"}, fields[:8])
 	assert.Regexp(t, `^\d+\.\d\dms$`, fields[8])
+	assert.Regexp(t, `^[1-9]\d*$`, fields[10], "the status call's own connection is open")
+	assert.Regexp(t, `^[1-9]\d*$`, fields[11], "goroutines")
 	assert.Contains(t, row(t, res.stdout, "ghost-1"), "unavailable:")
 }
 
