@@ -313,3 +313,21 @@ func TestDiscoverAndStatusSkipRecordsNoCallerCanUse(t *testing.T) {
 		assert.Contains(t, res.stdout, `is listed under "menu"`, "hive %s", cmd)
 	}
 }
+
+func TestConform(t *testing.T) {
+	t.Parallel()
+	n := brokertest.NewNetwork(t)
+	n.Start(newMenu(nil))
+	res := runHive(t, brokerEnv(t, n), "", "conform", "menu")
+	assert.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "✓ a call meant for another service is unavailable  (PROTOCOL.md: RPC, The request)")
+	assert.Contains(t, res.stdout, "0 broken, 1 not checked.", "the event it fails on was not named")
+
+	res = runHive(t, brokerEnv(t, n), "", "conform", "kitchen")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stdout, "✗ the service has an instance node")
+	assert.Contains(t, res.stderr, "the service breaks the protocol")
+
+	res = runHive(t, brokerEnv(t, n), "", "conform", "-fail", "nojson", "menu")
+	assert.Equal(t, 2, res.code)
+}
