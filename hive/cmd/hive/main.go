@@ -6,6 +6,7 @@
 //	hive request SERVICE.METHOD [JSON]     call a method, print the answer
 //	hive emit TYPE [JSON]                  publish an event
 //	hive subscribe [PATTERN]               print events as they pass (or: hive tail)
+//	hive dead list|show|replay|purge SUB   a subscription's dead letters
 //	hive status                            every instance's counters
 //	hive node [-c hive.yml] [-chaos 5s]    run many instances of each service
 //
@@ -46,7 +47,7 @@ func main() {
 }
 
 // commands are hive's commands, in the order "hive help" lists them.
-var commands = []*command{discover, inspect, request, emit, subscribe, status, node}
+var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, node}
 
 // run runs the command that args name and returns the exit code: 0 for
 // success, 1 for a failure, 2 for a mistake in the command line.
