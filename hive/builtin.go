@@ -3,6 +3,7 @@ package hive
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -48,8 +49,9 @@ type Inspection struct {
 	Events  []EventHandlerInfo `json:"events"`
 }
 
-// MethodInfo describes one method. Request and Response are examples: the
-// zero value of each type, as JSON.
+// MethodInfo describes one method. Request and Response are examples of
+// each type, as JSON: the zero value with one element in every list and
+// map, so that the elements' shape shows.
 type MethodInfo struct {
 	Name         string          `json:"name"`
 	Idempotent   bool            `json:"idempotent,omitempty"`
@@ -60,7 +62,8 @@ type MethodInfo struct {
 	Response     json.RawMessage `json:"response"`
 }
 
-// EventHandlerInfo describes one event subscription.
+// EventHandlerInfo describes one event subscription. Body is an example of
+// the body its handler takes, filled as MethodInfo's examples are.
 type EventHandlerInfo struct {
 	Pattern   string          `json:"pattern"`
 	Broadcast bool            `json:"broadcast,omitempty"`
@@ -130,15 +133,72 @@ func (s *Service) inspect() Inspection {
 	return info
 }
 
+// example returns an example of v's type as JSON, for inspect: the zero
+// value, except that every list and map holds one element and every
+// pointer points to a value, each filled the same way. An example with
+// empty lists would hide the shape of their elements, which is what a
+// caller in another language needs to see ("items": [{"dish": 0}], not
+// "items": null).
 func example(v any) json.RawMessage {
-	b, err := json.Marshal(v)
+	if v == nil {
+		return json.RawMessage(`null`)
+	}
+	ex := reflect.New(reflect.TypeOf(v)).Elem()
+	fill(ex, 0)
+	b, err := json.Marshal(ex.Interface())
 	if err != nil {
 		return json.RawMessage(`null`)
 	}
 	return b
 }
 
+// maxExampleDepth stops fill in a type that contains itself, such as a
+// tree whose nodes hold a list of nodes.
+const maxExampleDepth = 8
+
+// fill gives every list, map and pointer in v one element (see example).
+// A type that encodes itself (json.Marshaler: time.Time, json.RawMessage)
+// keeps its zero value, which it knows how to encode.
+func fill(v reflect.Value, depth int) {
+	if depth > maxExampleDepth || !v.CanSet() {
+		return
+	}
+	if v.Type().Implements(marshaler) || reflect.PointerTo(v.Type()).Implements(marshaler) {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), depth+1)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0), depth+1)
+	case reflect.Array:
+		for i := range v.Len() {
+			fill(v.Index(i), depth+1)
+		}
+	case reflect.Map:
+		key := reflect.New(v.Type().Key()).Elem()
+		elem := reflect.New(v.Type().Elem()).Elem()
+		fill(elem, depth+1)
+		v.Set(reflect.MakeMapWithSize(v.Type(), 1))
+		v.SetMapIndex(key, elem)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), depth+1)
+			}
+		}
+	}
+}
+
+var marshaler = reflect.TypeFor[json.Marshaler]()
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// LatencyWindow is how many of the latest calls the latencies of status
+// cover (PROTOCOL.md, Built-in methods).
+const LatencyWindow = 512
 
 // stats counts what an instance does. Counters are atomic, so that counting
 // never makes two calls wait for each other.
@@ -147,7 +207,7 @@ type stats struct {
 	eventsHandled, eventsFailed, eventsEmitted atomic.Int64
 
 	mu     sync.Mutex
-	recent [512]time.Duration // a ring of the latest call latencies
+	recent [LatencyWindow]time.Duration // a ring of the latest call latencies
 	next   int
 	filled bool
 }

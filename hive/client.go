@@ -373,6 +373,10 @@ func (c *Client) follow(service string, w *watch, updates <-chan []registry.Inst
 				c.logger.Warn("skipping a registry record no call can use", "service", service, "error", why)
 			}
 		}
+		if sk, ok := c.registry.(registry.Skipper); ok {
+			// The records it left out (and logged) itself count too.
+			skipped = append(sk.Skipped(service), skipped...)
+		}
 		w.mu.Lock()
 		w.list, w.skipped = valid, skipped
 		w.mu.Unlock()
@@ -398,8 +402,8 @@ func (c *Client) follow(service string, w *watch, updates <-chan []registry.Inst
 func usable(service string, list []registry.Instance) (valid []registry.Instance, skipped []string) {
 	for _, inst := range list {
 		err := inst.Validate()
-		if err == nil && inst.Service != service {
-			err = fmt.Errorf("instance %q of service %q is listed under %q", inst.ID, inst.Service, service)
+		if err == nil {
+			err = inst.CheckListed(service, "")
 		}
 		if err != nil {
 			skipped = append(skipped, err.Error())

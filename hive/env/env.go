@@ -68,6 +68,11 @@ const (
 	EventAttempts      = "HIVE_EVENT_ATTEMPTS"
 	EventRetryDelay    = "HIVE_EVENT_RETRY_DELAY"
 	EventMaxRetryDelay = "HIVE_EVENT_MAX_RETRY_DELAY"
+
+	// For development only: "true" lets the text of a method's plain
+	// error reach its caller (hive.Config.ShowErrors); "false" by default,
+	// when the caller gets an incident id and the text goes to the log.
+	ShowErrors = "HIVE_SHOW_ERRORS"
 )
 
 // Settings are what the environment says, before anything is connected:
@@ -87,6 +92,8 @@ type Settings struct {
 	EventAttempts      int           // 0: the bus's default
 	EventRetryDelay    time.Duration // 0: the bus's default
 	EventMaxRetryDelay time.Duration // 0: the bus's default
+
+	ShowErrors bool
 }
 
 // Read reads the HIVE_* environment variables, with their defaults.
@@ -125,6 +132,11 @@ func Read() (Settings, error) {
 	}
 	if s.EventMaxRetryDelay, err = duration(EventMaxRetryDelay); err != nil {
 		return Settings{}, err
+	}
+	if v := os.Getenv(ShowErrors); v != "" {
+		if s.ShowErrors, err = strconv.ParseBool(v); err != nil {
+			return Settings{}, fmt.Errorf("%s=%q: want true or false", ShowErrors, v)
+		}
 	}
 	return s, nil
 }

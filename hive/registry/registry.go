@@ -9,6 +9,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -131,3 +132,55 @@ type Registry interface {
 
 // ErrClosed is returned by a Registry that has been closed.
 var ErrClosed = errors.New("registry: closed")
+
+// Decode reads a record as a caller must (PROTOCOL.md, "A record a caller
+// cannot use"): the data of the node named node, listed under service. It
+// is a record only if it is a JSON object with the required fields of the
+// right types, if Validate takes it, and if it is listed where it belongs:
+// its service is the service it is listed under, and its id the node's
+// name. A caller never calls a record that Decode refuses; the error says
+// why, for the log.
+func Decode(service, node string, data []byte) (Instance, error) {
+	var required struct {
+		Started *json.RawMessage `json:"started"` // the others: Validate
+	}
+	var inst Instance
+	if err := json.Unmarshal(data, &inst); err != nil {
+		return Instance{}, fmt.Errorf("registry: node %s/%s: not a record: %w", service, node, err)
+	}
+	if err := inst.Validate(); err != nil {
+		return Instance{}, err
+	}
+	if err := inst.CheckListed(service, node); err != nil {
+		return Instance{}, err
+	}
+	if err := json.Unmarshal(data, &required); err != nil || required.Started == nil {
+		return Instance{}, fmt.Errorf("registry: instance %q: no started time", inst.ID)
+	}
+	return inst, nil
+}
+
+// CheckListed reports whether inst may be listed under service, in the
+// node named node ("" if the registry has no nodes): its service must be
+// service, and its ID the node's name. A record listed elsewhere is a
+// mistake or a stale copy, and a caller that followed it would call
+// another service than it meant.
+func (inst Instance) CheckListed(service, node string) error {
+	switch {
+	case inst.Service != service:
+		return fmt.Errorf("registry: instance %q of service %q is listed under %q", inst.ID, inst.Service, service)
+	case node != "" && inst.ID != node:
+		return fmt.Errorf("registry: instance %q of service %q is in the node %q, which is not its id", inst.ID, inst.Service, node)
+	}
+	return nil
+}
+
+// A Skipper is a Registry that leaves out the records it reads that no
+// caller can use (see Decode), and tells why. Its lists hold only usable
+// records; Skipped adds what a caller should know when a service seems to
+// have fewer instances than expected.
+type Skipper interface {
+	// Skipped returns why each record of service that the latest read
+	// left out was left out, sorted.
+	Skipped(service string) []string
+}

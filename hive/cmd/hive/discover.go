@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"text/tabwriter"
@@ -33,10 +34,11 @@ func runDiscover(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) e
 	}
 	defer reg.Close()
 
-	instances, err := allInstances(ctx, reg, services)
+	instances, skipped, err := allInstances(ctx, reg, services)
 	if err != nil {
 		return err
 	}
+	defer printSkipped(c.stdout, skipped)
 	if len(instances) == 0 {
 		fmt.Fprintf(c.stdout, "No services are running in namespace %q.\n", c.settings.Namespace)
 		return nil
@@ -51,23 +53,41 @@ func runDiscover(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) e
 }
 
 // allInstances returns the instances of the services named, or of all
-// services if none are named.
-func allInstances(ctx context.Context, reg registry.Registry, services []string) ([]registry.Instance, error) {
+// services if none are named: those a caller can use. skipped says why
+// each record that no caller can use was left out (PROTOCOL.md, "A record
+// a caller cannot use").
+func allInstances(ctx context.Context, reg registry.Registry, services []string) (all []registry.Instance, skipped []string, err error) {
 	if len(services) == 0 {
-		var err error
 		if services, err = reg.Services(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	var all []registry.Instance
 	for _, svc := range services {
 		list, err := reg.Instances(ctx, svc)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if sk, ok := reg.(registry.Skipper); ok {
+			skipped = append(skipped, sk.Skipped(svc)...)
 		}
 		all = append(all, list...)
 	}
-	return all, nil
+	return all, skipped, nil
+}
+
+// printSkipped says how many records were skipped, and why.
+func printSkipped(w io.Writer, skipped []string) {
+	switch len(skipped) {
+	case 0:
+		return
+	case 1:
+		fmt.Fprintln(w, "\n1 record skipped, which no caller can use:")
+	default:
+		fmt.Fprintf(w, "\n%d records skipped, which no caller can use:\n", len(skipped))
+	}
+	for _, why := range skipped {
+		fmt.Fprintf(w, "  %s\n", why)
+	}
 }
 
 func orDash(s string) string {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,6 +20,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
+	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
 
 func TestHelp(t *testing.T) {
@@ -284,4 +286,33 @@ func TestStatus(t *testing.T) {
 	assert.Equal(t, []string{"menu", menu.ID(), menu.Endpoint(), strconv.FormatInt(calls+2, 10), "1", "0", "1", "0"}, fields[:8])
 	assert.Regexp(t, `^\d+\.\d\dms$`, fields[8])
 	assert.Contains(t, row(t, res.stdout, "ghost-1"), "unavailable:")
+}
+
+// discover and status neither list nor call a record that no caller can
+// use (PROTOCOL.md, "A record a caller cannot use"), and count every one.
+func TestDiscoverAndStatusSkipRecordsNoCallerCanUse(t *testing.T) {
+	t.Parallel()
+	n := brokertest.NewZooKeeperNetwork(t)
+	menu := n.Start(newMenu(nil))
+	conn, err := zookeeper.Connect(t.Context(), brokertest.ZooKeeper(t), zookeeper.Options{})
+	require.NoError(t, err)
+	t.Cleanup(conn.Close)
+	dir := "/" + n.Namespace + "/services/menu/"
+	for node, data := range map[string]string{
+		"menu-kitchen": `{"id":"menu-kitchen","service":"kitchen","endpoint":"127.0.0.1:1","started":"2026-12-01T19:30:00Z"}`,
+		"menu-http":    `{"id":"menu-http","service":"menu","endpoint":"http://127.0.0.1:1","started":"2026-12-01T19:30:00Z"}`,
+		"menu-x":       `not a record`,
+	} {
+		_, err := conn.Create(dir+node, []byte(data), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	env := append(brokerEnv(t, n), "HIVE_EVENTS=memory")
+	for _, cmd := range []string{"discover", "status"} {
+		res := runHive(t, env, "", cmd)
+		require.Equal(t, 0, res.code)
+		row(t, res.stdout, menu.ID())
+		assert.NotContains(t, res.stdout, "127.0.0.1:1\n", "hive %s lists a record no caller can use", cmd)
+		assert.Contains(t, res.stdout, "3 records skipped, which no caller can use:", "hive %s", cmd)
+		assert.Contains(t, res.stdout, `is listed under "menu"`, "hive %s", cmd)
+	}
 }

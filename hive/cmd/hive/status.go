@@ -67,10 +67,11 @@ func runStatus(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) err
 // statusTable asks every instance for its status, all at once, and writes
 // the answers as a table.
 func statusTable(ctx context.Context, out io.Writer, reg registry.Registry, client *hive.Client, services []string) error {
-	instances, err := allInstances(ctx, reg, services)
+	instances, skipped, err := allInstances(ctx, reg, services)
 	if err != nil {
 		return err
 	}
+	defer printSkipped(out, skipped)
 	if len(instances) == 0 {
 		fmt.Fprintln(out, "No instances are running.")
 		return nil

@@ -330,7 +330,7 @@ func (b *Bus) eachDead(ctx context.Context, s events.Subscription, what string,
 		}
 		reason, _ := d.Headers[reasonHeader].(string)
 		letter := events.DeadLetter{Reason: reason}
-		if e, err := decode(d.Body); err == nil {
+		if e, err := events.Decode(d.Body); err == nil {
 			letter.Event = e
 		} else {
 			letter.Message = d.Body

@@ -254,7 +254,7 @@ func TestForgedAttemptHeaderCannotBuyRetries(t *testing.T) {
 		"float":         -3.5,
 	}
 	for id, value := range forged {
-		body := fmt.Sprintf(`{"id":%q,"type":"order.placed","body":{}}`, id)
+		body := fmt.Sprintf(`{"id":%q,"type":"order.placed","source":"test","time":"2026-12-01T19:30:00Z","body":{}}`, id)
 		publishRaw(t, url, ns, "order.placed", amqp.Publishing{
 			MessageId: id,
 			Headers:   amqp.Table{"hive-attempt": value},

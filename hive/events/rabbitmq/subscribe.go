@@ -2,7 +2,6 @@ package rabbitmq
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -198,7 +197,7 @@ func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
 		sub.bury(c, d, fmt.Sprintf("too big: %d bytes, over the limit of %d", len(d.Body), limit))
 		return
 	}
-	e, err := decode(d.Body)
+	e, err := sub.decode(d)
 	if err != nil {
 		// Trying again cannot help a message that is not an event.
 		sub.bury(c, d, fmt.Sprintf("not an event: %s: %.80q", clip.Text(err.Error(), clip.ForLog), d.Body))
@@ -249,14 +248,20 @@ func attemptOf(headers amqp.Table, maxAttempts int) int {
 	return int(min(max(n, 1), int64(maxAttempts)))
 }
 
-// decode reads the event envelope from a message body.
-func decode(body []byte) (events.Event, error) {
-	var e events.Event
-	if err := json.Unmarshal(body, &e); err != nil {
+// decode reads the event envelope from a message, and checks that it is
+// an event for this subscription: its type is the routing key it came with
+// from an exchange of events (a retry comes back through the default
+// exchange, with the work queue's name as routing key) and one the pattern matches. A
+// handler dispatched by its queue must never get an event of another type.
+func (sub *subscription) decode(d amqp.Delivery) (events.Event, error) {
+	e, err := events.Decode(d.Body)
+	if err != nil {
 		return events.Event{}, err
 	}
-	if e.Type == "" {
-		return events.Event{}, errors.New("no type")
+	l := sub.bus.layout
+	fromExchange := d.Exchange == l.workExchange() || d.Exchange == l.broadcastExchange()
+	if fromExchange && d.RoutingKey != e.Type || !events.Match(sub.s.Pattern, e.Type) {
+		return events.Event{}, fmt.Errorf("%w: type %q, routing key %q, pattern %q", events.ErrWrongType, e.Type, d.RoutingKey, sub.s.Pattern)
 	}
 	return e, nil
 }

@@ -125,17 +125,21 @@ func (r *Registry) Instances(ctx context.Context, service string) ([]registry.In
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: instances of %s: %w", service, err)
 	}
-	list, err := r.read(path, ids)
+	list, err := r.read(service, ids)
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: instances of %s: %w", service, err)
 	}
 	return list, nil
 }
 
-// read returns the instances in the nodes ids under path, sorted by ID.
-func (r *Registry) read(path string, ids []string) ([]registry.Instance, error) {
+// read returns the instances in the nodes ids of service, sorted by ID:
+// those a caller can use (registry.Decode). One bad node must not hide
+// all the good ones: it is left out, and Skipped says why.
+func (r *Registry) read(service string, ids []string) ([]registry.Instance, error) {
 	slices.Sort(ids)
+	path := r.servicePath(service)
 	var list []registry.Instance
+	skipped := make(map[string]string) // by node: why
 	for _, id := range ids {
 		data, _, err := r.conn.Get(path + "/" + id)
 		if errors.Is(err, zk.ErrNoNode) {
@@ -144,26 +148,41 @@ func (r *Registry) read(path string, ids []string) ([]registry.Instance, error) 
 		if err != nil {
 			return nil, err
 		}
-		var inst registry.Instance
-		if err := json.Unmarshal(data, &inst); err != nil {
-			// One bad node must not hide all the good ones.
-			r.skip(path+"/"+id, err)
+		inst, err := registry.Decode(service, id, data)
+		if err != nil {
+			skipped[id] = err.Error()
 			continue
 		}
 		list = append(list, inst)
 	}
+	r.skip(service, skipped)
 	return list, nil
 }
 
-// skip logs that the node at path holds no instance, the first time it
-// does so for this reason: a watch reads its service's nodes after every
-// change, and one bad node must not flood the log.
-func (r *Registry) skip(path string, err error) {
+// skip records why the latest read of service left out each of the nodes
+// in skipped, and logs a reason the first time it sees it for a node: a
+// watch reads its service's nodes after every change, and one bad node
+// must not flood the log.
+func (r *Registry) skip(service string, skipped map[string]string) {
 	r.skippedMu.Lock()
 	defer r.skippedMu.Unlock()
-	if r.skipped[path] == err.Error() {
-		return
+	for node, why := range skipped {
+		if r.skipped[service][node] != why {
+			r.logger.Warn("zookeeper: skip a node that holds no usable record", "service", service, "node", node, "error", why)
+		}
 	}
-	r.skipped[path] = err.Error()
-	r.logger.Warn("zookeeper: skip a node that holds no instance", "path", path, "error", err)
+	r.skipped[service] = skipped
+}
+
+// Skipped returns why the latest read of service's nodes left out each
+// of those it left out, sorted: see registry.Skipper.
+func (r *Registry) Skipped(service string) []string {
+	r.skippedMu.Lock()
+	defer r.skippedMu.Unlock()
+	var why []string
+	for _, reason := range r.skipped[service] {
+		why = append(why, reason)
+	}
+	slices.Sort(why)
+	return why
 }

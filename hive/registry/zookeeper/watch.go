@@ -78,7 +78,7 @@ func (r *Registry) readAndWatch(service string) ([]registry.Instance, <-chan zk.
 	for {
 		ids, _, changed, err := r.conn.ChildrenW(path)
 		if err == nil {
-			list, err := r.read(path, ids)
+			list, err := r.read(service, ids)
 			return list, changed, err
 		}
 		if !errors.Is(err, zk.ErrNoNode) {

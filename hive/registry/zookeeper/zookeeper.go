@@ -51,16 +51,20 @@ type Registry struct {
 	mu         sync.Mutex
 	registered map[string]registry.Instance // by node path: what to register again on a new session
 
-	// skipped holds the nodes that hold no instance, with why, so that
-	// each is logged once rather than on every read of its service.
+	// skipped holds, by service and node, why the latest read of each
+	// service left out a node: for Skipped, and so that each reason is
+	// logged once rather than on every read of its service.
 	skippedMu sync.Mutex
-	skipped   map[string]string // by node path
+	skipped   map[string]map[string]string
 
 	done chan struct{}  // closed by Close, under mu: ends the goroutines below
 	wg   sync.WaitGroup // the session keeper and the watches
 }
 
-var _ registry.Registry = (*Registry)(nil)
+var (
+	_ registry.Registry = (*Registry)(nil)
+	_ registry.Skipper  = (*Registry)(nil)
+)
 
 // Options tune a Registry, or a connection of Connect. A zero field takes
 // its default.
@@ -118,7 +122,7 @@ func New(ctx context.Context, servers []string, opts Options) (*Registry, error)
 		logger:     opts.logger(),
 		sessions:   make(chan struct{}, 1),
 		registered: make(map[string]registry.Instance),
-		skipped:    make(map[string]string),
+		skipped:    make(map[string]map[string]string),
 		done:       make(chan struct{}),
 	}
 	conn, err := connect(ctx, servers, opts, r.onEvent)

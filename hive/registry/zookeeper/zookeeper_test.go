@@ -61,7 +61,7 @@ func TestNodeWithoutInstanceIsSkippedAndLoggedOnce(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []registry.Instance{menu1}, list, "the bad node must be skipped, and must not hide the good one")
 	}
-	assert.Equal(t, 1, strings.Count(logs.String(), "skip a node that holds no instance"), "logs:\n%s", logs.String())
+	assert.Equal(t, 1, strings.Count(logs.String(), "skip a node that holds no usable record"), "logs:\n%s", logs.String())
 }
 
 func TestNamespaceDefaultsToHive(t *testing.T) {
