@@ -142,6 +142,14 @@ type Bus struct {
 	current  *session        // the newest connection; it may have died since
 	replaced chan struct{}   // closed when current is replaced
 	durable  map[string]bool // names of the durable queues declared, for DeleteNamespace
+
+	// routed holds the event types that a queue took once. RabbitMQ
+	// returns an event whose queue is down on a node of a cluster (a
+	// classic queue) just as it returns one that no queue is bound to:
+	// after one was taken, a return means the queue is down (or was
+	// deleted), and Publish says so, with events.ErrNotStored, rather than
+	// that nobody subscribes.
+	routed sync.Map
 }
 
 var (
@@ -193,7 +201,10 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 // a pattern that matches e.Type, the broker returns it instead of
 // dropping it, and Publish fails with an error that wraps
 // events.ErrNoSubscriber. Taps are bound to the broadcast exchange only,
-// so they never make an event look delivered.
+// so they never make an event look delivered. If the broker refuses the
+// event (a nack), or returns an event of a type that a queue took before
+// (its queue is down), or does not confirm it before ctx ends, Publish
+// fails with an error that wraps events.ErrNotStored.
 //
 // While the connection is down, Publish waits for the Bus to reconnect,
 // until ctx ends: give it a deadline. If the connection breaks before the
@@ -231,16 +242,28 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 				outgoing{exchange: b.layout.workExchange(), key: e.Type, msg: msg, mandatory: true},
 				outgoing{exchange: b.layout.broadcastExchange(), key: e.Type, msg: copied})
 		}
-		if errors.Is(err, errLost) {
+		switch {
+		case errors.Is(err, errLost):
 			continue
-		}
-		if errors.Is(err, errUnroutable) {
+		case err == nil:
+			b.routed.Store(e.Type, true)
+			return nil
+		case errors.Is(err, errUnroutable):
+			if _, ok := b.routed.Load(e.Type); ok {
+				return fmt.Errorf("rabbitmq: publish %s: %w: no queue took it, though one did before: "+
+					"a subscriber's queue is down (a classic queue on a stopped node of a cluster; see HIVE_QUEUE_TYPE) or was deleted",
+					e.Type, events.ErrNotStored)
+			}
 			return fmt.Errorf("rabbitmq: publish %s: %w (no service's queue on exchange %s is bound to it)", e.Type, events.ErrNoSubscriber, b.layout.workExchange())
-		}
-		if err != nil {
+		case errors.Is(err, events.ErrClosed):
 			return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
+		case ctx.Err() != nil:
+			// A quorum queue without a majority of its nodes does not
+			// answer until it has them again.
+			return fmt.Errorf("rabbitmq: publish %s: %w: no confirm from RabbitMQ in time: %w", e.Type, events.ErrNotStored, err)
+		default:
+			return fmt.Errorf("rabbitmq: publish %s: %w: %w", e.Type, events.ErrNotStored, err)
 		}
-		return nil
 	}
 }
 
