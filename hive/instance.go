@@ -368,8 +368,12 @@ func (s *Service) Call(ctx context.Context, method string, req, resp any) error 
 // and Emit fails with an error that wraps events.ErrNoSubscriber: a caller
 // that must not lose the event fails too, to be tried again later. (A
 // service's queue outlives its instances, so this happens only before the
-// first subscriber ever started.) Any other error means the event may be
-// lost; emitting it again is safe, since handlers cope with duplicates.
+// first subscriber ever started.) If a service subscribes but the bus
+// could not store the event just now (a broker's nack, a subscriber's
+// queue down, no connection before ctx ended), the error wraps
+// events.ErrNotStored, and a method that returns it answers unavailable.
+// Any error means the event may be lost; emitting it again is safe, since
+// handlers cope with duplicates.
 func (s *Service) Emit(ctx context.Context, eventType string, body any) error {
 	in, err := s.instance("emit " + eventType)
 	if err != nil {

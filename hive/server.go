@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 )
 
@@ -204,7 +205,8 @@ func (s *Service) timed(next Handler) Handler {
 
 // answeredAs gives every failed call the code that says what happened: a
 // call that failed for lack of time Timeout when its deadline passed,
-// Unavailable when its caller went away. A code the method (or a
+// Unavailable when its caller went away or the event bus could not store
+// an event (events.ErrNotStored). A code the method (or a
 // middleware) chose itself stays. Any other error is an incident: the
 // caller gets Internal and an incident id, the log the error's text, which
 // may hold what no caller should read (an address, a password in a
@@ -222,6 +224,11 @@ func (rs *rpcServer) answeredAs(next Handler) Handler {
 			return nil, &Error{Code: Timeout, Message: fmt.Sprintf("%s.%s did not finish within %v", s.name, c.Name, c.timeout), cause: err}
 		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 			return nil, &Error{Code: Unavailable, Message: fmt.Sprintf("the caller went away before %s.%s finished", s.name, c.Name), cause: err}
+		case errors.Is(err, events.ErrNotStored):
+			// The broker, not the method, failed, and a later try may
+			// pass; the text, which may name the broker, goes to the log.
+			in.logger.WarnContext(ctx, "method failed: an event could not be stored", "method", c.Name, "error", err)
+			return nil, &Error{Code: Unavailable, Message: fmt.Sprintf("%s.%s could not hand an event to the event bus; try again", s.name, c.Name), cause: err}
 		}
 		return nil, in.incident(ctx, c, "method failed", err.Error(), "error", err)
 	}

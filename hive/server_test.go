@@ -549,3 +549,19 @@ func TestConnectionsAreCappedAndIdleOnesMakeRoom(t *testing.T) {
 	})
 	assert.NoError(t, err)
 }
+
+// A method whose event the bus could not store answers unavailable, not
+// an incident: the broker failed, and a later try may pass.
+func TestEventNotStoredAnswersUnavailable(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	svc := hive.New("teller")
+	hive.Handle(svc, "tell", func(ctx context.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, fmt.Errorf("tell: rabbitmq: publish news.told: %w: RabbitMQ refused the message (nack)", events.ErrNotStored)
+	})
+	n.Start(svc)
+
+	e := decodeEnvelope(t, postWith(t, svc.Endpoint(), "tell", nil))
+	assert.Equal(t, hive.Unavailable, e.Code)
+	assert.Equal(t, "teller.tell could not hand an event to the event bus; try again", e.Message)
+	assert.Contains(t, n.Logs.String(), "RabbitMQ refused the message (nack)", "the log keeps the broker's words")
+}
