@@ -54,6 +54,11 @@ type Registry struct {
 	registered map[string]registry.Instance // by node path: what to register again on a new session
 	guards     map[string]chan struct{}     // by node path: closed to end the guard of the node (see guard)
 
+	// records holds what the latest read of each service made of its
+	// nodes, so that the next read reads only the nodes that changed.
+	recordsMu sync.Mutex
+	records   map[string]map[string]record // by service, then node name
+
 	// skipped holds, by service and node, why the latest read of each
 	// service left out a node: for Skipped, and so that each reason is
 	// logged once rather than on every read of its service.
@@ -126,6 +131,7 @@ func New(ctx context.Context, servers []string, opts Options) (*Registry, error)
 		sessions:   make(chan struct{}, 1),
 		registered: make(map[string]registry.Instance),
 		guards:     make(map[string]chan struct{}),
+		records:    make(map[string]map[string]record),
 		skipped:    make(map[string]map[string]string),
 		done:       make(chan struct{}),
 	}
