@@ -73,9 +73,9 @@ var (
 	ErrInternal    = &Error{Code: Internal}
 )
 
-// asError turns any error a handler returns into an *Error. An error that is
-// not an *Error is a bug in the handler as far as the caller can tell:
-// Internal.
+// asError turns any error into an *Error. An error that is not an *Error
+// is a bug as far as the caller can tell: Internal. (A method's plain error
+// never gets here: answeredAs makes it an incident, which hides its text.)
 func asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {

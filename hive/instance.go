@@ -39,7 +39,14 @@ type Config struct {
 	// README, "What an instance will not take").
 	ReadTimeout time.Duration // how long a caller may take to send a whole request, and to take its answer; 10s if 0
 	IdleTimeout time.Duration // how long a keep-alive connection may idle before it is closed; 2m if 0
-	MaxInFlight int           // the most requests answered at once; more are refused as unavailable; 256 if 0
+	MaxInFlight int           // the most requests answered at once, counted once a request has arrived whole; more are refused as unavailable; 256 if 0
+
+	// ShowErrors, for development only, lets the text of a method's plain
+	// error (not an *Error) reach the caller. By default the caller gets
+	// Internal with an incident id and the text goes to the log only: an
+	// error from a driver may hold an address or a password. env:
+	// HIVE_SHOW_ERRORS.
+	ShowErrors bool
 }
 
 // The defaults of Config's deadlines, in one place. They are all the same

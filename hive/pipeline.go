@@ -22,7 +22,7 @@ import (
 //	counted     (status: calls)    haltable    (a Stop that gives up ends it)
 //	admitted    (checks, body)     logged      (one line)
 //	timed       (status: latency)  counted     (status: events)
-//	answeredAs  (timeout codes)    recovered   (a panic is an incident)
+//	answeredAs  (the error's code) recovered   (a panic is an incident)
 //	withDeadline                   your middleware (see Service.Use)
 //	recovered   (a panic is an     the handler
 //	            incident)
@@ -33,7 +33,7 @@ import (
 func (rs *rpcServer) rpcPipeline() Handler {
 	s, in := rs.svc, rs.in
 	return pipe(invoke, append([]Middleware{
-		traced, in.loggedCall, s.countedCall, rs.admitted, s.timed, s.answeredAs, withDeadline, in.recovered,
+		traced, in.loggedCall, s.countedCall, rs.admitted, s.timed, rs.answeredAs, withDeadline, in.recovered,
 	}, s.middleware...)...)
 }
 
@@ -71,7 +71,8 @@ type Call struct {
 // A Handler does the work of a call: for an RPC it runs the method and
 // returns its response, for an event it runs the handler and returns nil.
 // An error is a failure. For an RPC, an *Error (see Errorf) reaches the
-// caller with its code and any other error arrives as Internal; for an
+// caller with its code; any other error is an incident: the caller gets
+// Internal and an incident id, the log gets the error's text; for an
 // event, an error means "not handled", so the event comes again later or
 // ends in the dead letters (see On).
 type Handler func(ctx context.Context, c *Call) (any, error)
@@ -93,8 +94,9 @@ type Middleware func(next Handler) Handler
 //   - a panic is recovered as one in a method is: the caller gets an
 //     Internal error that names an incident, the log has the details;
 //   - an error it returns is the answer, as a method's would be: an *Error
-//     reaches the caller with its code, and for an event any error means
-//     "not handled", so the event comes again later.
+//     reaches the caller with its code, any other error is an incident
+//     (Internal, its text in the log only), and for an event any error
+//     means "not handled", so the event comes again later.
 //
 // Call.Event tells an event from an RPC. Like the other setters, Use
 // panics once the service has started.
@@ -147,20 +149,30 @@ func (in *instance) recovered(next Handler) Handler {
 	}
 }
 
-// panicked logs a recovered panic at error level, with its value, its
-// stack and a new incident id, and returns an Internal error that names
-// the incident and nothing else. The caller learns that something broke
-// and which log line says what; no caller learns the service's insides
-// from a panic message. Call it in the deferred function that recovered.
+// panicked logs a recovered panic as an incident (see incident), with its
+// value and its stack. Call it in the deferred function that recovered.
 func (in *instance) panicked(ctx context.Context, p any, c *Call) error {
-	id := newID()
-	args := append(c.logArgs(), "incident", id, "panic", p, "stack", string(debug.Stack()))
-	in.logger.ErrorContext(ctx, "handler panicked", args...)
-	err := Errorf(Internal, "an unexpected failure, incident %s: the log of %s has the details", id, in.record.ID)
+	err := in.incident(ctx, c, "handler panicked", fmt.Sprint(p), "panic", p, "stack", string(debug.Stack()))
 	if c.Event != nil {
 		return fmt.Errorf("handler of %q: %w", c.Name, err)
 	}
 	return err
+}
+
+// incident logs a failure nobody planned for (a panic, a plain error from
+// a method) at error level, with a new incident id and what args say, and
+// returns an Internal error that names the incident and nothing else. The
+// caller learns that something broke and which log line says what; no
+// caller learns the service's insides (an address, a password in a
+// connection string) from it. Only with Config.ShowErrors, for
+// development, does the answer carry detail, the failure's text, too.
+func (in *instance) incident(ctx context.Context, c *Call, msg, detail string, args ...any) *Error {
+	id := newID()
+	in.logger.ErrorContext(ctx, msg, append(append(c.logArgs(), "incident", id), args...)...)
+	if in.cfg.ShowErrors {
+		return Errorf(Internal, "an unexpected failure, incident %s: %s", id, detail)
+	}
+	return Errorf(Internal, "an unexpected failure, incident %s: the log of %s has the details", id, in.record.ID)
 }
 
 // logArgs says in a log line which call this is.

@@ -105,7 +105,7 @@ func (rs *rpcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := json.Marshal(resp)
 	if err != nil {
-		e := Errorf(Internal, "%s.%s: cannot encode the response as JSON: %v", rs.svc.name, c.Name, err)
+		e := rs.in.incident(WithTraceID(r.Context(), c.trace), c, "cannot encode the response as JSON", err.Error(), "error", err)
 		writeJSON(w, e.Code.httpStatus(), envelope{Error: e})
 		return
 	}
@@ -142,20 +142,12 @@ func (s *Service) countedCall(next Handler) Handler {
 	}
 }
 
-// admitted checks the request and reads it, and only then hands the call
-// on. The checks that need no body come first, so that a request refused
-// costs next to nothing.
+// admitted checks the request, reads it, takes one of the MaxInFlight
+// slots, and only then hands the call on. The checks that need no body
+// come first, so that a request refused costs next to nothing.
 func (rs *rpcServer) admitted(next Handler) Handler {
 	return func(ctx context.Context, c *Call) (any, error) {
 		s, in, r := rs.svc, rs.in, c.r
-		select {
-		case rs.slots <- struct{}{}:
-			defer func() { <-rs.slots }()
-		default:
-			// Refused at once rather than queued: the caller can try another
-			// instance while this one is busy.
-			return nil, Errorf(Unavailable, "%s is answering %d requests already, its limit; try another instance", in.record.ID, cap(rs.slots))
-		}
 		if want := r.Header.Get(serviceHeader); want != "" && want != s.name {
 			// A stale registry record led the caller here: the address now
 			// belongs to another service. Nothing was done; the right
@@ -181,6 +173,17 @@ func (rs *rpcServer) admitted(next Handler) Handler {
 		if err != nil {
 			return nil, err
 		}
+		// A slot is taken only now that the request is here whole: a
+		// caller slow to send its body holds its connection, never one
+		// of the slots that others' calls need.
+		select {
+		case rs.slots <- struct{}{}:
+			defer func() { <-rs.slots }()
+		default:
+			// Refused at once rather than queued: the caller can try another
+			// instance while this one is busy.
+			return nil, Errorf(Unavailable, "%s is answering %d requests already, its limit; try another instance", in.record.ID, cap(rs.slots))
+		}
 		c.timeout = timeout
 		c.work = func(ctx context.Context) (any, error) { return method(ctx, body) }
 		return next(ctx, c)
@@ -198,10 +201,15 @@ func (s *Service) timed(next Handler) Handler {
 	}
 }
 
-// answeredAs gives a call that failed for lack of time the code that says
-// so: Timeout when its deadline passed, Unavailable when its caller went
-// away. A code the method (or a middleware) chose itself stays.
-func (s *Service) answeredAs(next Handler) Handler {
+// answeredAs gives every failed call the code that says what happened: a
+// call that failed for lack of time Timeout when its deadline passed,
+// Unavailable when its caller went away. A code the method (or a
+// middleware) chose itself stays. Any other error is an incident: the
+// caller gets Internal and an incident id, the log the error's text, which
+// may hold what no caller should read (an address, a password in a
+// connection string).
+func (rs *rpcServer) answeredAs(next Handler) Handler {
+	s, in := rs.svc, rs.in
 	return func(ctx context.Context, c *Call) (any, error) {
 		resp, err := next(ctx, c)
 		switch {
@@ -214,7 +222,7 @@ func (s *Service) answeredAs(next Handler) Handler {
 		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 			return nil, &Error{Code: Unavailable, Message: fmt.Sprintf("the caller went away before %s.%s finished", s.name, c.Name), cause: err}
 		}
-		return nil, err
+		return nil, in.incident(ctx, c, "method failed", err.Error(), "error", err)
 	}
 }
 

@@ -354,6 +354,50 @@ func TestPanicAnswersAnIncidentAndLogsTheDetail(t *testing.T) {
 	})
 }
 
+// leaky is a service whose methods fail in ways nobody planned for: a
+// plain error that quotes a connection string, and a response that is no
+// JSON.
+func leaky() *hive.Service {
+	svc := hive.New("leaky")
+	hive.Handle(svc, "query", func(ctx context.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, fmt.Errorf("connect to the database: dial tcp 10.1.2.3:5432: password=hunter2: connection refused")
+	})
+	hive.Handle(svc, "stream", func(ctx context.Context, _ struct{}) (chan int, error) {
+		return make(chan int), nil
+	})
+	return svc
+}
+
+func TestPlainErrorAnswersAnIncidentAndLogsTheText(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	svc := n.Start(leaky())
+
+	for method, logged := range map[string]string{
+		"query":  `msg="method failed" .*method=query incident=%s error="connect to the database: dial tcp 10.1.2.3:5432: password=hunter2`,
+		"stream": `msg="cannot encode the response as JSON" .*method=stream incident=%s error="json: unsupported type: chan int"`,
+	} {
+		res := postWith(t, svc.Endpoint(), method, nil)
+		assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+		e := decodeEnvelope(t, res)
+		assert.Equal(t, hive.Internal, e.Code)
+		incident := regexp.MustCompile(`^an unexpected failure, incident ([0-9a-f]{16}): the log of leaky-[0-9a-f]{8} has the details$`).FindStringSubmatch(e.Message)
+		require.NotNil(t, incident, "a plain error's text is the service's business: the answer names an incident and nothing more; got %q", e.Message)
+		assert.Regexp(t, `level=ERROR `+fmt.Sprintf(logged, incident[1]), n.Logs.String(), "the log line with the incident id must hold the error")
+	}
+}
+
+func TestShowErrorsShowsAPlainErrorsText(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	cfg := n.Config()
+	cfg.ShowErrors = true
+	svc := n.StartWith(leaky(), cfg)
+
+	e := decodeEnvelope(t, postWith(t, svc.Endpoint(), "query", nil))
+	assert.Equal(t, hive.Internal, e.Code)
+	assert.Regexp(t, `^an unexpected failure, incident [0-9a-f]{16}: connect to the database: dial tcp 10.1.2.3:5432: password=hunter2: connection refused$`, e.Message,
+		"with ShowErrors, for development, the caller reads the error's text too")
+}
+
 func TestGoOwnAnswersAreEnvelopesToo(t *testing.T) {
 	n := hivetest.NewNetwork(t)
 	svc := n.Start(greeter())
@@ -417,4 +461,42 @@ func TestAnswersNameTheServiceAndRefuseCallsForAnother(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, res.StatusCode)
 		assert.Equal(t, "menu", res.Header.Get("Hive-Service"), "every answer names the service that gave it")
 	})
+}
+
+// A caller that sends its headers and then its body slowly holds no slot
+// of MaxInFlight: a slot is taken once the request has arrived whole, so
+// that slow callers, however many, cannot make the instance refuse others.
+func TestSlowBodiesTakeNoSlots(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	svc := n.Start(greeter())
+
+	const slow = 300 // more than MaxInFlight's default, 256
+	for range slow {
+		c := dial(t, svc.Endpoint())
+		fmt.Fprintf(c, "POST /rpc/greet HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n{\"name\":\"")
+	}
+	// Wait until the instance is reading at least 256 of those bodies.
+	// Before the fix, they held every slot: status itself was refused.
+	err := hivetest.Eventually(patience, func() error {
+		var s hive.Status
+		if err := n.Call(context.Background(), "greeter.status", nil, &s); err != nil {
+			return nil // refused: the slow callers hold the instance
+		}
+		if s.InFlight < 256 {
+			return fmt.Errorf("%d requests in flight", s.InFlight)
+		}
+		return nil
+	})
+	require.NoError(t, err, "the instance never began to read the slow bodies")
+
+	var refused []error
+	for range 20 {
+		var reply greetReply
+		if err := n.Call(context.Background(), "greeter.greet", greetRequest{Name: "Ada"}, &reply); err != nil {
+			refused = append(refused, err)
+		}
+	}
+	if len(refused) > 0 {
+		t.Errorf("%d slow callers made the instance refuse %d of 20 calls; the first: %v", slow, len(refused), refused[0])
+	}
 }

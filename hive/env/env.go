@@ -59,13 +59,20 @@ const (
 	// deadline (hive.Config.CallTimeout): a duration such as 2s; "5s".
 	CallTimeout = "HIVE_CALL_TIMEOUT"
 
-	// How often a failing event handler gets an event (3 times in all),
-	// and how long the event waits between tries (1s), before it goes to
-	// the dead letters. More tries ride out a longer outage of something
-	// the handler needs. RabbitMQ keeps the delay its retry queues were
-	// first made with: a new delay needs a new namespace.
-	EventAttempts   = "HIVE_EVENT_ATTEMPTS"
-	EventRetryDelay = "HIVE_EVENT_RETRY_DELAY"
+	// How often a failing event handler gets an event (8 times in all),
+	// how long the event waits after the first try (1s), and the longest
+	// it waits between two tries (30s; every wait is twice the one before),
+	// before it goes to the dead letters: by default 91 seconds of tries,
+	// enough to ride out a minute's outage of something the handler needs.
+	// Each service may choose its own.
+	EventAttempts      = "HIVE_EVENT_ATTEMPTS"
+	EventRetryDelay    = "HIVE_EVENT_RETRY_DELAY"
+	EventMaxRetryDelay = "HIVE_EVENT_MAX_RETRY_DELAY"
+
+	// For development only: "true" lets the text of a method's plain
+	// error reach its caller (hive.Config.ShowErrors); "false" by default,
+	// when the caller gets an incident id and the text goes to the log.
+	ShowErrors = "HIVE_SHOW_ERRORS"
 )
 
 // Settings are what the environment says, before anything is connected:
@@ -81,9 +88,12 @@ type Settings struct {
 	Events    string
 	AMQPURL   string
 
-	CallTimeout     time.Duration // 0: hive's default
-	EventAttempts   int           // 0: the bus's default
-	EventRetryDelay time.Duration // 0: the bus's default
+	CallTimeout        time.Duration // 0: hive's default
+	EventAttempts      int           // 0: the bus's default
+	EventRetryDelay    time.Duration // 0: the bus's default
+	EventMaxRetryDelay time.Duration // 0: the bus's default
+
+	ShowErrors bool
 }
 
 // Read reads the HIVE_* environment variables, with their defaults.
@@ -119,6 +129,14 @@ func Read() (Settings, error) {
 	}
 	if s.EventRetryDelay, err = duration(EventRetryDelay); err != nil {
 		return Settings{}, err
+	}
+	if s.EventMaxRetryDelay, err = duration(EventMaxRetryDelay); err != nil {
+		return Settings{}, err
+	}
+	if v := os.Getenv(ShowErrors); v != "" {
+		if s.ShowErrors, err = strconv.ParseBool(v); err != nil {
+			return Settings{}, fmt.Errorf("%s=%q: want true or false", ShowErrors, v)
+		}
 	}
 	return s, nil
 }
@@ -169,9 +187,11 @@ func (s Settings) ConnectRegistry(ctx context.Context, logger *slog.Logger) (reg
 func (s Settings) ConnectBus(ctx context.Context, logger *slog.Logger) (events.Bus, error) {
 	switch s.Events {
 	case "rabbitmq":
-		return rabbitmq.New(ctx, s.AMQPURL, rabbitmq.Options{Namespace: s.Namespace, Logger: logger, MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay})
+		return rabbitmq.New(ctx, s.AMQPURL, rabbitmq.Options{Namespace: s.Namespace, Logger: logger,
+			MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, MaxRetryDelay: s.EventMaxRetryDelay})
 	case "memory":
-		return eventsmemory.New(eventsmemory.Options{Namespace: s.Namespace, MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, Logger: logger}), nil
+		return eventsmemory.New(eventsmemory.Options{Namespace: s.Namespace, Logger: logger,
+			MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, MaxRetryDelay: s.EventMaxRetryDelay}), nil
 	}
 	return nil, fmt.Errorf("%s=%q: use rabbitmq or memory", Events, s.Events)
 }

@@ -2,6 +2,7 @@ package env_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -19,7 +20,7 @@ import (
 )
 
 func TestReadDefaults(t *testing.T) {
-	for _, key := range []string{"HIVE_NAMESPACE", "HIVE_LISTEN", "HIVE_REGISTRY", "HIVE_ZOOKEEPER", "HIVE_EVENTS", "HIVE_AMQP_URL", "HIVE_LOG_LEVEL", "HIVE_CALL_TIMEOUT", "HIVE_EVENT_ATTEMPTS", "HIVE_EVENT_RETRY_DELAY"} {
+	for _, key := range []string{"HIVE_NAMESPACE", "HIVE_LISTEN", "HIVE_REGISTRY", "HIVE_ZOOKEEPER", "HIVE_EVENTS", "HIVE_AMQP_URL", "HIVE_LOG_LEVEL", "HIVE_CALL_TIMEOUT", "HIVE_EVENT_ATTEMPTS", "HIVE_EVENT_RETRY_DELAY", "HIVE_SHOW_ERRORS"} {
 		t.Setenv(key, "")
 	}
 	s, err := env.Read()
@@ -38,10 +39,12 @@ func TestReadDefaults(t *testing.T) {
 func TestReadEventRetries(t *testing.T) {
 	t.Setenv("HIVE_EVENT_ATTEMPTS", "6")
 	t.Setenv("HIVE_EVENT_RETRY_DELAY", "2s")
+	t.Setenv("HIVE_EVENT_MAX_RETRY_DELAY", "1m")
 	s, err := env.Read()
 	require.NoError(t, err)
 	assert.Equal(t, 6, s.EventAttempts)
 	assert.Equal(t, 2*time.Second, s.EventRetryDelay)
+	assert.Equal(t, time.Minute, s.EventMaxRetryDelay)
 
 	t.Setenv("HIVE_EVENT_ATTEMPTS", "zero")
 	_, err = env.Read()
@@ -59,6 +62,36 @@ func TestReadCallTimeout(t *testing.T) {
 		_, err = env.Read()
 		assert.ErrorContains(t, err, `HIVE_CALL_TIMEOUT="`+bad+`": want a duration such as 500ms or 2s`)
 	}
+}
+
+func TestReadShowErrors(t *testing.T) {
+	t.Setenv("HIVE_SHOW_ERRORS", "true")
+	s, err := env.Read()
+	require.NoError(t, err)
+	assert.True(t, s.ShowErrors)
+
+	t.Setenv("HIVE_SHOW_ERRORS", "yes please")
+	_, err = env.Read()
+	assert.ErrorContains(t, err, `HIVE_SHOW_ERRORS="yes please": want true or false`)
+}
+
+// HIVE_SHOW_ERRORS reaches the service: a plain error's text reaches the
+// caller.
+func TestShowErrorsReachesTheService(t *testing.T) {
+	svc := hive.New("leaky")
+	hive.Handle(svc, "query", func(ctx context.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, errors.New("password=hunter2")
+	})
+	s := env.Settings{Namespace: hivetest.Namespace(t), Listen: "127.0.0.1:0", Registry: "memory", Events: "memory", ShowErrors: true}
+	disconnect, err := env.Start(t.Context(), svc, s, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		assert.NoError(t, svc.Stop(context.Background()))
+		disconnect()
+	})
+	err = svc.Call(context.Background(), "leaky.query", nil, nil)
+	assert.ErrorIs(t, err, hive.ErrInternal)
+	assert.ErrorContains(t, err, "password=hunter2")
 }
 
 // HIVE_CALL_TIMEOUT reaches the calls the service makes: a call without a

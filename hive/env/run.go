@@ -64,7 +64,7 @@ func start(ctx context.Context, svc *hive.Service, s Settings, logger *slog.Logg
 		bus.Close()
 		reg.Close()
 	}
-	cfg := hive.Config{Registry: reg, Bus: bus, Listen: s.Listen, Advertise: s.Advertise, Logger: logger, CallTimeout: s.CallTimeout}
+	cfg := hive.Config{Registry: reg, Bus: bus, Listen: s.Listen, Advertise: s.Advertise, Logger: logger, CallTimeout: s.CallTimeout, ShowErrors: s.ShowErrors}
 	if err := svc.Start(ctx, cfg); err != nil {
 		disconnect()
 		return nil, err

@@ -45,8 +45,15 @@ type Subscription struct {
 	Pattern string
 
 	// Broadcast gives every instance its own queue, so every instance
-	// handles every event. The queue disappears with the instance.
+	// handles every event. The queue disappears with the instance: a
+	// broadcast is news for the instances running when it is published.
 	Broadcast bool
+
+	// Tap makes a broadcast subscription that only watches, such as the
+	// hive CLI's subscribe: it gets a copy of every matching event, but
+	// never counts as somebody who will do the work (see Bus.Publish).
+	// A tap must be Broadcast too.
+	Tap bool
 
 	// Instance is the subscribing instance's ID; it names broadcast queues.
 	Instance string
@@ -59,9 +66,15 @@ type Subscription struct {
 type Bus interface {
 	// Publish returns nil only once the event is stored safely in the
 	// queue of every subscription that matches it (for RabbitMQ:
-	// confirmed by the broker). If no subscription matches, it returns
-	// ErrNoSubscriber and the event is gone. Any other error means the
-	// event may be lost: publish it again to be sure.
+	// confirmed by the broker). If no service subscribes to it, it
+	// returns ErrNoSubscriber and the event is gone. Any other error means
+	// the event may be lost: publish it again to be sure.
+	//
+	// Only a service's subscription counts: its shared queue, which
+	// keeps the event until one of its instances handles it, or, for a
+	// broadcast subscription, the service's mark that it wants the news
+	// (its running instances get it). Taps get a copy but do not count,
+	// so an event that only a tap sees fails with ErrNoSubscriber.
 	Publish(ctx context.Context, e Event) error
 
 	// Subscribe starts delivering events that match s to h. Delivery goes

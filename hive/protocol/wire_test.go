@@ -89,7 +89,7 @@ func TestEventOnTheWire(t *testing.T) {
 // A peer that declares the queues as PROTOCOL.md says shares them with a
 // hive service (RabbitMQ refuses a declaration that differs), and an event
 // it publishes as PROTOCOL.md says takes the documented way through the
-// retry queue to the dead letters, with the documented headers. A message
+// delay tiers to the dead letters, with the documented headers. A message
 // that is no event goes to the dead letters at once.
 func TestFailingHandlerAsDocumented(t *testing.T) {
 	n := brokertest.NewRabbitMQNetwork(t)
@@ -106,12 +106,10 @@ func TestFailingHandlerAsDocumented(t *testing.T) {
 		args amqp.Table
 	}{
 		{work, nil},
-		{work + ".retry", amqp.Table{
-			"x-message-ttl":             int64(50), // hivetest's retry delay
-			"x-dead-letter-exchange":    "",
-			"x-dead-letter-routing-key": work,
-		}},
-		{work + ".dead", nil},
+		// The delay tiers of hivetest's schedule: 50ms, then 100ms.
+		{n.Namespace + ".retry.50ms", amqp.Table{"x-message-ttl": int64(50), "x-dead-letter-exchange": ""}},
+		{n.Namespace + ".retry.100ms", amqp.Table{"x-message-ttl": int64(100), "x-dead-letter-exchange": ""}},
+		{work + ".dead", amqp.Table{"x-max-length": int64(10000)}},
 	} {
 		_, err := ch.QueueDeclare(q.name, true, false, false, false, q.args)
 		require.NoError(t, err, "PROTOCOL.md's declaration of %s must match hive's", q.name)

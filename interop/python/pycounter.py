@@ -9,7 +9,7 @@ and each part of the wire contract takes a few lines here:
             and the three built-ins every instance answers: ping, status, inspect
   calls     add asks the Go service "dictionary" first (dictionary.check)
   events    consumes "word.seen" and emits "word.counted" in the same trace;
-            a handler that fails goes through the retry queue to ".dead"
+            a handler that fails waits in the delay tiers, then goes to ".dead"
 
 It needs Debian's python3-kazoo and python3-pika and the standard library:
   sudo apt-get install python3-kazoo python3-pika
@@ -28,7 +28,7 @@ NS = os.environ.get("HIVE_NAMESPACE", "hive")
 ZOOKEEPER = os.environ.get("HIVE_ZOOKEEPER", "127.0.0.1:2181")
 AMQP_URL = os.environ.get("HIVE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 LISTEN = os.environ.get("HIVE_LISTEN", "127.0.0.1:0")
-ATTEMPTS = int(os.environ.get("HIVE_EVENT_ATTEMPTS", "3"))
+ATTEMPTS = int(os.environ.get("HIVE_EVENT_ATTEMPTS", "8"))
 MAX_BODY = 1 << 20  # the limit on request bodies and on event messages
 INSTANCE = f"{SERVICE}-{secrets.token_hex(4)}"
 
@@ -299,32 +299,58 @@ class RPC(BaseHTTPRequestHandler):
 
 # --- Events ------------------------------------------------------------------------
 
-def declare(channel, pattern, retry_ms):
-    """Declares a subscription's queues exactly as hive does, and binds the
-    work queue. Other flags or arguments, and RabbitMQ refuses."""
+def delays(first, most):
+    """The waits after try 1 .. ATTEMPTS-1: first, doubled each time, capped at most."""
+    return [min(first * 2 ** (a - 1), most) for a in range(1, ATTEMPTS)]
+
+
+def tier(seconds):
+    """The delay tier's queue, named with Go's time.Duration.String: 50ms, 1.5s, 1m0s."""
+    ms = round(seconds * 1000)
+    if ms < 1000:
+        return f"{NS}.retry.{ms}ms"
+    m, rest = divmod(ms, 60000)
+    return f"{NS}.retry.{m}m{rest / 1000:g}s" if m else f"{NS}.retry.{rest / 1000:g}s"
+
+
+def declare(channel, pattern, waits):
+    """Declares a subscription's queues, and the delay tiers, exactly as hive
+    does, and binds the work queue. Other flags or arguments, and RabbitMQ
+    refuses."""
     work = f"{NS}.{SERVICE}.{pattern}"  # hive names a subscription after its pattern
     channel.exchange_declare(NS, "topic", durable=True)
+    channel.exchange_declare(NS + ".broadcast", "topic", durable=True)
+    channel.exchange_declare(NS + ".wait", "headers", durable=True)
+    for wait in sorted(set(waits)):
+        channel.queue_declare(tier(wait), durable=True, arguments={
+            "x-message-ttl": round(wait * 1000),  # then the broker sends it on by its routing key: the work queue
+            "x-dead-letter-exchange": ""})
+        channel.queue_bind(tier(wait), NS + ".wait", arguments={"x-match": "all", "hive-wait": tier(wait)})
     channel.queue_declare(work, durable=True)
-    channel.queue_declare(work + ".retry", durable=True, arguments={
-        "x-message-ttl": retry_ms,  # then the broker moves it back into the work queue
-        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": work})
-    channel.queue_declare(work + ".dead", durable=True)
+    channel.queue_declare(work + ".dead", durable=True, arguments={"x-max-length": 10000})
     channel.queue_bind(work, NS, routing_key=pattern)
     return work
 
 
-def publish(channel, exchange, key, body, properties):
-    """Publishes persistent and mandatory on a confirm channel: it returns once
-    the broker has the message. pika raises UnroutableError when the broker
-    returned it (no queue takes it), NackError when the broker lost it."""
-    properties.delivery_mode = 2
-    channel.basic_publish(exchange, key, body, properties, mandatory=True)
+def publish(channel, exchange, key, body, properties, mandatory=True):
+    """Publishes on a confirm channel: it returns once the broker has the
+    message. pika raises UnroutableError when the broker returned a mandatory
+    one (no queue takes it), NackError when the broker lost it."""
+    channel.basic_publish(exchange, key, body, properties, mandatory=mandatory)
 
 
 def emit(channel, kind, body, work):
+    """Publishes the event persistent and mandatory to the exchange of the
+    services, and a transient copy to the exchange of taps and broadcasts."""
     event = {"id": new_id(), "type": kind, "source": INSTANCE, "trace_id": work.trace, "time": now(), "body": body}
-    publish(channel, NS, kind, json.dumps(event).encode(), pika.BasicProperties(
-        content_type="application/json", message_id=event["id"], type=kind, timestamp=int(time.time())))
+    data = json.dumps(event).encode()
+    def props(mode):
+        return pika.BasicProperties(content_type="application/json", message_id=event["id"], type=kind,
+                                    timestamp=int(time.time()), delivery_mode=mode)
+    try:
+        publish(channel, NS, kind, data, props(2))
+    finally:
+        publish(channel, NS + ".broadcast", kind, data, props(1), mandatory=False)
     STATE.bump("events_emitted")
 
 
@@ -361,19 +387,23 @@ def on_word_seen(event, channel):
     word = event["body"]["word"]
     if word == "boom":
         raise RuntimeError("cannot count boom")  # on purpose: the way to .dead
-    emit(channel, "word.counted", {"word": word, "count": STATE.add(word)}, Work(continue_trace(event.get("trace_id"))))
+    try:
+        emit(channel, "word.counted", {"word": word, "count": STATE.add(word)}, Work(continue_trace(event.get("trace_id"))))
+    except pika.exceptions.UnroutableError:
+        log("nobody subscribes to word.counted yet")  # a count is news, not work: nobody lost anything
 
 
-def consume(channel, work, pattern, handler):
-    def settle(ch, method, props, body, queue, header, value):
-        """Fails a delivery as hive does: a copy with one more header goes to
-        the retry or the dead-letter queue, and only once the broker has it is
+def consume(channel, work, pattern, waits, handler):
+    def settle(ch, method, props, body, exchange, key, **set):
+        """Fails a delivery as hive does: a copy with the headers set goes to a
+        delay tier or the dead-letter queue, and only once the broker has it is
         the original acked. If we die in between, the event comes twice, but it
         is never lost. (If the queue is gone, publish raises, we exit, and the
         broker delivers the unacked original again.)"""
-        headers = {k: v for k, v in (props.headers or {}).items() if not k.startswith("x-")}
-        headers[header] = value
-        publish(ch, "", queue, body, pika.BasicProperties(content_type=props.content_type,
+        headers = {k: v for k, v in (props.headers or {}).items()
+                   if not k.startswith("x-") and k not in ("hive-reason", "hive-wait")}
+        headers.update(set)
+        publish(ch, exchange, key, body, pika.BasicProperties(content_type=props.content_type, delivery_mode=2,
                 message_id=props.message_id, type=props.type, timestamp=props.timestamp, headers=headers))
         ch.basic_ack(method.delivery_tag)
 
@@ -382,7 +412,7 @@ def consume(channel, work, pattern, handler):
             event = decode(body, method, pattern)
         except ValueError as e:
             reason = str(e) if str(e).startswith(("too big", "not an event")) else f"not an event: {e}"
-            return settle(ch, method, props, body, work + ".dead", "hive-reason", reason)
+            return settle(ch, method, props, body, "", work + ".dead", **{"hive-reason": reason})
         attempt = (props.headers or {}).get("hive-attempt", 1)  # anyone may publish: check it
         attempt = min(max(attempt, 1), ATTEMPTS) if type(attempt) is int else 1
         try:
@@ -390,9 +420,10 @@ def consume(channel, work, pattern, handler):
         except Exception as e:
             STATE.bump("events_failed")
             log("handler failed, attempt", attempt, "of", ATTEMPTS, ":", e)
-            if attempt < ATTEMPTS:
-                return settle(ch, method, props, body, work + ".retry", "hive-attempt", attempt + 1)
-            return settle(ch, method, props, body, work + ".dead", "hive-reason", f"failed {attempt} times: {e}")
+            if attempt < ATTEMPTS:  # wait in the tier of this attempt; its routing key brings it back
+                return settle(ch, method, props, body, NS + ".wait", work,
+                              **{"hive-attempt": attempt + 1, "hive-wait": tier(waits[attempt - 1])})
+            return settle(ch, method, props, body, "", work + ".dead", **{"hive-reason": f"failed {attempt} times: {e}"})
         STATE.bump("events_handled")
         ch.basic_ack(method.delivery_tag)
 
@@ -403,7 +434,8 @@ def consume(channel, work, pattern, handler):
 # --- Start and stop ----------------------------------------------------------------
 
 def main():
-    retry = seconds(os.environ.get("HIVE_EVENT_RETRY_DELAY", "1s"))
+    waits = delays(seconds(os.environ.get("HIVE_EVENT_RETRY_DELAY", "1s")),
+                   seconds(os.environ.get("HIVE_EVENT_MAX_RETRY_DELAY", "30s")))
     ZK.add_listener(on_zookeeper)
     ZK.start(timeout=10)
     host, port = LISTEN.rsplit(":", 1)
@@ -413,7 +445,7 @@ def main():
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()
     channel.confirm_delivery()  # every publish on it waits for the broker's confirm
-    consume(channel, declare(channel, "word.seen", int(retry * 1000)), "word.seen", on_word_seen)
+    consume(channel, declare(channel, "word.seen", waits), "word.seen", waits, on_word_seen)
 
     # Register last, once everything serves: callers come at once.
     RECORD.update(id=INSTANCE, service=SERVICE, endpoint=f"{host}:{server.server_address[1]}",

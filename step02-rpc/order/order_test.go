@@ -261,10 +261,15 @@ func linesString(lines []Line) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-// errOrNil makes "no error" read as such in a failure message.
+// errOrNil makes "no error" read as such in a failure message, and an
+// incident too: what it means, and where its details are.
 func errOrNil(err error) any {
-	if err == nil {
+	switch {
+	case err == nil:
 		return "no error"
+	case errors.Is(err, hive.ErrInternal) && strings.Contains(err.Error(), "incident"):
+		return fmt.Sprintf("%v\n(An incident: order returned a plain Go error, from errors.New or fmt.Errorf, and hive keeps its text from the caller. "+
+			"Find the incident id in the log lines below to read it; return a hive.Errorf error, with the code that fits.)", err)
 	}
 	return err
 }

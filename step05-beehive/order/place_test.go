@@ -12,7 +12,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 
-	"github.com/hive-workshop/microservices-go/solutions/step05-beehive/ledger"
+	"github.com/hive-workshop/microservices-go/step05-beehive/ledger"
 )
 
 // fakeMenu is a service called "menu" that knows every dish, at 5 euros.

@@ -42,7 +42,7 @@ func runSubscribe(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) 
 	// A broadcast subscription gets a queue for this one instance, so that
 	// hive sees a copy of every event instead of competing with the
 	// services for them.
-	sub := events.Subscription{Service: "hive-cli", Name: "tail", Pattern: pattern, Broadcast: true, Instance: "hive-cli-" + newID()[:8]}
+	sub := events.Subscription{Service: "hive-cli", Name: "tail", Pattern: pattern, Broadcast: true, Instance: "hive-cli-" + newID()[:8], Tap: true}
 	var mu sync.Mutex // handlers may run at once; their lines must not mix
 	unsubscribe, err := bus.Subscribe(ctx, sub, func(ctx context.Context, e events.Event) error {
 		mu.Lock()

@@ -66,6 +66,8 @@ func Run(t *testing.T, backend Backend) {
 		}},
 		{"StopWaitsForHandlerInFlight", testStop},
 		{"EventNobodySubscribesToIsRefused", testNoSubscriber},
+		{"TapWatchesButDoesNotCount", testTap},
+		{"BroadcastCountsWithNoInstanceRunning", testBroadcastMark},
 		{"QueueKeepsEventsWhileNobodyConsumes", testKeptForLater},
 		{"IncompleteSubscriptionIsRefused", testIncompleteSubscription},
 		{"ClosedBusRefuses", testClosed},
@@ -288,6 +290,44 @@ func testNoSubscriber(t *testing.T, connect func() Bus) {
 	require.ErrorIs(t, err, events.ErrNoSubscriber, "publishing an event that only others' patterns match should fail with events.ErrNoSubscriber")
 }
 
+// testTap checks that a tap, such as `hive subscribe`, sees the events
+// that services take, but does not make an event that no service takes
+// look delivered: with a tap running and no kitchen yet, an order must
+// not be accepted and then lost (issue 21, N1).
+func testTap(t *testing.T, connect func() Bus) {
+	tap := newRecorder()
+	subscribe(t, connect(), events.Subscription{Service: "hive-cli", Name: "tail", Pattern: "order.*", Broadcast: true, Instance: "hive-cli-1", Tap: true}, tap.handle)
+
+	bus := connect()
+	refused := newEvent("order.placed")
+	err := bus.Publish(t.Context(), refused)
+	require.ErrorIs(t, err, events.ErrNoSubscriber, "with only a tap subscribed, Publish must fail with events.ErrNoSubscriber: nobody will do the work")
+
+	kitchen := newRecorder()
+	subscribe(t, connect(), events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}, kitchen.handle)
+	ids := publish(t, bus, "order.placed", 3)
+	requireExactlyOnce(t, "the kitchen", ids, kitchen)
+	// The tap sees what was published, taken or not.
+	requireExactlyOnce(t, "the tap", append(ids, refused.ID), tap)
+}
+
+// testBroadcastMark checks that a service's broadcast subscription counts
+// as delivery even while none of its instances runs: the service said
+// that it wants the news, and the instances that run get it. (Those that
+// do not run miss it: a broadcast is news for the present.)
+func testBroadcastMark(t *testing.T, connect func() Bus) {
+	s := events.Subscription{Service: "kitchen", Name: "sold-out", Pattern: "dish.sold_out", Broadcast: true, Instance: "kitchen-1"}
+	stop := subscribe(t, connect(), s, newRecorder().handle)
+	stop()
+	publish(t, connect(), "dish.sold_out", 1)
+
+	s.Instance = "kitchen-2"
+	running := newRecorder()
+	subscribe(t, connect(), s, running.handle)
+	ids := publish(t, connect(), "dish.sold_out", 2)
+	requireExactlyOnce(t, "the kitchen instance that runs", ids, running)
+}
+
 // testKeptForLater checks that a subscription's queue keeps taking its
 // events after the subscription stopped, and hands them to the next one:
 // ErrNoSubscriber is only for events that no service ever subscribed to.
@@ -310,6 +350,7 @@ func testIncompleteSubscription(t *testing.T, connect func() Bus) {
 		{Service: "kitchen", Pattern: "order.placed"},
 		{Service: "kitchen", Name: "orders"},
 		{Service: "kitchen", Name: "orders", Pattern: "order.placed", Broadcast: true},
+		{Service: "hive-cli", Name: "tail", Pattern: "#", Tap: true},
 	} {
 		stop, err := bus.Subscribe(t.Context(), s, nop)
 		if !assert.Error(t, err, "Subscribe accepted the incomplete subscription %+v", s) {

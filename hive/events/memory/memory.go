@@ -34,12 +34,17 @@ type Options struct {
 	Logger *slog.Logger
 
 	// MaxAttempts is how many times in all an event is handed to a failing
-	// handler before it goes to the dead letters. Default 3.
+	// handler before it goes to the dead letters. Default 8.
 	MaxAttempts int
 
-	// RetryDelay is how long a failed event waits before its next attempt.
-	// Default 1s.
+	// RetryDelay is how long a failed event waits before its second
+	// attempt; every attempt after that waits twice as long as the one
+	// before, up to MaxRetryDelay. Default 1s.
 	RetryDelay time.Duration
+
+	// MaxRetryDelay caps the wait between two attempts. Default 30s (see
+	// events/rabbitmq's Options, whose schedule this is too).
+	MaxRetryDelay time.Duration
 
 	// Prefetch is how many events one subscription handles at once.
 	// Default 16.
@@ -51,10 +56,13 @@ func (o Options) withDefaults() Options {
 		o.Namespace = "hive"
 	}
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 3
+		o.MaxAttempts = queues.DefaultAttempts
 	}
 	if o.RetryDelay <= 0 {
-		o.RetryDelay = time.Second
+		o.RetryDelay = queues.DefaultRetryDelay
+	}
+	if o.MaxRetryDelay <= 0 {
+		o.MaxRetryDelay = max(queues.DefaultMaxRetryDelay, o.RetryDelay)
 	}
 	if o.Prefetch <= 0 {
 		o.Prefetch = 16
@@ -73,6 +81,7 @@ type Bus struct {
 
 	mu     sync.Mutex
 	queues map[string]*queue // by name; a queue's bindings are guarded by mu too
+	marks  map[string]bool   // patterns of broadcast subscriptions, once made: they count as delivery
 	subs   map[*subscription]bool
 	closed bool
 }
@@ -90,13 +99,17 @@ func New(opts Options) *Bus {
 		namespace: opts.Namespace,
 		opts:      opts,
 		queues:    make(map[string]*queue),
+		marks:     make(map[string]bool),
 		subs:      make(map[*subscription]bool),
 	}
 }
 
 // Publish puts a copy of e into every queue bound with a pattern that
-// matches e.Type, and returns when they all have it. If there is no such
-// queue, it fails with events.ErrNoSubscriber, as events/rabbitmq does.
+// matches e.Type, and returns when they all have it. If no service
+// subscribes to e.Type, not even with a broadcast subscription that has no
+// instance running now, it fails with events.ErrNoSubscriber, as
+// events/rabbitmq does: a tap alone does not count, though it gets its
+// copy.
 func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 	if e.Type == "" {
 		return errors.New("memory: publish: the event has no Type")
@@ -107,16 +120,22 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 		return fmt.Errorf("memory: publish %s: %w", e.Type, events.ErrClosed)
 	}
 	var matching []*queue
+	delivered := false
 	for _, q := range b.queues {
 		if q.matches(e.Type) {
 			matching = append(matching, q)
+			delivered = delivered || !q.broadcast
 		}
 	}
-	b.mu.Unlock()
-	if len(matching) == 0 {
-		return fmt.Errorf("memory: publish %s: %w", e.Type, events.ErrNoSubscriber)
+	for pattern := range b.marks {
+		delivered = delivered || events.Match(pattern, e.Type)
 	}
-
+	b.mu.Unlock()
+	if !delivered {
+		// The queues of single instances get it anyway, as on RabbitMQ:
+		// a tap sees every event published.
+		matching = slices.DeleteFunc(matching, func(q *queue) bool { return !q.broadcast })
+	}
 	for _, q := range matching {
 		// Each queue gets its own copy of the body, so that neither the
 		// publisher nor a handler can change what another handler sees.
@@ -125,6 +144,9 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 		if err := q.put(ctx, message{event: copied, attempt: 1}); err != nil {
 			return fmt.Errorf("memory: publish %s: %w", e.Type, err)
 		}
+	}
+	if !delivered {
+		return fmt.Errorf("memory: publish %s: %w", e.Type, events.ErrNoSubscriber)
 	}
 	return nil
 }
@@ -151,6 +173,9 @@ func (b *Bus) Subscribe(ctx context.Context, s events.Subscription, h events.Han
 	}
 	q.bindings[s.Pattern] = true
 	q.consumers++
+	if s.Broadcast && !s.Tap {
+		b.marks[s.Pattern] = true
+	}
 
 	sub := &subscription{
 		bus:      b,
@@ -245,10 +270,11 @@ func (sub *subscription) handle(m message) {
 	switch {
 	case err == nil:
 	case m.attempt < opts.MaxAttempts && !events.IsPermanent(err):
+		wait := queues.RetryDelay(m.attempt, opts.RetryDelay, opts.MaxRetryDelay)
 		opts.Logger.Warn("memory: handler failed; will retry", "queue", q.name, "event", m.event.Type, "id", m.event.ID,
-			"attempt", m.attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", opts.RetryDelay)
+			"attempt", m.attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", wait)
 		m.attempt++
-		time.AfterFunc(opts.RetryDelay, func() { q.put(context.Background(), m) })
+		time.AfterFunc(wait, func() { q.put(context.Background(), m) })
 	default:
 		reason := queues.Reason(m.attempt, err)
 		opts.Logger.Error("memory: giving up on an event; moved it to the dead letters", "queue", q.name,

@@ -4,21 +4,32 @@
 // kitchen service named "orders":
 //
 //	exchange hive                       topic, durable; routing key = event type
-//	queue    hive.kitchen.orders        bound to the exchange with the pattern,
+//	queue    hive.kitchen.orders        bound to exchange hive with the pattern,
 //	                                    shared by all kitchen instances
-//	queue    hive.kitchen.orders.retry  failed events wait here for RetryDelay,
-//	                                    then expire back into hive.kitchen.orders
 //	queue    hive.kitchen.orders.dead   events given up on, for a person to look at
+//	exchange hive.wait                  headers: routes by the hive-wait header
+//	queue    hive.retry.4s              a delay tier: failed events wait here 4s,
+//	                                    then expire back into their work queue
+//	exchange hive.broadcast             topic: a transient copy of every event,
+//	                                    for queues of one instance each
 //
-// A broadcast subscription gets the same three queues per instance (named
-// hive.kitchen.orders.<instance>...), exclusive to the instance's
-// connection, so they go away with it.
+// The delay tiers are shared by the whole namespace, one per delay of the
+// retry schedule (1s, 2s, 4s, ... 30s by default): a queue's messages
+// expire only from its head, so each tier holds messages of one delay.
+//
+// A broadcast subscription gets a queue per instance (named
+// hive.kitchen.orders.<instance>), bound to exchange hive.broadcast,
+// exclusive to the instance's connection, so it goes away with it; and a
+// durable mark, hive.kitchen.orders.broadcast, bound to exchange hive,
+// which keeps nothing but says that the service wants the news. A tap,
+// such as `hive subscribe`, gets the per-instance queue and no mark.
 //
 // Events are persistent and mandatory, Publish waits for the broker's
 // confirm, and a message is acked only after its handler returned: that
-// makes delivery at least once. An event that no queue takes comes back,
-// and Publish says so (events.ErrNoSubscriber) instead of losing it
-// silently. A lost connection is dialed again and every subscription
+// makes delivery at least once. An event that no queue on exchange hive
+// takes comes back, and Publish says so (events.ErrNoSubscriber) instead
+// of losing it silently: a tap alone does not make somebody who will do
+// the work. A lost connection is dialed again and every subscription
 // resumes by itself (see keepConnected).
 package rabbitmq
 
@@ -51,13 +62,24 @@ type Options struct {
 	Logger *slog.Logger
 
 	// MaxAttempts is how many times in all an event is handed to a failing
-	// handler before it goes to the dead-letter queue. Default 3.
+	// handler before it goes to the dead-letter queue. Default 8.
 	MaxAttempts int
 
-	// RetryDelay is how long a failed event waits before its next attempt.
-	// It becomes the retry queue's message TTL when the queue is first
-	// declared; to change it later, delete the retry queues. Default 1s.
+	// RetryDelay is how long a failed event waits before its second
+	// attempt; every attempt after that waits twice as long as the one
+	// before, up to MaxRetryDelay. Default 1s.
 	RetryDelay time.Duration
+
+	// MaxRetryDelay caps the wait between two attempts. Default 30s: with
+	// the other defaults, an event is tried for 91 seconds (1s, 2s, 4s,
+	// 8s, 16s, 30s, 30s apart) before it is given up on.
+	MaxRetryDelay time.Duration
+
+	// DeadLetterLimit is how many messages a dead-letter queue keeps;
+	// when it is full, the oldest goes. Dead letters wait for a person, and
+	// a queue nobody looks at must not fill the broker's disk. Default
+	// 10000.
+	DeadLetterLimit int
 
 	// Prefetch is how many unacked events the broker hands one
 	// subscription at a time, and so how many it handles at once.
@@ -80,10 +102,16 @@ func (o Options) withDefaults() Options {
 		o.Logger = slog.Default()
 	}
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 3
+		o.MaxAttempts = queues.DefaultAttempts
 	}
 	if o.RetryDelay <= 0 {
-		o.RetryDelay = time.Second
+		o.RetryDelay = queues.DefaultRetryDelay
+	}
+	if o.MaxRetryDelay <= 0 {
+		o.MaxRetryDelay = max(queues.DefaultMaxRetryDelay, o.RetryDelay)
+	}
+	if o.DeadLetterLimit <= 0 {
+		o.DeadLetterLimit = 10000
 	}
 	if o.Prefetch <= 0 {
 		o.Prefetch = 16
@@ -99,7 +127,8 @@ func (o Options) withDefaults() Options {
 type Bus struct {
 	url       string // holds the password: log host instead
 	host      string // host:port of the broker
-	namespace string // also the exchange's name
+	namespace string
+	layout    layout // the names of its exchanges and queues
 	log       *slog.Logger
 	opts      Options
 
@@ -138,6 +167,7 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 		url:       amqpURL,
 		host:      net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)),
 		namespace: opts.Namespace,
+		layout:    layout{opts.Namespace},
 		log:       opts.Logger,
 		opts:      opts,
 		durable:   make(map[string]bool),
@@ -154,10 +184,16 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 
 // Publish sends e to the namespace's exchange with e.Type as routing key,
 // and returns nil once the broker has confirmed that it has the message.
+// A second, transient copy goes to the broadcast exchange, for the queues
+// of single instances (broadcast subscriptions and taps); it goes out
+// whatever happens to the first, so a tap sees every event published,
+// even one that no service takes.
 //
-// The message is mandatory: if no queue is bound with a pattern that
-// matches e.Type, the broker returns it instead of dropping it, and
-// Publish fails with an error that wraps events.ErrNoSubscriber.
+// The first message is mandatory: if no queue of a service is bound with
+// a pattern that matches e.Type, the broker returns it instead of
+// dropping it, and Publish fails with an error that wraps
+// events.ErrNoSubscriber. Taps are bound to the broadcast exchange only,
+// so they never make an event look delivered.
 //
 // While the connection is down, Publish waits for the Bus to reconnect,
 // until ctx ends: give it a deadline. If the connection breaks before the
@@ -184,16 +220,22 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 		Timestamp:    e.Time,
 		Body:         body,
 	}
+	// Broadcast queues are not durable: a persistent copy would only cost.
+	copied := msg
+	copied.DeliveryMode = amqp.Transient
 	for {
 		s, err := b.session(ctx)
 		if err == nil {
-			err = s.publish(ctx, b.namespace, e.Type, msg)
+			// Both at once, and then both answers: one round trip.
+			err = s.publish(ctx,
+				outgoing{exchange: b.layout.workExchange(), key: e.Type, msg: msg, mandatory: true},
+				outgoing{exchange: b.layout.broadcastExchange(), key: e.Type, msg: copied})
 		}
 		if errors.Is(err, errLost) {
 			continue
 		}
 		if errors.Is(err, errUnroutable) {
-			return fmt.Errorf("rabbitmq: publish %s: %w (no queue on exchange %s is bound to it)", e.Type, events.ErrNoSubscriber, b.namespace)
+			return fmt.Errorf("rabbitmq: publish %s: %w (no service's queue on exchange %s is bound to it)", e.Type, events.ErrNoSubscriber, b.layout.workExchange())
 		}
 		if err != nil {
 			return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
@@ -207,7 +249,7 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 // them all back by closing its channel. While it looks, other readers of
 // the queue see fewer messages.
 func (b *Bus) DeadLetters(ctx context.Context, s events.Subscription) ([]events.DeadLetter, error) {
-	queue := deadQueue(b.namespace, s)
+	queue := b.layout.dead(s)
 	sess, err := b.session(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
@@ -254,23 +296,32 @@ func (b *Bus) DeleteNamespace(ctx context.Context) error {
 		if err := deleteQueues(ch, declared); err != nil {
 			return err
 		}
-		if err := ch.ExchangeDelete(b.namespace, false, false); err != nil {
-			return fmt.Errorf("delete exchange %s: %w", b.namespace, err)
+		for _, x := range b.layout.exchanges() {
+			if err := ch.ExchangeDelete(x, false, false); err != nil {
+				return fmt.Errorf("delete exchange %s: %w", x, err)
+			}
 		}
 		return nil
 	})
 }
 
 // DeleteQueues deletes the queues of subscriptions in the bus's namespace,
-// whoever declared them: each one's queue, retry queue and dead-letter
-// queue, with the messages in them. It is the way to be rid of a queue that
+// whoever declared them: each one's work queue and dead-letter queue, with
+// the messages in them, and the retry queue that hive made before delay
+// tiers; of a broadcast subscription, its mark. It is the way to be rid of a queue that
 // no handler reads any more, such as one left behind by a renamed pattern
-// or queue (see hive.Queue); a queue that does not exist is no error.
+// or queue (see hive.Queue), or one declared with other arguments by an
+// older hive; a queue that does not exist is no error. (The delay tiers
+// belong to the whole namespace, and stay.)
 func (b *Bus) DeleteQueues(ctx context.Context, subs ...events.Subscription) error {
 	var names []string
 	for _, s := range subs {
-		q := queues.Name(b.namespace, s)
-		names = append(names, q, q+".retry", q+".dead")
+		if s.Broadcast {
+			// Its other queues belong to its instances' connections.
+			names = append(names, b.layout.mark(s))
+			continue
+		}
+		names = append(names, b.layout.work(s), b.layout.dead(s), b.layout.legacyRetry(s))
 	}
 	return b.deleting(ctx, "delete queues", func(ch *amqp.Channel) error {
 		return deleteQueues(ch, names)

@@ -24,7 +24,7 @@ func (b *Bus) Session() (publish func(ctx context.Context, key string, body []by
 	s := b.current
 	b.mu.Unlock()
 	publish = func(ctx context.Context, key string, body []byte) error {
-		return s.publish(ctx, b.namespace, key, amqp.Publishing{Body: body})
+		return s.publish(ctx, outgoing{exchange: b.layout.workExchange(), key: key, msg: amqp.Publishing{Body: body}, mandatory: true})
 	}
 	return publish, s.conn.Close
 }

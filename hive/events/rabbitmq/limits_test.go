@@ -287,8 +287,8 @@ func assertShortLines(t *testing.T, logs *hivetest.Logs) {
 	}
 }
 
-// TestMovingToADeletedQueueDeclaresItAgain deletes a subscription's retry
-// queue behind the Bus's back. A failed event that cannot be moved there
+// TestMovingToADeletedQueueDeclaresItAgain deletes the delay tier of a
+// first retry behind the Bus's back. A failed event that cannot be moved there
 // must not vanish: the Bus declares the queue again, and the event comes
 // back to the handler.
 func TestMovingToADeletedQueueDeclaresItAgain(t *testing.T) {
@@ -307,36 +307,44 @@ func TestMovingToADeletedQueueDeclaresItAgain(t *testing.T) {
 	t.Cleanup(stop)
 
 	ch := rawChannel(t, url)
-	_, err = ch.QueueDelete(ns+".kitchen.orders.retry", false, false, false)
-	require.NoError(t, err, "deleting the retry queue failed")
+	tier := ns + ".retry." + eventstest.RetryDelay.String()
+	_, err = ch.QueueDelete(tier, false, false, false)
+	require.NoError(t, err, "deleting the delay tier failed")
 
 	e := events.Event{ID: "cold-oven", Type: "order.placed", Body: json.RawMessage(`{}`)}
 	require.NoError(t, bus.Publish(t.Context(), e), "publishing failed")
 	require.Eventually(t, func() bool { return calls.Load() >= 2 }, 10*time.Second, 5*time.Millisecond,
-		"the event that failed once never came back: it vanished on its way to the deleted retry queue")
-	_, err = ch.QueueDeclarePassive(ns+".kitchen.orders.retry", true, false, false, false, amqp.Table{
-		"x-message-ttl":             eventstest.RetryDelay.Milliseconds(),
-		"x-dead-letter-exchange":    "",
-		"x-dead-letter-routing-key": ns + ".kitchen.orders",
+		"the event that failed once never came back: it vanished on its way to the deleted delay tier")
+	_, err = ch.QueueDeclarePassive(tier, true, false, false, false, amqp.Table{
+		"x-message-ttl":          eventstest.RetryDelay.Milliseconds(),
+		"x-dead-letter-exchange": "",
 	})
-	assert.NoError(t, err, "the retry queue was not declared again")
+	assert.NoError(t, err, "the delay tier was not declared again")
 }
 
 // TestDeleteQueuesRemovesASubscriptionsQueuesWhoeverDeclaredThem: a queue
 // that no handler reads any more, left by another bus (another release of
-// the service, say), goes with its retry and dead-letter queues, and a
-// queue that is already gone is no error.
+// the service, say), goes with its dead-letter queue, the retry queue of
+// an older hive and the mark of a broadcast subscription, and a queue
+// that is already gone is no error.
 func TestDeleteQueuesRemovesASubscriptionsQueuesWhoeverDeclaredThem(t *testing.T) {
 	t.Parallel()
 	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
 	old := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
-	stop, err := newBus(t, url, ns).Subscribe(t.Context(), old, func(context.Context, events.Event) error { return nil })
-	require.NoError(t, err, "subscribing failed")
-	stop()
+	older := events.Subscription{Service: "kitchen", Name: "sold-out", Pattern: "dish.sold_out", Broadcast: true, Instance: "kitchen-1"}
+	first := newBus(t, url, ns)
+	for _, s := range []events.Subscription{old, older} {
+		stop, err := first.Subscribe(t.Context(), s, func(context.Context, events.Event) error { return nil })
+		require.NoError(t, err, "subscribing failed")
+		stop()
+	}
+	// What hive made before delay tiers.
+	_, err := rawChannel(t, url).QueueDeclare(ns+".kitchen.orders.retry", true, false, false, false, nil)
+	require.NoError(t, err)
 
 	bus := newBus(t, url, ns) // declared none of them
-	require.NoError(t, bus.DeleteQueues(t.Context(), old))
-	for _, q := range []string{ns + ".kitchen.orders", ns + ".kitchen.orders.retry", ns + ".kitchen.orders.dead"} {
+	require.NoError(t, bus.DeleteQueues(t.Context(), old, older))
+	for _, q := range []string{ns + ".kitchen.orders", ns + ".kitchen.orders.retry", ns + ".kitchen.orders.dead", ns + ".kitchen.sold-out.broadcast"} {
 		// A passive declare of a missing queue closes the channel, so
 		// each look needs a channel of its own.
 		_, err := rawChannel(t, url).QueueDeclarePassive(q, true, false, false, false, nil)

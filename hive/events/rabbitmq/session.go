@@ -84,7 +84,7 @@ func (b *Bus) dial(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := newSession(conn, b.namespace)
+	s, err := newSession(conn, b.layout)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -106,9 +106,10 @@ func dialContext(ctx context.Context) func(network, addr string) (net.Conn, erro
 	}
 }
 
-// newSession opens the publishing channel on conn, declares the exchange,
-// and closes dead as soon as either the connection or the channel closes.
-func newSession(conn *amqp.Connection, exchange string) (*session, error) {
+// newSession opens the publishing channel on conn, declares the exchanges
+// of l, and closes dead as soon as either the connection or the channel
+// closes.
+func newSession(conn *amqp.Connection, l layout) (*session, error) {
 	pub, err := conn.Channel()
 	if err != nil {
 		return nil, err
@@ -116,8 +117,8 @@ func newSession(conn *amqp.Connection, exchange string) (*session, error) {
 	if err := pub.Confirm(false); err != nil {
 		return nil, fmt.Errorf("confirm mode: %w", err)
 	}
-	if err := pub.ExchangeDeclare(exchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
-		return nil, fmt.Errorf("declare exchange %s: %w", exchange, err)
+	if err := l.declareExchanges(pub); err != nil {
+		return nil, err
 	}
 	s := &session{conn: conn, pub: pub, dead: make(chan struct{}), waiting: make(map[uint64]*receipt)}
 	// Unbuffered, and read by one goroutine: see listen.
@@ -143,12 +144,43 @@ func (s *session) alive() bool {
 	return !s.conn.IsClosed() && !s.pub.IsClosed()
 }
 
-// publish sends msg as mandatory and waits for the broker's answer: nil
-// once the broker has stored it in at least one queue, errUnroutable if
-// no queue took it, errLost if the session died first. Many goroutines
-// may publish at once: each waits for its own answer.
-func (s *session) publish(ctx context.Context, exchange, key string, msg amqp.Publishing) error {
-	r, err := s.send(ctx, exchange, key, msg)
+// An outgoing message: where it goes, and whether the broker must return
+// it when no queue takes it.
+type outgoing struct {
+	exchange, key string
+	msg           amqp.Publishing
+	mandatory     bool
+}
+
+// publish sends the messages out, one after the other without waiting,
+// and then waits for the broker's answers: nil once the broker has stored
+// every one (a mandatory one in at least one queue), errUnroutable if no
+// queue took a mandatory one, errLost if the session died first. Many
+// goroutines may publish at once: each waits for its own answers.
+func (s *session) publish(ctx context.Context, out ...outgoing) error {
+	receipts := make([]*receipt, 0, len(out))
+	for _, o := range out {
+		r, err := s.sendOne(ctx, o)
+		if err != nil {
+			return err
+		}
+		receipts = append(receipts, r)
+	}
+	var errs []error
+	for _, r := range receipts {
+		select {
+		case <-r.answered:
+			errs = append(errs, r.err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sendOne sends o and returns its receipt.
+func (s *session) sendOne(ctx context.Context, o outgoing) (*receipt, error) {
+	r, err := s.send(ctx, o)
 	if errors.Is(err, errWriteFailed) {
 		// The message did not reach the broker whole. amqp091-go closes
 		// the connection after a failed write, but in a goroutine of its
@@ -156,25 +188,18 @@ func (s *session) publish(ctx context.Context, exchange, key string, msg amqp.Pu
 		// again at once would only fail again.
 		select {
 		case <-s.dead:
-			return errLost
+			return nil, errLost
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	if err != nil {
-		return err
-	}
-	select {
-	case <-r.answered:
-		return r.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return r, err
 }
 
-// send publishes msg with its sequence number in a header, and returns the
+// send publishes o with its sequence number in a header, and returns the
 // receipt that listen fills in when the broker answers.
-func (s *session) send(ctx context.Context, exchange, key string, msg amqp.Publishing) (*receipt, error) {
+func (s *session) send(ctx context.Context, o outgoing) (*receipt, error) {
+	msg := o.msg
 	s.sending.Lock()
 	defer s.sending.Unlock()
 	seq := s.pub.GetNextPublishSeqNo()
@@ -195,7 +220,7 @@ func (s *session) send(ctx context.Context, exchange, key string, msg amqp.Publi
 	s.waiting[seq] = r
 	s.mu.Unlock()
 
-	if err := s.pub.PublishWithContext(ctx, exchange, key, true, false, msg); err != nil {
+	if err := s.pub.PublishWithContext(ctx, o.exchange, o.key, o.mandatory, false, msg); err != nil {
 		s.mu.Lock()
 		delete(s.waiting, seq)
 		s.mu.Unlock()

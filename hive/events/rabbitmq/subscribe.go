@@ -45,7 +45,7 @@ func (b *Bus) Subscribe(ctx context.Context, s events.Subscription, h events.Han
 	if err := queues.Check(s); err != nil {
 		return nil, fmt.Errorf("rabbitmq: subscribe: %w", err)
 	}
-	sub := &subscription{bus: b, s: s, queue: queues.Name(b.namespace, s), handler: h, ctx: context.WithoutCancel(ctx)}
+	sub := &subscription{bus: b, s: s, queue: b.layout.work(s), handler: h, ctx: context.WithoutCancel(ctx)}
 
 	// Consume before returning, so that errors reach the caller and no
 	// event published after Subscribe returns is missed.
@@ -100,48 +100,20 @@ func (sub *subscription) consume(sess *session) (c *consumer, err error) {
 	return &consumer{sess: sess, ch: ch, deliveries: deliveries}, nil
 }
 
-// declare declares the work, retry and dead-letter queues of sub, and binds
-// the work queue to the exchange.
+// declare declares the queues of sub (see queuesOf) and binds them.
 func (sub *subscription) declare(ch *amqp.Channel) error {
 	b := sub.bus
-	// A broadcast subscription's queues belong to its instance: exclusive
-	// to its connection, and the work queue goes when its consumer stops.
-	broadcast := sub.s.Broadcast
-	toDeclare := []struct {
-		name       string
-		autoDelete bool
-		args       amqp.Table
-	}{
-		{sub.queue, broadcast, nil},
-		{sub.queue + ".retry", false, amqp.Table{
-			// After the TTL a message expires and is dead-lettered: through
-			// the default exchange, which routes by queue name, back into
-			// the work queue.
-			"x-message-ttl":             b.opts.RetryDelay.Milliseconds(),
-			"x-dead-letter-exchange":    "",
-			"x-dead-letter-routing-key": sub.queue,
-		}},
-		{sub.queue + ".dead", false, nil},
-	}
-	for _, q := range toDeclare {
-		if _, err := ch.QueueDeclare(q.name, !broadcast, q.autoDelete, broadcast, false, q.args); err != nil {
-			return fmt.Errorf("declare queue %s: %w", q.name, err)
+	for _, q := range b.queuesOf(sub.s) {
+		if err := declare(ch, q); err != nil {
+			return err
 		}
-		if !broadcast {
+		if q.durable {
 			b.mu.Lock()
 			b.durable[q.name] = true
 			b.mu.Unlock()
 		}
 	}
-	if err := ch.QueueBind(sub.queue, sub.s.Pattern, b.namespace, false, nil); err != nil {
-		return fmt.Errorf("bind queue %s to %q: %w", sub.queue, sub.s.Pattern, err)
-	}
 	return nil
-}
-
-// deadQueue is the name of the dead-letter queue of s.
-func deadQueue(namespace string, s events.Subscription) string {
-	return queues.Name(namespace, s) + ".dead"
 }
 
 // run hands deliveries to the handler until ctx ends. When the channel
@@ -237,9 +209,13 @@ func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
 	case err == nil:
 		sub.ack(d)
 	case attempt < sub.bus.opts.MaxAttempts && !events.IsPermanent(err):
+		o := sub.bus.opts
+		wait := queues.RetryDelay(attempt, o.RetryDelay, o.MaxRetryDelay)
 		sub.bus.log.Warn("rabbitmq: handler failed; will retry", "queue", sub.queue, "event", e.Type, "id", e.ID,
-			"attempt", attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", sub.bus.opts.RetryDelay)
-		sub.move(c, d, sub.queue+".retry", attemptHeader, int32(attempt+1))
+			"attempt", attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", wait)
+		// The tier sends it back by its routing key: the work queue's name.
+		tier := sub.bus.layout.retryTier(wait)
+		sub.move(c, d, sub.bus.layout.waitExchange(), sub.queue, amqp.Table{attemptHeader: int32(attempt + 1), waitHeader: tier})
 	default:
 		sub.bury(c, d, queues.Reason(attempt, err))
 	}
@@ -293,21 +269,51 @@ func (sub *subscription) bury(c *consumer, d amqp.Delivery, reason string) {
 	reason = clip.Text(reason, clip.ForLog)
 	sub.bus.log.Error("rabbitmq: giving up on a message; moved it to the dead-letter queue", "queue", sub.queue,
 		"id", d.MessageId, "reason", reason)
-	sub.move(c, d, sub.queue+".dead", reasonHeader, reason)
+	sub.move(c, d, "", sub.queue+".dead", amqp.Table{reasonHeader: reason})
 }
 
-// move publishes a copy of d, with one header set, to queue, and acks d
-// once the broker has confirmed the copy.
-func (sub *subscription) move(c *consumer, d amqp.Delivery, queue, header string, value any) {
+// move publishes a copy of d, with the headers set, to exchange with
+// routing key key, and acks d once the broker has confirmed the copy.
+func (sub *subscription) move(c *consumer, d amqp.Delivery, exchange, key string, set amqp.Table) {
+	msg := copyOf(d, set)
+	// Mandatory, like every publish: if the queue is gone, the copy comes
+	// back instead of vanishing while d is acked.
+	err := c.sess.publish(context.Background(), outgoing{exchange: exchange, key: key, msg: msg, mandatory: true})
+	switch {
+	case errors.Is(err, errUnroutable):
+		// Somebody deleted the queue. Closing the channel hands d back to
+		// the broker, and the subscription consumes again on a new
+		// channel, declaring its queues anew (see run); then d comes back.
+		sub.bus.log.Error("rabbitmq: cannot move a message, its queue is gone; declaring it again", "exchange", exchange, "key", key,
+			"id", d.MessageId)
+		c.ch.Close()
+	case err != nil:
+		// Unacked, the message stays with the broker, which delivers it
+		// again once this channel closes; a failed publish almost always
+		// means that the connection is going.
+		sub.bus.log.Error("rabbitmq: cannot move a message; it will be delivered again", "exchange", exchange, "key", key,
+			"id", d.MessageId, "error", err)
+	default:
+		sub.ack(d)
+	}
+}
+
+// copyOf returns a persistent copy of d, with the headers in set set. The
+// headers that say where and why a message was moved (a tier, a reason)
+// are cleared first, so that a copy carries those of its latest move only;
+// the attempt stays, so a dead letter tells how often it was tried.
+func copyOf(d amqp.Delivery, set amqp.Table) amqp.Publishing {
 	headers := maps.Clone(d.Headers)
 	if headers == nil {
 		headers = amqp.Table{}
 	}
 	// The broker's own x- headers, such as x-death, tell the story of the
 	// original message; the copy starts afresh.
-	maps.DeleteFunc(headers, func(key string, _ any) bool { return strings.HasPrefix(key, "x-") })
-	headers[header] = value
-	msg := amqp.Publishing{
+	maps.DeleteFunc(headers, func(key string, _ any) bool {
+		return strings.HasPrefix(key, "x-") || key == reasonHeader || key == waitHeader
+	})
+	maps.Copy(headers, set)
+	return amqp.Publishing{
 		Headers:      headers,
 		ContentType:  d.ContentType,
 		DeliveryMode: amqp.Persistent,
@@ -315,26 +321,6 @@ func (sub *subscription) move(c *consumer, d amqp.Delivery, queue, header string
 		Type:         d.Type,
 		Timestamp:    d.Timestamp,
 		Body:         d.Body,
-	}
-	// Mandatory, like every publish: if the queue is gone, the copy comes
-	// back instead of vanishing while d is acked.
-	err := c.sess.publish(context.Background(), "", queue, msg)
-	switch {
-	case errors.Is(err, errUnroutable):
-		// Somebody deleted the queue. Closing the channel hands d back to
-		// the broker, and the subscription consumes again on a new
-		// channel, declaring its queues anew (see run); then d comes back.
-		sub.bus.log.Error("rabbitmq: cannot move a message, its queue is gone; declaring it again", "queue", queue,
-			"id", d.MessageId)
-		c.ch.Close()
-	case err != nil:
-		// Unacked, the message stays with the broker, which delivers it
-		// again once this channel closes; a failed publish almost always
-		// means that the connection is going.
-		sub.bus.log.Error("rabbitmq: cannot move a message; it will be delivered again", "queue", queue,
-			"id", d.MessageId, "error", err)
-	default:
-		sub.ack(d)
 	}
 }
 

@@ -3,7 +3,6 @@ package brokertest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
 )
 
 // The images that docker-compose.yml uses too; both are built for amd64
@@ -64,12 +65,24 @@ func ZooKeeper(t testing.TB) []string {
 
 // A broker is what resolve needs to know to find one: its name for
 // messages, the environment variable that points at it, the local address
-// that docker-compose.yml publishes, and how to start a container of it.
+// that docker-compose.yml publishes, how to tell that it serves clients
+// there, how long to wait for one that is still starting, and how to
+// start a container of it.
 type broker struct {
 	name        string
 	env         string
 	defaultAddr string
+	probe       func(ctx context.Context, addr string) probe.Status
+	startup     time.Duration
 	container   func() (addr string, err error)
+}
+
+// startup is how long a broker that is still starting gets (RabbitMQ
+// takes 20-30 s on a laptop, more on a busy one), as `make up` gives it.
+const startup = 2 * time.Minute
+
+func probeRabbitMQ(ctx context.Context, addr string) probe.Status {
+	return probe.RabbitMQ(ctx, "amqp://guest:guest@"+addr+"/")
 }
 
 var (
@@ -77,6 +90,8 @@ var (
 		name:        "RabbitMQ",
 		env:         "HIVE_AMQP_URL",
 		defaultAddr: "127.0.0.1:5672",
+		probe:       probeRabbitMQ,
+		startup:     startup,
 		container: func() (string, error) {
 			return rabbitContainer.start(rabbitMQImage, "5672/tcp", nil, "Server startup complete")
 		},
@@ -85,6 +100,8 @@ var (
 		name:        "ZooKeeper",
 		env:         "HIVE_ZOOKEEPER",
 		defaultAddr: "127.0.0.1:2181",
+		probe:       probe.ZooKeeper,
+		startup:     startup,
 		container: func() (string, error) {
 			return zkContainer.start(zooKeeperImage, "2181/tcp", map[string]string{"ZOO_4LW_COMMANDS_WHITELIST": "*"}, "binding to port")
 		},
@@ -92,21 +109,51 @@ var (
 )
 
 // resolve returns the host:port of broker b once its environment variable
-// has been ruled out: b.defaultAddr if it answers, otherwise a container's
-// address. When neither works it skips t, or fails it under
-// HIVE_REQUIRE_BROKERS=1, and returns "" (which only a fake testing.TB,
-// one that does not stop the test, ever sees).
+// has been ruled out: b.defaultAddr if the broker there serves clients
+// (waiting for one that is still starting, as `make up` does), otherwise
+// a container's address. When neither works it skips t, or fails it
+// under HIVE_REQUIRE_BROKERS=1, and returns "" (which only a fake
+// testing.TB, one that does not stop the test, ever sees).
+//
+// An open port is not enough: Docker's port forwarding accepts
+// connections long before the broker in the container does.
 func resolve(t testing.TB, b broker) string {
 	t.Helper()
-	if answers(b.defaultAddr) {
+	st := b.probe(context.Background(), b.defaultAddr)
+	if (st.State == probe.Silent || st.State == probe.Starting) && !gaveUp(b.defaultAddr, false) {
+		t.Logf("brokertest: %s on %s does not serve yet (%s): waiting up to %v for it to start", b.name, b.defaultAddr, st.Detail, b.startup)
+		ctx, cancel := context.WithTimeout(context.Background(), b.startup)
+		st = probe.Wait(ctx, func(ctx context.Context) probe.Status { return b.probe(ctx, b.defaultAddr) })
+		cancel()
+		if st.State != probe.Ready {
+			gaveUp(b.defaultAddr, true)
+		}
+	}
+	if st.State == probe.Ready {
 		return b.defaultAddr
 	}
 	addr, err := b.container()
 	if err != nil {
-		missing(t, b.name, b.defaultAddr, b.env, err)
+		missing(t, b, st, err)
 		return ""
 	}
 	return addr
+}
+
+// waitedInVain holds the addresses where a broker never became ready
+// within its startup time, so that the test binary waits for each once
+// and not once per test.
+var waitedInVain sync.Map
+
+// gaveUp reports whether resolve waited in vain for addr before, and with
+// record remembers that it just did.
+func gaveUp(addr string, record bool) bool {
+	if record {
+		waitedInVain.Store(addr, true)
+		return true
+	}
+	_, ok := waitedInVain.Load(addr)
+	return ok
 }
 
 // AMQPHost returns the host:port part of an AMQP URL, for tests that need to
@@ -119,20 +166,15 @@ func AMQPHost(amqpURL string) string {
 	return u.Host
 }
 
-func answers(addr string) bool {
-	conn, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	return true
-}
-
-func missing(t testing.TB, broker, addr, env string, err error) {
+func missing(t testing.TB, b broker, st probe.Status, err error) {
 	t.Helper()
-	msg := fmt.Sprintf("%s is not running: nothing answers on %s, %s is not set, and no container could be started (%v).\n"+
-		"Start the brokers with `make up` in the repository's top folder, or set %s to a broker's address.",
-		broker, addr, env, err, env)
+	there := "nothing answers on " + b.defaultAddr
+	if st.State != probe.Closed {
+		there = "on " + b.defaultAddr + " " + st.Detail
+	}
+	msg := fmt.Sprintf("%s is not running: %s, %s is not set, and no container could be started (%v).\n"+
+		"Start the brokers with `make up` in the repository's top folder (`make doctor` says what is wrong), or set %s to a broker's address.",
+		b.name, there, b.env, err, b.env)
 	if os.Getenv(RequireEnv) == "1" {
 		t.Fatal(msg + "\n(" + RequireEnv + "=1 turns this skip into a failure.)")
 		return

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
+	"github.com/hive-workshop/microservices-go/internal/workshop/broker/brokerfake"
 )
 
 func TestRabbitMQFromEnv(t *testing.T) {
@@ -37,23 +39,57 @@ func TestAMQPHost(t *testing.T) {
 	}
 }
 
-func TestResolveUsesDefaultPortWhenItAnswers(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	b := testBroker(l.Addr().String(), func() (string, error) {
-		t.Error("resolve started a container although the default port answers")
+// fakeZooKeeper answers every connection with reply, as ZooKeeper
+// answers "srvr".
+func fakeZooKeeper(t *testing.T, reply string) string {
+	return brokerfake.Server(t, brokerfake.Replies(reply))
+}
+
+const serving = "Zookeeper version: 3.9.3\nMode: standalone\n"
+
+func TestResolveUsesDefaultPortWhenTheBrokerServes(t *testing.T) {
+	addr := fakeZooKeeper(t, serving)
+	b := testBroker(addr, func() (string, error) {
+		t.Error("resolve started a container although the broker on the default port serves")
 		return "", nil
 	})
-	if got := resolve(t, b); got != l.Addr().String() {
-		t.Errorf("resolve = %q, want the default address %q", got, l.Addr())
+	if got := resolve(t, b); got != addr {
+		t.Errorf("resolve = %q, want the default address %q", got, addr)
+	}
+}
+
+// TestResolveDoesNotTakeAnOpenPortForABroker: Docker's port forwarding
+// accepts connections as soon as the container starts; a broker that
+// never answers there is no broker, and the tests must not run on it.
+func TestResolveDoesNotTakeAnOpenPortForABroker(t *testing.T) {
+	b := testBroker(brokerfake.Server(t, brokerfake.ClosesAtOnce), func() (string, error) { return "127.0.0.1:32768", nil })
+	b.startup = 300 * time.Millisecond
+	if got := resolve(t, b); got != "127.0.0.1:32768" {
+		t.Errorf("resolve = %q, want the container's address, not the silent port %s", got, b.defaultAddr)
+	}
+}
+
+// TestResolveWaitsForABrokerThatIsStarting: right after `make up`, say, a
+// broker that answers but does not serve yet gets time to start.
+func TestResolveWaitsForABrokerThatIsStarting(t *testing.T) {
+	b := testBroker(brokerfake.FreeAddr(t), func() (string, error) {
+		t.Error("resolve started a container although the broker was starting")
+		return "", nil
+	})
+	probes := 0
+	b.probe = func(context.Context, string) probe.Status {
+		if probes++; probes < 3 {
+			return probe.Status{State: probe.Starting, Detail: "it does not serve requests yet"}
+		}
+		return probe.Status{State: probe.Ready}
+	}
+	if got := resolve(t, b); got != b.defaultAddr || probes != 3 {
+		t.Errorf("resolve = %q after %d probes, want %q after 3", got, probes, b.defaultAddr)
 	}
 }
 
 func TestResolveStartsContainerWhenDefaultPortIsClosed(t *testing.T) {
-	b := testBroker(closedAddr(t), func() (string, error) { return "127.0.0.1:32768", nil })
+	b := testBroker(brokerfake.FreeAddr(t), func() (string, error) { return "127.0.0.1:32768", nil })
 	if got := resolve(t, b); got != "127.0.0.1:32768" {
 		t.Errorf("resolve = %q, want the container's address", got)
 	}
@@ -73,7 +109,7 @@ func TestResolveWithoutBrokerSkipsOrFails(t *testing.T) {
 		t.Run(RequireEnv+"="+tc.require, func(t *testing.T) {
 			t.Setenv(RequireEnv, tc.require)
 			fake := &recordingTB{TB: t}
-			b := testBroker(closedAddr(t), func() (string, error) {
+			b := testBroker(brokerfake.FreeAddr(t), func() (string, error) {
 				return "", errors.New("docker is not available: no engine in this test")
 			})
 			if got := resolve(fake, b); got != "" {
@@ -123,7 +159,7 @@ func TestWithoutBrokerOrDocker(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestChildWithoutBroker$", "-test.v")
-			cmd.Env = append(os.Environ(), childAddrEnv+"="+closedAddr(t), RequireEnv+"="+require)
+			cmd.Env = append(os.Environ(), childAddrEnv+"="+brokerfake.FreeAddr(t), RequireEnv+"="+require)
 			start := time.Now()
 			out, err := cmd.CombinedOutput()
 			t.Logf("the child took %v", time.Since(start))
@@ -160,18 +196,8 @@ func TestChildWithoutBroker(t *testing.T) {
 }
 
 func testBroker(defaultAddr string, container func() (string, error)) broker {
-	return broker{name: "TestBroker", env: "HIVE_TEST_BROKER_URL", defaultAddr: defaultAddr, container: container}
-}
-
-// closedAddr returns a local address that nothing listens on.
-func closedAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	return broker{name: "TestBroker", env: "HIVE_TEST_BROKER_URL", defaultAddr: defaultAddr,
+		probe: probe.ZooKeeper, startup: time.Second, container: container}
 }
 
 // recordingTB is a testing.TB whose Skip and Fatal only record what they

@@ -1,52 +1,214 @@
-// Package broker tells whether RabbitMQ or ZooKeeper answers at an
-// address. `make doctor` and `make up` ask it: an open port is not enough,
-// since another program may hold it, so each probe speaks a few bytes of
-// the broker's own protocol.
+// Package broker tells whether RabbitMQ or ZooKeeper serves clients at an
+// address, and who holds a port. `make up`, `make doctor` and the tests'
+// brokertest ask it, so that all three agree on what "the broker is up"
+// means.
+//
+// An open port proves nothing: Docker's port forwarding accepts
+// connections as soon as a container starts, long before the broker in it
+// listens, and another program may hold the port. So each probe speaks
+// the broker's own protocol, and tells apart a broker that serves, one
+// that is still starting, and something else.
 package broker
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// Answers reports whether something accepts connections on addr, and
-// whether it is the broker that is asks about (IsRabbitMQ, IsZooKeeper).
-// It gives up after a second to connect and three to answer, so a
-// firewall that swallows packets cannot hang the caller.
-func Answers(addr string, is func(net.Conn) bool) (open, isBroker bool) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+// A State is what a probe found at an address.
+type State int
+
+const (
+	// Closed: nothing accepts connections there.
+	Closed State = iota
+	// Silent: something accepts connections but says nothing, or closes
+	// them at once. Docker's port forwarding does that while the broker in
+	// the container is still starting; so does a program that is not a
+	// broker and waits for its own protocol.
+	Silent
+	// Starting: the broker answers in its protocol, but does not serve
+	// clients yet.
+	Starting
+	// Refused: RabbitMQ serves, but not this login or virtual host.
+	Refused
+	// Other: something answers, in words that are not the broker's.
+	Other
+	// Ready: the broker serves clients.
+	Ready
+)
+
+func (s State) String() string {
+	switch s {
+	case Closed:
+		return "closed"
+	case Silent:
+		return "silent"
+	case Starting:
+		return "starting"
+	case Refused:
+		return "refused"
+	case Other:
+		return "other"
+	case Ready:
+		return "ready"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// A Status is a probe's answer: the state, and in Detail what the address
+// said or did, for a person to read.
+type Status struct {
+	State  State
+	Detail string
+}
+
+// How long a probe waits to connect, and then for an answer: short
+// enough that a firewall that swallows packets cannot hang the caller.
+const (
+	dialTimeout   = time.Second
+	answerTimeout = 3 * time.Second
+)
+
+// RabbitMQ probes the RabbitMQ of amqpURL (amqp://user:password@host:port/vhost):
+// it greets the server in AMQP 0-9-1, checks that the first answer is
+// RabbitMQ's connection.start, and then logs in and opens the virtual
+// host with amqp091-go, as a service would. Ready means that a service
+// can connect now.
+func RabbitMQ(ctx context.Context, amqpURL string) Status {
+	u, err := url.Parse(amqpURL)
+	if err != nil || u.Host == "" {
+		return Status{Closed, fmt.Sprintf("%q is not an AMQP URL", amqpURL)}
+	}
+	s := talk(ctx, u.Host, "AMQP\x00\x00\x09\x01", func(r io.Reader) ([]byte, error) {
+		b := make([]byte, 11) // type, channel (2), size (4), class (2), method (2)
+		n, err := io.ReadFull(r, b)
+		return b[:n], err
+	}, func(b []byte) Status {
+		// A method frame (type 1) on channel 0 carrying connection.start
+		// (class 10, method 10): how every RabbitMQ connection begins.
+		if len(b) == 11 && b[0] == 1 && b[1] == 0 && b[2] == 0 && b[8] == 10 && b[10] == 10 {
+			return Status{State: Ready}
+		}
+		return Status{Other, "it answered " + quote(b)}
+	})
+	if s.State != Ready {
+		return s
+	}
+	conn, err := amqp.DialConfig(amqpURL, amqp.Config{
+		Dial:       amqp.DefaultDial(answerTimeout),
+		Properties: amqp.Table{"connection_name": "workshop broker probe"},
+	})
 	if err != nil {
-		return false, false
+		var amqpErr *amqp.Error
+		if errors.As(err, &amqpErr) && (amqpErr.Code == amqp.AccessRefused || amqpErr.Code == amqp.NotAllowed) {
+			return Status{Refused, amqpErr.Reason}
+		}
+		return Status{Starting, "it answers but refuses clients for now (" + err.Error() + ")"}
+	}
+	conn.Close()
+	return Status{State: Ready}
+}
+
+// ZooKeeper probes the ZooKeeper at addr (host:port) with "srvr", one of
+// its four-letter commands, allowed by default. A server that serves
+// clients answers with a "Mode:" line (standalone, leader or follower);
+// one that is still starting says that it is not serving requests.
+func ZooKeeper(ctx context.Context, addr string) Status {
+	return talk(ctx, addr, "srvr", func(r io.Reader) ([]byte, error) {
+		return io.ReadAll(r) // the server closes the connection after answering
+	}, func(b []byte) Status {
+		s := string(b)
+		switch {
+		case strings.Contains(s, "\nMode: ") || strings.HasPrefix(s, "Mode: "):
+			return Status{State: Ready}
+		case strings.Contains(s, "not currently serving requests"):
+			return Status{Starting, "it answers but does not serve requests yet"}
+		case strings.Contains(s, "is not executed because it is not in the whitelist"):
+			// A ZooKeeper set up to refuse srvr (4lw.commands.whitelist):
+			// it answered, so it runs, but whether it serves cannot be
+			// asked this way. Every ZooKeeper the workshop starts allows srvr.
+			return Status{State: Ready}
+		case strings.Contains(s, "Zookeeper version"):
+			return Status{Starting, "it answers without a Mode: line"}
+		}
+		return Status{Other, "it answered " + quote(b)}
+	})
+}
+
+// talk connects to addr, sends hello, reads the answer with read, and
+// judges it with judge. A connection refused is Closed; one that is
+// accepted and then closed, reset or left without a word is Silent.
+func talk(ctx context.Context, addr, hello string, read func(io.Reader) ([]byte, error), judge func([]byte) Status) Status {
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return Status{Closed, "nothing accepts connections (" + err.Error() + ")"}
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(3 * time.Second))
-	return true, is(conn)
+	deadline := time.Now().Add(answerTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	conn.SetDeadline(deadline)
+	if _, err := io.WriteString(conn, hello); err != nil {
+		return Status{Silent, "it accepts connections but closes them without a word"}
+	}
+	b, err := read(conn)
+	if len(b) == 0 {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return Status{Silent, fmt.Sprintf("it accepts connections but says nothing for %v", answerTimeout)}
+		}
+		return Status{Silent, "it accepts connections but closes them without a word"}
+	}
+	return judge(b)
 }
 
-// IsRabbitMQ greets the server in AMQP 0-9-1 and checks its first answer:
-// a method frame (type 1) on channel 0 carrying connection.start (class 10,
-// method 10). That is how every RabbitMQ connection begins.
-func IsRabbitMQ(conn net.Conn) bool {
-	if _, err := conn.Write([]byte("AMQP\x00\x00\x09\x01")); err != nil {
-		return false
+// quote shows the first bytes of an answer, for a message.
+func quote(b []byte) string {
+	if len(b) > 40 {
+		b = b[:40]
 	}
-	b := make([]byte, 11) // type, channel (2), size (4), class (2), method (2)
-	if _, err := io.ReadFull(conn, b); err != nil {
-		return false
-	}
-	return b[0] == 1 && b[1] == 0 && b[2] == 0 && b[8] == 10 && b[10] == 10
+	return fmt.Sprintf("%q", b)
 }
 
-// IsZooKeeper sends "srvr", one of ZooKeeper's four-letter commands, which
-// is allowed by default. Even a server that refuses the command, or that is
-// still starting, answers in words that only ZooKeeper uses.
-func IsZooKeeper(conn net.Conn) bool {
-	if _, err := conn.Write([]byte("srvr")); err != nil {
-		return false
+// Wait probes with probe until the broker is Ready or ctx ends, twice a
+// second, and returns the last status that a whole probe found (a probe
+// cut short by ctx's end finds nothing worth telling).
+func Wait(ctx context.Context, probe func(context.Context) Status) Status {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	var last Status
+	for first := true; ; first = false {
+		s := probe(ctx)
+		if s.State == Ready {
+			return s
+		}
+		if ended(ctx) && !first {
+			return last
+		}
+		last = s
+		select {
+		case <-ctx.Done():
+			return last
+		case <-tick.C:
+		}
 	}
-	b, _ := io.ReadAll(conn) // the server closes the connection after answering
-	s := string(b)
-	return strings.Contains(s, "Zookeeper version") || strings.Contains(s, "is not executed because it is not in the whitelist")
+}
+
+// ended reports whether ctx has ended, or is about to: a dial gives up at
+// ctx's deadline a moment before ctx itself says so.
+func ended(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(d)
 }

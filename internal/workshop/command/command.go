@@ -27,3 +27,19 @@ func FirstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }
+
+// Compose returns the Docker Compose that answers here: the plugin,
+// ["docker", "compose"], or else the older standalone ["docker-compose"]
+// (Compose v1). It returns nil if neither does. `make up` runs it and
+// `make doctor` shows it, so both agree on what Compose is.
+func Compose(ctx context.Context) []string {
+	for _, c := range [][]string{{"docker", "compose"}, {"docker-compose"}} {
+		if _, err := exec.LookPath(c[0]); err != nil {
+			continue
+		}
+		if _, err := Output(ctx, c[0], append(c[1:], "version")...); err == nil {
+			return c
+		}
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -138,10 +139,16 @@ func checkDocker(brokersUp bool) []check {
 	}
 	var checks []check
 
-	if out, err := command.Output(context.Background(), "docker", "compose", "version", "--short"); err != nil {
-		checks = append(checks, check{what: "Docker Compose (`docker compose`) is missing",
+	// The Compose that `make up` runs: the plugin, or else docker-compose v1.
+	switch compose := command.Compose(context.Background()); {
+	case compose == nil:
+		checks = append(checks, check{what: "Docker Compose is missing: neither `docker compose` nor `docker-compose` works",
 			hint: "Install the Compose plugin: https://docs.docker.com/compose/install/" + why})
-	} else {
+	case len(compose) == 1:
+		out, _ := command.Output(context.Background(), "docker-compose", "version", "--short")
+		checks = append(checks, check{ok: true, what: "Docker Compose " + out + " (docker-compose, the older Compose v1: make up works with it)"})
+	default:
+		out, _ := command.Output(context.Background(), "docker", "compose", "version", "--short")
 		checks = append(checks, check{ok: true, what: "Docker Compose " + out})
 	}
 
@@ -166,16 +173,17 @@ func checkDocker(brokersUp bool) []check {
 // at HIVE_AMQP_URL if that is set, otherwise on the port that
 // docker-compose.yml publishes.
 func checkRabbitMQ() check {
-	addr, from := "127.0.0.1:5672", ""
+	amqpURL, from := "amqp://guest:guest@127.0.0.1:5672/", ""
 	if s := os.Getenv("HIVE_AMQP_URL"); s != "" {
-		u, err := url.Parse(s)
-		if err != nil || u.Host == "" {
-			return check{what: "RabbitMQ: HIVE_AMQP_URL is not a URL: " + s,
-				hint: "Set it like amqp://guest:guest@127.0.0.1:5672/ or unset it."}
-		}
-		addr, from = u.Host, " (from HIVE_AMQP_URL)"
+		amqpURL, from = s, " (from HIVE_AMQP_URL)"
 	}
-	return checkBroker("RabbitMQ", addr, from, broker.IsRabbitMQ, "127.0.0.1:15672")
+	u, err := url.Parse(amqpURL)
+	if err != nil || u.Host == "" {
+		return check{what: "RabbitMQ: HIVE_AMQP_URL is not a URL: " + amqpURL,
+			hint: "Set it like amqp://guest:guest@127.0.0.1:5672/ or unset it."}
+	}
+	probe := func(ctx context.Context) broker.Status { return broker.RabbitMQ(ctx, amqpURL) }
+	return checkBroker("RabbitMQ", u.Host, from, probe, "127.0.0.1:15672")
 }
 
 // rabbitUIAddr returns where RabbitMQ's web UI answers: port 15672 on the
@@ -213,23 +221,53 @@ func checkZooKeeper() check {
 	}
 	var c check
 	for _, addr := range addrs {
-		if c = checkBroker("ZooKeeper", strings.TrimSpace(addr), from, broker.IsZooKeeper); c.ok {
+		addr = strings.TrimSpace(addr)
+		probe := func(ctx context.Context) broker.Status { return broker.ZooKeeper(ctx, addr) }
+		if c = checkBroker("ZooKeeper", addr, from, probe); c.ok {
 			break
 		}
 	}
 	return c
 }
 
-// checkBroker asks addr whether it is the broker (with is). If nothing
-// answers, it checks that `make up` could publish the broker's ports: addr
-// and any extra ports, such as RabbitMQ's web UI.
-func checkBroker(name, addr, from string, is func(net.Conn) bool, extraPorts ...string) check {
-	if open, isBroker := broker.Answers(addr, is); open {
-		if isBroker {
-			return check{ok: true, what: name + " answers on " + addr + from}
-		}
-		c := check{what: name + ": something that is not " + name + " answers on " + addr + from,
+// brokerProcesses names the programs that RabbitMQ (Erlang's VM) and
+// ZooKeeper (Java's) run as: one of them on the broker's port is the
+// broker, still starting.
+var brokerProcesses = map[string]string{"RabbitMQ": "beam", "ZooKeeper": "java"}
+
+// checkBroker asks the broker at addr whether it serves clients (with
+// probe). A broker that is still starting is told apart from another
+// program on its port: the latter is named, as the system names it. If
+// nothing answers, it checks that `make up` could publish the broker's
+// ports: addr and any extra ports, such as RabbitMQ's web UI.
+func checkBroker(name, addr, from string, probe func(context.Context) broker.Status, extraPorts ...string) check {
+	ctx := context.Background()
+	st := probe(ctx)
+	owner := ""
+	if st.State == broker.Silent || st.State == broker.Other {
+		owner = broker.Owner(ctx, addr)
+	}
+	// A silent port whose owner is neither Docker's port forwarding nor the
+	// broker's own process belongs to someone else's program.
+	if st.State == broker.Silent && owner != "" && !broker.IsDockerForwarding(owner) && !strings.HasPrefix(owner, brokerProcesses[name]) {
+		st.State = broker.Other
+	}
+	switch st.State {
+	case broker.Ready:
+		return check{ok: true, what: name + " answers on " + addr + from}
+	case broker.Refused:
+		return check{what: name + " on " + addr + from + " refuses the login: " + st.Detail,
+			hint: "Check the user, password and virtual host in HIVE_AMQP_URL (the RabbitMQ of `make up` takes guest/guest on /)."}
+	case broker.Silent, broker.Starting:
+		return check{what: name + " on " + addr + from + " is still starting: " + st.Detail + ownedBy(owner),
+			hint: "Wait a few seconds and run `make doctor` again (RabbitMQ takes up to 30 s to start).\n" +
+				"If it still says so after a minute: `docker compose logs` shows what the brokers are doing."}
+	case broker.Other:
+		c := check{what: name + ": something that is not " + name + " answers on " + addr + from + ownedBy(owner) + ": " + st.Detail,
 			hint: "Stop the program that uses " + addr + ", then run `make up`."}
+		if owner != "" {
+			c.hint = "Stop " + owner + ", which uses " + addr + ", then run `make up`."
+		}
 		if from != "" {
 			c.hint = "Point the variable at " + name + ", or unset it and run `make up`."
 		}
@@ -242,11 +280,19 @@ func checkBroker(name, addr, from string, is func(net.Conn) bool, extraPorts ...
 	for _, port := range append([]string{addr}, extraPorts...) {
 		l, err := net.Listen("tcp", port)
 		if err != nil {
-			return check{what: name + ": not running, and " + port + " is taken by another program",
+			return check{what: name + ": not running, and " + port + " is taken by " + cmp.Or(broker.Owner(ctx, port), "another program"),
 				hint: "Stop the program that uses " + port + ", then run `make up`."}
 		}
 		l.Close()
 	}
 	return check{what: name + ": not running (" + addr + " is free, so `make up` can start it)",
 		hint: "Run `make up` before step 3."}
+}
+
+// ownedBy says who holds a port, if the system says.
+func ownedBy(owner string) string {
+	if owner == "" {
+		return ""
+	}
+	return " (" + owner + " holds the port)"
 }

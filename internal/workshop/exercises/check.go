@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -52,6 +54,18 @@ func checkStep(root string, s Step) ([]string, error) {
 	}
 
 	var problems []string
+	module, err := modulePath(root)
+	if err != nil {
+		return nil, err
+	}
+	imports, err := solutionImports(filepath.Join(root, s.Dir), module)
+	if err != nil {
+		return nil, err
+	}
+	for _, imp := range imports {
+		problems = append(problems, imp+": a step must not import solutions/, or it breaks in a clone without it; import the step's own package, or a helper outside solutions/")
+	}
+
 	vet := exec.Command("go", "vet", "./"+s.Dir+"/...")
 	if out, err := vet.CombinedOutput(); err != nil {
 		problems = append(problems, "go vet fails in the exercise:\n"+string(out))
@@ -160,6 +174,30 @@ func failsNaming(r run, tests []string, task, words string) []string {
 		problems = append(problems, fmt.Sprintf("%s: no test of it fails in the exercise (%s), so the attendee has nothing to do", task, strings.Join(tests, ", ")))
 	}
 	return problems
+}
+
+// solutionImports lists the imports of module/solutions/... in the Go
+// files under dir, as "file: path".
+func solutionImports(dir, module string) ([]string, error) {
+	var found []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if p == module+"/solutions" || strings.HasPrefix(p, module+"/solutions/") {
+				found = append(found, filepath.ToSlash(rel)+" imports "+p)
+			}
+		}
+		return nil
+	})
+	return found, err
 }
 
 // staleFiles lists the files of dir that differ from want, and those

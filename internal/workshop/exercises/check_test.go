@@ -1,8 +1,13 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // exerciseRun is how the tests of an exercise ended, for judge: by test
@@ -107,5 +112,26 @@ func TestCheckHints(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("checkHints found\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func TestSolutionImportsFindsAStepLeaningOnSolutions(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	write("order/order.go", "package order\n\nimport \"example.com/w/step09-x/ledger\"\n")
+	write("order/order_test.go", "package order\n\nimport (\n\t\"testing\"\n\n\tk \"example.com/w/solutions/step09-x/kitchen\"\n)\n")
+	write("order/README.md", "import \"example.com/w/solutions/step09-x/kitchen\"\n")
+	got, err := solutionImports(dir, "example.com/w")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"order/order_test.go imports example.com/w/solutions/step09-x/kitchen"}, got)
+
+	// The steps as they are in the repository.
+	for _, s := range steps {
+		got, err := solutionImports(filepath.Join("..", "..", "..", s.Dir), "github.com/hive-workshop/microservices-go")
+		require.NoError(t, err)
+		assert.Empty(t, got, "%s imports solutions/", s.Dir)
 	}
 }

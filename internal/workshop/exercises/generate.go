@@ -62,9 +62,9 @@ func solvedFiles(root string, s Step) (map[string][]byte, error) {
 }
 
 // stepFiles reads the files of solutions/<step>, passes each Go file
-// through edit, and, outside test files, moves imports of the step's own
-// packages from solutions/<step>/... to <step>/..., where the exercise's
-// packages are.
+// through edit, and moves imports of the step's own packages from
+// solutions/<step>/... to <step>/..., where the exercise's packages are:
+// an exercise stands on its own, in a clone without solutions/ too.
 func stepFiles(root string, s Step, edit func([]byte) ([]byte, error)) (map[string][]byte, error) {
 	module, err := modulePath(root)
 	if err != nil {
@@ -89,11 +89,9 @@ func stepFiles(root string, s Step, edit func([]byte) ([]byte, error)) (map[stri
 			if data, err = edit(data); err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
-			// Test files stay as they are, so that exercise and solution
-			// run the very same tests, byte for byte.
-			if !strings.HasSuffix(path, "_test.go") {
-				data = []byte(moved.Replace(string(data)))
-			}
+			// Test files too: exercise and solution run the same tests,
+			// each on its own packages.
+			data = []byte(moved.Replace(string(data)))
 		}
 		files[rel] = data
 		return nil

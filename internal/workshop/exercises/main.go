@@ -11,8 +11,8 @@
 //	// END SOLUTION
 //
 // is replaced by the STUB part, uncommented (the STUB part is optional).
-// Test files therefore cannot differ, and an exercise cannot drift from its
-// solution.
+// Test files have no solution blocks, so exercise and solution run the same
+// tests, and an exercise cannot drift from its solution.
 //
 // Usage (from the repository's top folder, usually through make):
 //
@@ -22,7 +22,9 @@
 //	go run ./internal/workshop/exercises solve DIR  # write a step's solution into its folder, to catch up
 //
 // Imports of a step's own packages (solutions/step05-beehive/ledger) are
-// moved to the exercise's (step05-beehive/ledger) in both cases.
+// moved to the exercise's (step05-beehive/ledger) in both cases, in test
+// files too: nothing in a step folder imports solutions/ (check says so if
+// something does), so that the steps work in a clone without it.
 //
 // In a step folder (exercise or solution), through the step's Makefile:
 //

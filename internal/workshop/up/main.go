@@ -10,9 +10,17 @@
 // instead of letting docker print an error such as
 // "unknown shorthand flag: 'd' in -d".
 //
-// When RabbitMQ and ZooKeeper already answer on their ports, started by an
-// earlier `make up` or installed natively, there is nothing to start: it
-// says so and succeeds, without Docker.
+// A broker that already serves clients where the workshop looks for it
+// (HIVE_AMQP_URL, HIVE_ZOOKEEPER, or the ports that docker-compose.yml
+// publishes), started by an earlier `make up` or installed natively, is
+// left alone: only the other one is started, and with both there is
+// nothing to start, so it succeeds without Docker. A port that another
+// program holds is named with that program before anything starts.
+//
+// It waits until each broker serves clients: RabbitMQ logs a client in,
+// ZooKeeper says it serves (the same probes as `make doctor`'s). An open
+// port is not enough, since Docker's port forwarding accepts connections
+// before the broker in the container does.
 package main
 
 import (
@@ -22,24 +30,54 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/command"
 )
 
-// Where docker-compose.yml publishes the brokers.
-const (
-	rabbitMQAddr  = "127.0.0.1:5672"
-	zooKeeperAddr = "127.0.0.1:2181"
-	webUIAddr     = "127.0.0.1:15672"
-)
+// A service is one of docker-compose.yml's services: its name there, the
+// host addresses it publishes, and how to tell that it serves clients.
+type service struct {
+	name      string // in docker-compose.yml
+	broker    string // for people
+	where     string // the address it serves on
+	published []string
+	probe     func(ctx context.Context) broker.Status
+}
+
+// services returns the brokers of docker-compose.yml, probed where the
+// workshop's code looks for them (env.Read: the HIVE_* variables or
+// their defaults, the addresses docker-compose.yml publishes).
+func services(s env.Settings) []service {
+	return []service{
+		{
+			name: "rabbitmq", broker: "RabbitMQ", where: hostOf(s.AMQPURL),
+			published: []string{"127.0.0.1:5672", webUIAddr},
+			probe:     func(ctx context.Context) broker.Status { return broker.RabbitMQ(ctx, s.AMQPURL) },
+		},
+		{
+			name: "zookeeper", broker: "ZooKeeper", where: s.ZooKeeper[0],
+			published: []string{"127.0.0.1:2181"},
+			probe:     func(ctx context.Context) broker.Status { return broker.ZooKeeper(ctx, s.ZooKeeper[0]) },
+		},
+	}
+}
+
+// The management web UI that docker-compose.yml's RabbitMQ publishes.
+const webUIAddr = "127.0.0.1:15672"
+
+// readyTimeout bounds the wait for the brokers after compose started
+// them: RabbitMQ's first start takes 20-30 s on a laptop.
+const readyTimeout = 3 * time.Minute
 
 func main() {
-	down := flag.Bool("down", false, "stop and remove the broker containers")
+	down := flag.Bool("down", false, "stop the broker containers and remove them and their volumes")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -47,7 +85,10 @@ func main() {
 	if *down {
 		err = stop(ctx)
 	} else {
-		err = start(ctx, os.Stdout, brokersAnswer())
+		var s env.Settings
+		if s, err = env.Read(); err == nil {
+			err = start(ctx, os.Stdout, services(s))
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -55,19 +96,18 @@ func main() {
 	}
 }
 
-// brokersAnswer reports whether RabbitMQ and ZooKeeper both answer where
-// docker-compose.yml publishes them.
-func brokersAnswer() bool {
-	_, rabbit := broker.Answers(rabbitMQAddr, broker.IsRabbitMQ)
-	_, zk := broker.Answers(zooKeeperAddr, broker.IsZooKeeper)
-	return rabbit && zk
-}
-
-// start starts the brokers with Docker Compose and says where they are;
-// if they already answer, it only says so.
-func start(ctx context.Context, out io.Writer, alreadyUp bool) error {
-	if alreadyUp {
-		fmt.Fprintf(out, "RabbitMQ (%s) and ZooKeeper (%s) already answer: nothing to start.\n", rabbitMQAddr, zooKeeperAddr)
+// start starts with Docker Compose the brokers of svcs that do not serve
+// yet, waits until they do, and says where they are.
+func start(ctx context.Context, out io.Writer, svcs []service) error {
+	var missing []service
+	for _, s := range svcs {
+		if s.probe(ctx).State == broker.Ready {
+			fmt.Fprintf(out, "%s already serves on %s: nothing to start for it.\n", s.broker, s.where)
+			continue
+		}
+		missing = append(missing, s)
+	}
+	if len(missing) == 0 {
 		fmt.Fprintln(out, "The workshop uses them as they are, whether Docker runs them or not.")
 		return nil
 	}
@@ -75,8 +115,29 @@ func start(ctx context.Context, out io.Writer, alreadyUp bool) error {
 	if err != nil {
 		return err
 	}
-	if err := run(ctx, compose, false); err != nil {
+	if err := portsFree(ctx, compose, missing); err != nil {
 		return err
+	}
+	args := []string{"up", "-d"}
+	if len(compose) > 1 {
+		args = append(args, "--wait") // the plugin waits for the health checks; v1 cannot
+	}
+	for _, s := range missing {
+		args = append(args, s.name)
+	}
+	if err := run(ctx, compose, args...); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	for _, s := range missing {
+		if st := broker.Wait(ctx, s.probe); st.State != broker.Ready {
+			return fmt.Errorf("%s does not serve clients on %s after %v: %s.\n"+
+				"`%s logs %s` shows what it is doing; `make doctor` checks the machine",
+				s.broker, s.where, readyTimeout, st.Detail, strings.Join(compose, " "), s.name)
+		}
+		fmt.Fprintf(out, "%s serves clients on %s.\n", s.broker, s.where)
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "RabbitMQ and ZooKeeper are up.")
@@ -85,13 +146,54 @@ func start(ctx context.Context, out io.Writer, alreadyUp bool) error {
 	return nil
 }
 
-// stop stops and removes the broker containers.
+// portsFree checks, before anything starts, that the ports svcs publish
+// are free, and names the program that holds any that is not. Ports that
+// Docker holds while the project's containers run are theirs: compose up
+// then only makes sure that they run.
+func portsFree(ctx context.Context, compose []string, svcs []service) error {
+	var taken []string
+	ours := false
+	for _, s := range svcs {
+		for _, addr := range s.published {
+			l, err := net.Listen("tcp", addr)
+			if err == nil {
+				l.Close()
+				continue
+			}
+			owner := broker.Owner(ctx, addr)
+			if broker.IsDockerForwarding(owner) || owner == "" {
+				// Perhaps this project's own containers, from an earlier make up.
+				if !ours {
+					out, err := command.Output(ctx, compose[0], append(compose[1:], "ps", "-q", s.name)...)
+					ours = err == nil && out != ""
+				}
+				if ours {
+					continue
+				}
+			}
+			if owner == "" {
+				owner = "another program (run `sudo ss -ltnp` or `sudo lsof -iTCP -sTCP:LISTEN` to see which)"
+			}
+			taken = append(taken, fmt.Sprintf("%s, which %s needs, is taken by %s", addr, s.broker, owner))
+		}
+	}
+	if len(taken) == 0 {
+		return nil
+	}
+	return errors.New("make up cannot start the brokers: their ports are taken.\n\n- " + strings.Join(taken, "\n- ") + "\n\n" +
+		"Stop that program and run `make up` again. If it is a RabbitMQ or ZooKeeper of your own,\n" +
+		"the workshop can use it instead: see \"Without Docker\" in README.md.")
+}
+
+// stop stops and removes the broker containers, and their volumes: the
+// images declare volumes for their data, and without -v every make up and
+// make down left them behind.
 func stop(ctx context.Context) error {
 	compose, err := findCompose(ctx)
 	if err != nil {
 		return err
 	}
-	return run(ctx, compose, true)
+	return run(ctx, compose, "down", "-v")
 }
 
 // findCompose returns the command that runs Docker Compose here, such as
@@ -111,7 +213,7 @@ func findCompose(ctx context.Context) ([]string, error) {
 		}
 	}
 
-	compose := composeCommand(ctx)
+	compose := command.Compose(ctx)
 	if compose == nil {
 		problems = append(problems, "Docker Compose is missing: neither `docker compose` nor `docker-compose` works.\n"+
 			"  Install the Compose plugin: https://docs.docker.com/compose/install/")
@@ -127,62 +229,21 @@ func findCompose(ctx context.Context) ([]string, error) {
 		"`make doctor` checks the result.")
 }
 
-// composeCommand returns the Compose that answers: the plugin
-// (`docker compose`) or, failing that, the older standalone
-// `docker-compose`. It returns nil if neither does.
-func composeCommand(ctx context.Context) []string {
-	for _, c := range [][]string{{"docker", "compose"}, {"docker-compose"}} {
-		if _, err := exec.LookPath(c[0]); err != nil {
-			continue
-		}
-		if _, err := command.Output(ctx, c[0], append(c[1:], "version")...); err == nil {
-			return c
-		}
-	}
-	return nil
-}
-
-// run starts the brokers (or stops them, if down) with compose, its output
-// going to the terminal.
-func run(ctx context.Context, compose []string, down bool) error {
-	args := []string{"down"}
-	switch {
-	case down:
-	case len(compose) == 1: // docker-compose v1 has no --wait: wait here.
-		args = []string{"up", "-d"}
-	default:
-		args = []string{"up", "-d", "--wait"}
-	}
+// run runs compose with args, its output going to the terminal.
+func run(ctx context.Context, compose []string, args ...string) error {
 	cmd := exec.CommandContext(ctx, compose[0], append(compose[1:], args...)...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w (`make doctor` shows what is missing)", strings.Join(compose, " "), strings.Join(args, " "), err)
 	}
-	if down || len(compose) > 1 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	for _, addr := range []string{rabbitMQAddr, zooKeeperAddr} {
-		if err := waitForPort(ctx, addr); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
-// waitForPort waits until something accepts connections on addr.
-func waitForPort(ctx context.Context, addr string) error {
-	var d net.Dialer
-	for {
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			return conn.Close()
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", addr, ctx.Err())
-		case <-time.After(time.Second):
-		}
+// hostOf returns the host:port of a URL such as HIVE_AMQP_URL's.
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
 	}
+	return u.Host
 }

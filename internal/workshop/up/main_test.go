@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
 )
 
 // fakePath makes a folder of shell scripts, name to body, and makes it
@@ -68,24 +74,148 @@ func TestFindCompose(t *testing.T) {
 	}
 }
 
-// TestStartWithBrokersThatAlreadyAnswer: brokers that already run, say
+// fakeDocker is a docker command with the compose plugin and an engine,
+// that writes each command line it gets to a log file, whose path it
+// returns. compose ps -q prints ps.
+func fakeDocker(t *testing.T, ps string) string {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "docker.log")
+	fakePath(t, map[string]string{"docker": `echo "$*" >>` + log + `
+if [ "$1 $2" = "compose ps" ]; then printf '%s' '` + ps + `'; fi`})
+	return log
+}
+
+// commands returns the command lines that fakeDocker logged.
+func commands(t *testing.T, log string) string {
+	t.Helper()
+	b, err := os.ReadFile(log)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// probe returns a probe that answers states in turn, then the last one
+// for ever.
+func probe(states ...broker.State) func(context.Context) broker.Status {
+	return func(context.Context) broker.Status {
+		s := states[0]
+		if len(states) > 1 {
+			states = states[1:]
+		}
+		return broker.Status{State: s, Detail: "it says " + s.String()}
+	}
+}
+
+func testService(name string, p func(context.Context) broker.Status, published ...string) service {
+	return service{name: name, broker: "Broker " + name, where: "127.0.0.1:1", published: published, probe: p}
+}
+
+// TestStartWithBrokersThatAlreadyServe: brokers that already run, say
 // installed natively, leave nothing to start, so make up succeeds even
 // on a machine without Docker, instead of telling a ready attendee that
 // it "cannot start RabbitMQ and ZooKeeper".
-func TestStartWithBrokersThatAlreadyAnswer(t *testing.T) {
+func TestStartWithBrokersThatAlreadyServe(t *testing.T) {
 	fakePath(t, nil) // no docker at all
 
 	var out strings.Builder
-	if err := start(context.Background(), &out, true); err != nil {
-		t.Fatalf("start with the brokers already answering = %v, want nil", err)
+	svcs := []service{testService("a", probe(broker.Ready)), testService("b", probe(broker.Ready))}
+	if err := start(t.Context(), &out, svcs); err != nil {
+		t.Fatalf("start with the brokers already serving = %v, want nil", err)
 	}
-	if !strings.Contains(out.String(), "already answer: nothing to start") {
-		t.Errorf("start does not say that the brokers already answer:\n%s", out.String())
+	if !strings.Contains(out.String(), "already serves on 127.0.0.1:1: nothing to start") {
+		t.Errorf("start does not say that the brokers already serve:\n%s", out.String())
 	}
 
 	out.Reset()
-	err := start(context.Background(), &out, false)
+	err := start(t.Context(), &out, []service{testService("a", probe(broker.Closed))})
 	if err == nil || !strings.Contains(err.Error(), "docker command is not installed") {
 		t.Errorf("start without brokers and without docker = %v, want the error that says docker is missing", err)
+	}
+}
+
+// TestStartStartsOnlyWhatIsMissing: a RabbitMQ of the machine's own
+// stays, and compose starts ZooKeeper alone (else compose would fail to
+// publish RabbitMQ's port, which the machine's RabbitMQ holds).
+func TestStartStartsOnlyWhatIsMissing(t *testing.T) {
+	log := fakeDocker(t, "")
+	svcs := []service{testService("rabbitmq", probe(broker.Ready)), testService("zookeeper", probe(broker.Closed, broker.Ready))}
+	if err := start(t.Context(), io.Discard, svcs); err != nil {
+		t.Fatal(err)
+	}
+	if got := commands(t, log); !strings.Contains(got, "compose up -d --wait zookeeper\n") {
+		t.Errorf("docker got:\n%s\nwant compose up -d --wait zookeeper", got)
+	}
+}
+
+// TestStartWaitsUntilTheBrokersServe: compose's "healthy", or with
+// docker-compose v1 an open port, is not enough: Docker's port
+// forwarding accepts connections before the broker in the container does.
+// make up returns once the probes say that the brokers serve clients,
+// and fails, saying what the broker did, if they never do.
+func TestStartWaitsUntilTheBrokersServe(t *testing.T) {
+	for _, compose := range []string{"plugin", "docker-compose v1"} {
+		t.Run(compose, func(t *testing.T) {
+			fakeDocker(t, "")
+			if compose != "plugin" {
+				fakePath(t, map[string]string{"docker": noPlugin, "docker-compose": "exit 0"})
+			}
+			var out strings.Builder
+			svcs := []service{testService("zookeeper", probe(broker.Closed, broker.Silent, broker.Starting, broker.Ready))}
+			if err := start(t.Context(), &out, svcs); err != nil || !strings.Contains(out.String(), "serves clients on") {
+				t.Fatalf("start = %v, want nil once the broker serves; it said:\n%s", err, out.String())
+			}
+
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			err := start(ctx, io.Discard, []service{testService("zookeeper", probe(broker.Silent))})
+			if err == nil || !strings.Contains(err.Error(), "does not serve clients") || !strings.Contains(err.Error(), "it says silent") ||
+				!strings.Contains(err.Error(), "logs zookeeper") {
+				t.Errorf("start with a broker that never serves = %v, want an error that says so, what it did, and where its logs are", err)
+			}
+		})
+	}
+}
+
+// TestStartNamesTheProgramOnATakenPort: a port that another program
+// holds stops make up before anything starts, naming the program (here,
+// this test), instead of compose's "bind: address already in use" after
+// it started the other broker.
+func TestStartNamesTheProgramOnATakenPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	log := fakeDocker(t, "")
+	for _, tool := range []string{"ss", "lsof"} { // to name the owner
+		if p, err := exec.LookPath(tool); err == nil {
+			os.Symlink(p, filepath.Join(os.Getenv("PATH"), tool))
+		}
+	}
+	svcs := []service{testService("rabbitmq", probe(broker.Closed), l.Addr().String())}
+	err = start(t.Context(), io.Discard, svcs)
+	if err == nil || !strings.Contains(err.Error(), l.Addr().String()+", which Broker rabbitmq needs, is taken by") {
+		t.Fatalf("start with a taken port = %v, want an error naming the port", err)
+	}
+	if owner := broker.Owner(t.Context(), l.Addr().String()); owner != "" && !strings.Contains(err.Error(), owner) {
+		t.Errorf("the error does not name the port's owner, %s:\n%v", owner, err)
+	}
+	if got := commands(t, log); strings.Contains(got, "compose up") {
+		t.Errorf("compose up ran although a port is taken:\n%s", got)
+	}
+
+}
+
+// TestStopRemovesTheVolumes: make down removes the containers' volumes
+// too, or each make up and make down leaves the images' data volumes
+// behind.
+func TestStopRemovesTheVolumes(t *testing.T) {
+	log := fakeDocker(t, "")
+	if err := stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := commands(t, log); !strings.Contains(got, "compose down -v\n") {
+		t.Errorf("docker got:\n%s\nwant compose down -v", got)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
+	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/internal/clip"
@@ -39,8 +41,48 @@ func Check(s events.Subscription) error {
 		return errors.New("subscription has no Pattern")
 	case s.Broadcast && s.Instance == "":
 		return errors.New("broadcast subscription has no Instance")
+	case s.Tap && !s.Broadcast:
+		return errors.New("tap subscription is not Broadcast: a tap gets a queue of its own")
 	}
 	return nil
+}
+
+// The retry schedule both buses share, by default: a failing event is
+// tried DefaultAttempts times in all, waiting DefaultRetryDelay after the
+// first failure, twice as long after each one after that, but never more
+// than DefaultMaxRetryDelay. That is 1s, 2s, 4s, 8s, 16s, 30s and 30s: 91
+// seconds between the first try and the last, enough to ride out a
+// dependency that is away for a minute (ZooKeeper restarting, a service
+// being redeployed) without a person having to replay dead letters.
+const (
+	DefaultAttempts      = 8
+	DefaultRetryDelay    = time.Second
+	DefaultMaxRetryDelay = 30 * time.Second
+)
+
+// RetryDelay returns how long an event waits after its attempt-th try
+// failed: first, doubled for every try after the first, capped at most.
+func RetryDelay(attempt int, first, most time.Duration) time.Duration {
+	d := first
+	for range attempt - 1 {
+		if d >= most/2 {
+			return most
+		}
+		d *= 2
+	}
+	return min(d, most)
+}
+
+// RetryDelays returns every wait of the schedule, after try 1 to try
+// attempts-1, without repeats: the delay tiers a bus needs.
+func RetryDelays(attempts int, first, most time.Duration) []time.Duration {
+	var tiers []time.Duration
+	for a := 1; a < attempts; a++ {
+		if d := RetryDelay(a, first, most); !slices.Contains(tiers, d) {
+			tiers = append(tiers, d)
+		}
+	}
+	return tiers
 }
 
 // Call calls h with e. A panic in h becomes an error, so the bus treats it
