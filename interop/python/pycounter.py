@@ -98,7 +98,8 @@ class Counter:
     def __init__(self):
         self.lock = threading.Lock()
         self.words = {}
-        self.stats = dict(calls=0, errors=0, in_flight=0, events_handled=0, events_failed=0, events_emitted=0)
+        self.stats = dict(calls=0, errors=0, in_flight=0, events_handled=0, events_failed=0, events_emitted=0,
+                          connections=0)
 
     def add(self, word):
         with self.lock:
@@ -219,7 +220,8 @@ def status(request, work):
     with STATE.lock:
         stats = dict(STATE.stats, in_flight=STATE.stats["in_flight"] - 1)  # not counting this call
     return {"service": SERVICE, "instance": INSTANCE, "version": RECORD["version"], "endpoint": RECORD["endpoint"],
-            "started": RECORD["started"], **stats, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0}
+            "started": RECORD["started"], **stats, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0,
+            "goroutines": threading.active_count()}  # Python has threads where Go has goroutines
 
 
 def inspect(request, work):
@@ -237,6 +239,14 @@ METHODS = {"add": add, "ping": ping, "status": status, "inspect": inspect}  # ow
 
 class RPC(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Go's client expects
+
+    def setup(self):  # one handler per connection: status counts them
+        super().setup()
+        STATE.bump("connections")
+
+    def finish(self):
+        STATE.bump("connections", -1)
+        super().finish()
 
     def answer(self):
         trace = continue_trace(self.headers.get("Hive-Trace-Id"))
@@ -393,7 +403,7 @@ def on_word_seen(event, channel):
         log("nobody subscribes to word.counted yet")  # a count is news, not work: nobody lost anything
 
 
-def consume(channel, work, pattern, waits, handler):
+def consume(channel, work, waits, pattern, handler):
     def settle(ch, method, props, body, exchange, key, **set):
         """Fails a delivery as hive does: a copy with the headers set goes to a
         delay tier or the dead-letter queue, and only once the broker has it is
@@ -445,7 +455,7 @@ def main():
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()
     channel.confirm_delivery()  # every publish on it waits for the broker's confirm
-    consume(channel, declare(channel, "word.seen", waits), "word.seen", waits, on_word_seen)
+    consume(channel, declare(channel, "word.seen", waits), waits, "word.seen", on_word_seen)
 
     # Register last, once everything serves: callers come at once.
     RECORD.update(id=INSTANCE, service=SERVICE, endpoint=f"{host}:{server.server_address[1]}",

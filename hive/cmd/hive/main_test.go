@@ -214,10 +214,15 @@ func TestSubscribe(t *testing.T) {
 	// bound to order.* only.
 	err := n.Bus.Publish(ctx, events.Event{ID: "e-1", Type: "menu.changed", Source: "test", Body: []byte(`{}`)})
 	require.ErrorIs(t, err, events.ErrNoSubscriber, "a queue took menu.changed: is the subscriber bound to more than order.*?")
+	// Nor does it count for order.cancelled, which only it watches: it
+	// sees the event, but it is no service that will act on it.
+	err = n.Bus.Publish(ctx, events.Event{ID: "e-0", Type: "order.cancelled", Source: "test", Body: []byte(`{}`)})
+	require.ErrorIs(t, err, events.ErrNoSubscriber, "hive subscribe made order.cancelled look delivered, though no service subscribes to it")
+	tail.stdout.waitFor(t, "id=e-0\n")
 	e := events.Event{ID: "e-2", Type: "order.placed", Source: "test", TraceID: "t-2", Time: time.Now(), Body: []byte(`{"order_id":"o-2"}`)}
 	require.NoError(t, n.Bus.Publish(ctx, e))
 	out := tail.stdout.waitFor(t, "id=e-2\n")
-	assert.Regexp(t, `^\d\d:\d\d:\d\d\.\d{3} order.placed \{"order_id":"o-2"\}  source=test trace=t-2 id=e-2\n$`, out)
+	assert.Regexp(t, `(?m)^\d\d:\d\d:\d\d\.\d{3} order.placed \{"order_id":"o-2"\}  source=test trace=t-2 id=e-2$`, out)
 	select {
 	case e := <-placed:
 		assert.Equal(t, "o-2", e.Body.OrderID)
@@ -276,10 +281,12 @@ func TestStatus(t *testing.T) {
 
 	res := runHive(t, brokerEnv(t, n), "", "status")
 	require.Equal(t, 0, res.code)
-	assert.Regexp(t, `^SERVICE +INSTANCE +ENDPOINT +CALLS +ERRORS +IN-FLIGHT +HANDLED +FAILED +P50 +P99 +UP\n`, res.stdout)
+	assert.Regexp(t, `^SERVICE +INSTANCE +ENDPOINT +CALLS +ERRORS +IN-FLIGHT +HANDLED +FAILED +P50 +P99 +CONNS +GOROUTINES +UP\n`, res.stdout)
 	fields := row(t, res.stdout, menu.ID())
 	assert.Equal(t, []string{"menu", menu.ID(), menu.Endpoint(), strconv.FormatInt(calls+2, 10), "1", "0", "1", "0"}, fields[:8])
 	assert.Regexp(t, `^\d+\.\d\dms$`, fields[8])
+	assert.Regexp(t, `^[1-9]\d*$`, fields[10], "the status call's own connection is open")
+	assert.Regexp(t, `^[1-9]\d*$`, fields[11], "goroutines")
 	assert.Contains(t, row(t, res.stdout, "ghost-1"), "unavailable:")
 }
 

@@ -39,9 +39,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,8 +128,8 @@ func (o Options) withDefaults() Options {
 // Bus is an events.Bus on RabbitMQ. Create it with New; it is safe for
 // concurrent use.
 type Bus struct {
-	url       string // holds the password: log host instead
-	host      string // host:port of the broker
+	brokers   []broker // the nodes to connect to, tried in turn
+	next      int      // the broker that dial tries first (New, then keepConnected alone)
 	namespace string
 	layout    layout // the names of its exchanges and queues
 	log       *slog.Logger
@@ -142,30 +145,54 @@ type Bus struct {
 	current  *session        // the newest connection; it may have died since
 	replaced chan struct{}   // closed when current is replaced
 	durable  map[string]bool // names of the durable queues declared, for DeleteNamespace
+
+	// routed holds the event types that a queue took once. RabbitMQ
+	// returns an event whose queue is down on a node of a cluster (a
+	// classic queue) just as it returns one that no queue is bound to:
+	// after one was taken, a return means the queue is down (or was
+	// deleted), and Publish says so, with events.ErrNotStored, rather than
+	// that nobody subscribes.
+	routed sync.Map
 }
 
 var (
 	_ events.Bus              = (*Bus)(nil)
-	_ events.DeadLetterLister = (*Bus)(nil)
+	_ events.DeadLetterKeeper = (*Bus)(nil)
 )
+
+// A broker is one node that the Bus may connect to.
+type broker struct {
+	url  string // holds the password: log host instead
+	host string // host:port
+}
 
 // New connects to the broker at amqpURL (amqp://user:password@host:port/)
 // and declares the namespace's exchange (see Options). It fails at once if
 // the broker does not answer; later, the Bus repairs lost connections by
 // itself.
+//
+// amqpURL may list the nodes of a cluster, separated by commas. The Bus
+// connects to one of them, and when that connection is lost, or a node
+// does not answer, it tries the next, in the order of the list, going round;
+// the first it tries is picked at random, so that the instances of a hive
+// spread over the nodes instead of all crowding the first.
 func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
-	uri, err := amqp.ParseURI(amqpURL)
-	if err != nil {
-		// The parse error quotes the whole URL, password and all.
-		if urlErr, ok := errors.AsType[*url.Error](err); ok {
-			err = urlErr.Err
+	var brokers []broker
+	for u := range strings.SplitSeq(amqpURL, ",") {
+		uri, err := amqp.ParseURI(strings.TrimSpace(u))
+		if err != nil {
+			// The parse error quotes the whole URL, password and all.
+			if urlErr, ok := errors.AsType[*url.Error](err); ok {
+				err = urlErr.Err
+			}
+			return nil, fmt.Errorf("rabbitmq: bad AMQP URL (%d of %d): %w", len(brokers)+1, strings.Count(amqpURL, ",")+1, err)
 		}
-		return nil, fmt.Errorf("rabbitmq: bad AMQP URL: %w", err)
+		brokers = append(brokers, broker{url: strings.TrimSpace(u), host: net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port))})
 	}
 	opts = opts.withDefaults()
 	b := &Bus{
-		url:       amqpURL,
-		host:      net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)),
+		brokers:   brokers,
+		next:      rand.IntN(len(brokers)),
 		namespace: opts.Namespace,
 		layout:    layout{opts.Namespace},
 		log:       opts.Logger,
@@ -173,9 +200,10 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 		durable:   make(map[string]bool),
 		replaced:  make(chan struct{}),
 	}
+	var err error
 	b.current, err = b.dial(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("rabbitmq: cannot connect to %s: %w: run `make up`, or set HIVE_AMQP_URL", b.host, err)
+		return nil, fmt.Errorf("rabbitmq: cannot connect to %s: %w: run `make up`, or set HIVE_AMQP_URL", b.hosts(), err)
 	}
 	b.life, b.endLife = context.WithCancel(context.Background())
 	b.running.Go(b.keepConnected)
@@ -193,7 +221,10 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 // a pattern that matches e.Type, the broker returns it instead of
 // dropping it, and Publish fails with an error that wraps
 // events.ErrNoSubscriber. Taps are bound to the broadcast exchange only,
-// so they never make an event look delivered.
+// so they never make an event look delivered. If the broker refuses the
+// event (a nack), or returns an event of a type that a queue took before
+// (its queue is down), or does not confirm it before ctx ends, Publish
+// fails with an error that wraps events.ErrNotStored.
 //
 // While the connection is down, Publish waits for the Bus to reconnect,
 // until ctx ends: give it a deadline. If the connection breaks before the
@@ -231,16 +262,28 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 				outgoing{exchange: b.layout.workExchange(), key: e.Type, msg: msg, mandatory: true},
 				outgoing{exchange: b.layout.broadcastExchange(), key: e.Type, msg: copied})
 		}
-		if errors.Is(err, errLost) {
+		switch {
+		case errors.Is(err, errLost):
 			continue
-		}
-		if errors.Is(err, errUnroutable) {
+		case err == nil:
+			b.routed.Store(e.Type, true)
+			return nil
+		case errors.Is(err, errUnroutable):
+			if _, ok := b.routed.Load(e.Type); ok {
+				return fmt.Errorf("rabbitmq: publish %s: %w: no queue took it, though one did before: "+
+					"a subscriber's queue is down (a classic queue on a stopped node of a cluster; see HIVE_QUEUE_TYPE) or was deleted",
+					e.Type, events.ErrNotStored)
+			}
 			return fmt.Errorf("rabbitmq: publish %s: %w (no service's queue on exchange %s is bound to it)", e.Type, events.ErrNoSubscriber, b.layout.workExchange())
-		}
-		if err != nil {
+		case errors.Is(err, events.ErrClosed):
 			return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
+		case ctx.Err() != nil:
+			// A quorum queue without a majority of its nodes does not
+			// answer until it has them again.
+			return fmt.Errorf("rabbitmq: publish %s: %w: no confirm from RabbitMQ in time: %w", e.Type, events.ErrNotStored, err)
+		default:
+			return fmt.Errorf("rabbitmq: publish %s: %w: %w", e.Type, events.ErrNotStored, err)
 		}
-		return nil
 	}
 }
 
@@ -249,35 +292,102 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 // them all back by closing its channel. While it looks, other readers of
 // the queue see fewer messages.
 func (b *Bus) DeadLetters(ctx context.Context, s events.Subscription) ([]events.DeadLetter, error) {
+	var letters []events.DeadLetter
+	err := b.eachDead(ctx, s, "dead letters", func(_ *session, d amqp.Delivery, letter events.DeadLetter) (bool, error) {
+		letters = append(letters, letter)
+		return false, nil
+	})
+	return letters, err
+}
+
+// Replay moves the dead letters of s with the given event IDs (all, if
+// none are given) back into its work queue: a copy goes there through the
+// default exchange, without the headers that counted its attempts and
+// said why it died, and once the broker has the copy the dead letter is
+// acked. The body, trace id and all, is untouched.
+func (b *Bus) Replay(ctx context.Context, s events.Subscription, ids ...string) (int, error) {
+	n := 0
+	err := b.eachDead(ctx, s, "replay", func(sess *session, d amqp.Delivery, letter events.DeadLetter) (bool, error) {
+		if !chosen(letter, ids) {
+			return false, nil
+		}
+		msg := copyOf(d, nil)
+		delete(msg.Headers, attemptHeader)
+		if err := sess.publish(ctx, outgoing{exchange: "", key: b.layout.work(s), msg: msg, mandatory: true}); err != nil {
+			if errors.Is(err, errUnroutable) {
+				err = fmt.Errorf("the queue %s does not exist: start the service once, so that it declares it", b.layout.work(s))
+			}
+			return false, err
+		}
+		n++
+		return true, nil
+	})
+	return n, err
+}
+
+// Purge deletes the dead letters of s with the given event IDs (all, if
+// none are given).
+func (b *Bus) Purge(ctx context.Context, s events.Subscription, ids ...string) (int, error) {
+	n := 0
+	err := b.eachDead(ctx, s, "purge", func(_ *session, _ amqp.Delivery, letter events.DeadLetter) (bool, error) {
+		if !chosen(letter, ids) {
+			return false, nil
+		}
+		n++
+		return true, nil
+	})
+	return n, err
+}
+
+// chosen reports whether letter is one of ids, or ids is empty.
+func chosen(letter events.DeadLetter, ids []string) bool {
+	return len(ids) == 0 || slices.Contains(ids, letter.Event.ID)
+}
+
+// eachDead hands every message of the dead-letter queue of s to f, oldest
+// first, taking them unacked on a channel of its own; f says whether to
+// ack (remove) the message. The others go back to the queue, in their
+// order, when the channel closes at the end.
+func (b *Bus) eachDead(ctx context.Context, s events.Subscription, what string,
+	f func(sess *session, d amqp.Delivery, letter events.DeadLetter) (ack bool, err error)) error {
 	queue := b.layout.dead(s)
+	fail := func(err error) error { return fmt.Errorf("rabbitmq: %s of %s: %w", what, queue, err) }
 	sess, err := b.session(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
+		return fail(err)
 	}
 	ch, err := sess.conn.Channel()
 	if err != nil {
-		return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
+		return fail(err)
 	}
 	defer ch.Close()
 
-	var letters []events.DeadLetter
 	for ctx.Err() == nil {
 		d, ok, err := ch.Get(queue, false)
 		if err != nil {
-			return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
+			return fail(err)
 		}
 		if !ok {
-			return letters, nil
+			return nil
 		}
 		reason, _ := d.Headers[reasonHeader].(string)
 		letter := events.DeadLetter{Reason: reason}
-		var e events.Event
-		if json.Unmarshal(d.Body, &e) == nil {
+		if e, err := events.Decode(d.Body); err == nil {
 			letter.Event = e
+		} else {
+			letter.Message = d.Body
 		}
-		letters = append(letters, letter)
+		ack, err := f(sess, d, letter)
+		if err != nil {
+			return fail(err)
+		}
+		if ack {
+			if err := d.Ack(false); err != nil {
+				return fail(err)
+			}
+		}
 	}
-	return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, ctx.Err())
+	return fail(ctx.Err())
 }
 
 // DeleteNamespace deletes the exchange and the durable queues this Bus has
@@ -328,12 +438,22 @@ func (b *Bus) DeleteQueues(ctx context.Context, subs ...events.Subscription) err
 	})
 }
 
-// deleting runs del on a channel of a connection of its own, so that it
-// works whatever state the bus's own session is in, after Close too.
+// deleting runs del on a channel of a connection of its own, to the first
+// broker that answers, so that it works whatever state the bus's own
+// session is in, after Close too.
 func (b *Bus) deleting(ctx context.Context, what string, del func(*amqp.Channel) error) error {
-	conn, err := amqp.DialConfig(b.url, amqp.Config{Dial: dialContext(ctx)})
-	if err != nil {
-		return fmt.Errorf("rabbitmq: %s: cannot connect to %s: %w", what, b.host, err)
+	var conn *amqp.Connection
+	var errs []error
+	for _, br := range b.brokers {
+		c, err := amqp.DialConfig(br.url, amqp.Config{Dial: dialContext(ctx)})
+		if err == nil {
+			conn = c
+			break
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", br.host, err))
+	}
+	if conn == nil {
+		return fmt.Errorf("rabbitmq: %s: cannot connect: %w", what, errors.Join(errs...))
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()

@@ -38,15 +38,20 @@ func newBus(t *testing.T, url, namespace string) *rabbitmq.Bus {
 // newBusWith is newBus with a logger of the test's own.
 func newBusWith(t *testing.T, url, namespace string, logger *slog.Logger) *rabbitmq.Bus {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	opts := rabbitmq.Options{
+	return newBusOptions(t, url, rabbitmq.Options{
 		Namespace:   namespace,
 		Logger:      logger,
 		MaxAttempts: eventstest.MaxAttempts,
 		RetryDelay:  eventstest.RetryDelay,
 		Prefetch:    eventstest.Prefetch,
-	}
+	})
+}
+
+// newBusOptions is newBus with options of the test's own.
+func newBusOptions(t *testing.T, url string, opts rabbitmq.Options) *rabbitmq.Bus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	bus, err := rabbitmq.New(ctx, url, opts)
 	require.NoError(t, err, "cannot connect to RabbitMQ")
 	t.Cleanup(func() {
