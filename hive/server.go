@@ -36,7 +36,7 @@ const (
 )
 
 // What an instance takes from a caller, at most. Config sets the rest:
-// ReadTimeout, IdleTimeout, MaxInFlight and MaxBodyBytes.
+// ReadTimeout, IdleTimeout, MaxInFlight, MaxConns and MaxBodyBytes.
 const (
 	maxHeaderBytes   = 16 << 10        // the request line and headers together
 	maxHeaderTimeout = 5 * time.Second // to send them; less if ReadTimeout is less
@@ -44,8 +44,9 @@ const (
 	maxEchoed        = 64              // characters of a bad header value an answer quotes back
 
 	defaultReadTimeout = 10 * time.Second
-	defaultIdleTimeout = 2 * time.Minute
+	defaultIdleTimeout = time.Minute // longer than a Client keeps an idle connection (30s), so that the client closes it first
 	defaultMaxInFlight = 256
+	defaultMaxConns    = 512 // room for MaxInFlight calls and as many idle connections, well within a limit of 1,024 file descriptors
 )
 
 // envelope is the body of a failed call.

@@ -8,6 +8,7 @@
 //	hive subscribe [PATTERN]               print events as they pass (or: hive tail)
 //	hive status                            every instance's counters
 //	hive node [-c hive.yml] [-chaos 5s]    run many instances of each service
+//	hive conform SERVICE                   check a service against PROTOCOL.md
 //
 // It finds the hive the way env.Run does, through the HIVE_* environment
 // variables (HIVE_NAMESPACE, HIVE_ZOOKEEPER, HIVE_AMQP_URL, ...), whose
@@ -46,7 +47,7 @@ func main() {
 }
 
 // commands are hive's commands, in the order "hive help" lists them.
-var commands = []*command{discover, inspect, request, emit, subscribe, status, node}
+var commands = []*command{discover, inspect, request, emit, subscribe, status, node, conformCmd}
 
 // run runs the command that args name and returns the exit code: 0 for
 // success, 1 for a failure, 2 for a mistake in the command line.
