@@ -502,22 +502,6 @@ func TestSlowBodiesTakeNoSlots(t *testing.T) {
 	}
 }
 
-// A method whose event the bus could not store answers unavailable, not
-// an incident: the broker failed, and a later try may pass.
-func TestEventNotStoredAnswersUnavailable(t *testing.T) {
-	n := hivetest.NewNetwork(t)
-	svc := hive.New("teller")
-	hive.Handle(svc, "tell", func(ctx context.Context, _ struct{}) (struct{}, error) {
-		return struct{}{}, fmt.Errorf("tell: rabbitmq: publish news.told: %w: RabbitMQ refused the message (nack)", events.ErrNotStored)
-	})
-	n.Start(svc)
-
-	e := decodeEnvelope(t, postWith(t, svc.Endpoint(), "tell", nil))
-	assert.Equal(t, hive.Unavailable, e.Code)
-	assert.Equal(t, "teller.tell could not hand an event to the event bus; try again", e.Message)
-	assert.Contains(t, n.Logs.String(), "RabbitMQ refused the message (nack)", "the log keeps the broker's words")
-}
-
 // Connections over MaxConns wait until others close, and at the cap the
 // instance closes its idle keep-alive connections to make room: many idle
 // callers cannot use up the file descriptors of an instance.
@@ -564,4 +548,20 @@ func TestConnectionsAreCappedAndIdleOnesMakeRoom(t *testing.T) {
 		return nil
 	})
 	assert.NoError(t, err)
+}
+
+// A method whose event the bus could not store answers unavailable, not
+// an incident: the broker failed, and a later try may pass.
+func TestEventNotStoredAnswersUnavailable(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	svc := hive.New("teller")
+	hive.Handle(svc, "tell", func(ctx context.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, fmt.Errorf("tell: rabbitmq: publish news.told: %w: RabbitMQ refused the message (nack)", events.ErrNotStored)
+	})
+	n.Start(svc)
+
+	e := decodeEnvelope(t, postWith(t, svc.Endpoint(), "tell", nil))
+	assert.Equal(t, hive.Unavailable, e.Code)
+	assert.Equal(t, "teller.tell could not hand an event to the event bus; try again", e.Message)
+	assert.Contains(t, n.Logs.String(), "RabbitMQ refused the message (nack)", "the log keeps the broker's words")
 }

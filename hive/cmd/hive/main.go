@@ -6,6 +6,7 @@
 //	hive request SERVICE.METHOD [JSON]     call a method, print the answer
 //	hive emit TYPE [JSON]                  publish an event
 //	hive subscribe [PATTERN]               print events as they pass (or: hive tail)
+//	hive dead list|show|replay|purge SUB   a subscription's dead letters
 //	hive status                            every instance's counters
 //	hive node [-c hive.yml] [-chaos 5s]    run many instances of each service
 //	hive conform SERVICE                   check a service against PROTOCOL.md
@@ -47,7 +48,7 @@ func main() {
 }
 
 // commands are hive's commands, in the order "hive help" lists them.
-var commands = []*command{discover, inspect, request, emit, subscribe, status, node, conformCmd}
+var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, node, conformCmd}
 
 // run runs the command that args name and returns the exit code: 0 for
 // success, 1 for a failure, 2 for a mistake in the command line.

@@ -18,7 +18,9 @@ var subscribe = &command{
 	about: `Print every event whose type matches PATTERN, until Ctrl-C. In a pattern, "*"
 matches one word and "#" any number of words; the default "#" matches every
 event. The events are not taken from the services: hive gets a copy of each,
-through a queue of its own that goes away when it stops.`,
+through a queue of its own that goes away when it stops. It only watches: an
+event that no service subscribes to is still refused (hive subscribe shows it
+anyway), so an order is never accepted because hive was watching.`,
 	example: "hive subscribe 'order.*'\nhive tail -json | jq .body",
 	run:     runSubscribe,
 }
@@ -41,7 +43,8 @@ func runSubscribe(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) 
 
 	// A broadcast subscription gets a queue for this one instance, so that
 	// hive sees a copy of every event instead of competing with the
-	// services for them.
+	// services for them; a tap, so that it never counts as a service that
+	// took the event.
 	sub := events.Subscription{Service: "hive-cli", Name: "tail", Pattern: pattern, Broadcast: true, Instance: "hive-cli-" + newID()[:8], Tap: true}
 	var mu sync.Mutex // handlers may run at once; their lines must not mix
 	unsubscribe, err := bus.Subscribe(ctx, sub, func(ctx context.Context, e events.Event) error {

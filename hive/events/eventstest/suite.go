@@ -34,10 +34,10 @@ const (
 )
 
 // Bus is what the suite tests: an events.Bus that also shows its dead
-// letters.
+// letters, and replays and purges them.
 type Bus interface {
 	events.Bus
-	events.DeadLetterLister
+	events.DeadLetterKeeper
 }
 
 // A Backend prepares a fresh namespace for the test t and returns connect,
@@ -64,6 +64,7 @@ func Run(t *testing.T, backend Backend) {
 		{"PanickingHandlerEndsInDeadLetters", func(t *testing.T, connect func() Bus) {
 			testGivingUp(t, connect, func() error { panic("nil menu") }, "nil menu")
 		}},
+		{"DeadLettersAreReplayedAndPurged", testReplay},
 		{"StopWaitsForHandlerInFlight", testStop},
 		{"EventNobodySubscribesToIsRefused", testNoSubscriber},
 		{"TapWatchesButDoesNotCount", testTap},
@@ -224,6 +225,75 @@ func testGivingUp(t *testing.T, connect func() Bus, fail func() error, reason st
 		gap := attempts[i].Sub(attempts[i-1])
 		assert.GreaterOrEqual(t, gap, RetryDelay, "attempt %d came %v after the one before, sooner than RetryDelay", i+1, gap)
 	}
+}
+
+// testReplay sends three events to the dead letters, purges one, and
+// replays the others once the handler works again: they come back with
+// their trace id, as new, with all their tries before them (the handler
+// fails MaxAttempts-1 more times first).
+func testReplay(t *testing.T, connect func() Bus) {
+	var (
+		mu      sync.Mutex
+		fixed   bool
+		calls   = make(map[string]int)    // since the fix, by event ID
+		handled = make(map[string]string) // trace id, by event ID
+	)
+	bus := connect()
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	subscribe(t, bus, s, func(_ context.Context, e events.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !fixed {
+			return errors.New("the oven is cold")
+		}
+		if calls[e.ID]++; calls[e.ID] < MaxAttempts {
+			return errors.New("still warming up")
+		}
+		handled[e.ID] = e.TraceID
+		return nil
+	})
+	var ids []string
+	for range 3 {
+		e := newEvent("order.placed")
+		e.TraceID = "trace-" + e.ID
+		require.NoError(t, bus.Publish(t.Context(), e), "publishing failed")
+		ids = append(ids, e.ID)
+	}
+	dead := func() []string {
+		letters, err := bus.DeadLetters(t.Context(), s)
+		require.NoError(t, err, "reading the dead letters failed")
+		var got []string
+		for _, l := range letters {
+			got = append(got, l.Event.ID)
+		}
+		slices.Sort(got)
+		return got
+	}
+	require.Eventually(t, func() bool { return len(dead()) == 3 }, timeout, tick, "the three events never all reached the dead letters")
+
+	n, err := bus.Purge(t.Context(), s, ids[0])
+	require.NoError(t, err, "purging one dead letter failed")
+	assert.Equal(t, 1, n, "Purge of one ID removed %d dead letters", n)
+	rest := slices.Sorted(slices.Values(ids[1:]))
+	assert.Equal(t, rest, dead(), "after purging %s", ids[0])
+
+	mu.Lock()
+	fixed = true
+	mu.Unlock()
+	n, err = bus.Replay(t.Context(), s)
+	require.NoError(t, err, "replaying the dead letters failed")
+	assert.Equal(t, 2, n, "Replay of all moved %d dead letters, want the 2 there", n)
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(handled) == 2
+	}, timeout, tick, "the replayed events were not handled: were they given up on at once, their count of tries not started again?")
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range ids[1:] {
+		assert.Equal(t, "trace-"+id, handled[id], "a replayed event lost its trace id")
+	}
+	assert.Empty(t, dead(), "dead letters left after replaying them all")
 }
 
 func testStop(t *testing.T, connect func() Bus) {

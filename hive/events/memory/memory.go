@@ -88,7 +88,7 @@ type Bus struct {
 
 var (
 	_ events.Bus              = (*Bus)(nil)
-	_ events.DeadLetterLister = (*Bus)(nil)
+	_ events.DeadLetterKeeper = (*Bus)(nil)
 )
 
 // New returns an empty bus whose queues are named after the namespace
@@ -204,6 +204,59 @@ func (b *Bus) DeadLetters(ctx context.Context, s events.Subscription) ([]events.
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return slices.Clone(q.dead), nil
+}
+
+// Replay puts the dead letters of s with the given event IDs (all, if none
+// are given) back into its queue, as new events: their attempts start
+// again.
+func (b *Bus) Replay(ctx context.Context, s events.Subscription, ids ...string) (int, error) {
+	q, taken, err := b.takeDead(s, ids)
+	if err != nil {
+		return 0, fmt.Errorf("memory: replay: %w", err)
+	}
+	for i, letter := range taken {
+		if err := q.put(ctx, message{event: letter.Event, attempt: 1}); err != nil {
+			// Those not put back stay dead.
+			q.mu.Lock()
+			q.dead = append(q.dead, taken[i:]...)
+			q.mu.Unlock()
+			return i, fmt.Errorf("memory: replay: %w", err)
+		}
+	}
+	return len(taken), nil
+}
+
+// Purge deletes the dead letters of s with the given event IDs (all, if
+// none are given).
+func (b *Bus) Purge(_ context.Context, s events.Subscription, ids ...string) (int, error) {
+	_, taken, err := b.takeDead(s, ids)
+	if err != nil {
+		return 0, fmt.Errorf("memory: purge: %w", err)
+	}
+	return len(taken), nil
+}
+
+// takeDead removes the dead letters of s with the given IDs (all, if none
+// are given) from its queue, and returns the queue and them.
+func (b *Bus) takeDead(s events.Subscription, ids []string) (*queue, []events.DeadLetter, error) {
+	name := queues.Name(b.namespace, s)
+	b.mu.Lock()
+	q := b.queues[name]
+	b.mu.Unlock()
+	if q == nil {
+		return nil, nil, fmt.Errorf("dead letters of %s: no such queue", name)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var taken []events.DeadLetter
+	q.dead = slices.DeleteFunc(q.dead, func(letter events.DeadLetter) bool {
+		if len(ids) == 0 || slices.Contains(ids, letter.Event.ID) {
+			taken = append(taken, letter)
+			return true
+		}
+		return false
+	})
+	return q, taken, nil
 }
 
 // Close stops every subscription, waiting for the handlers in flight, and

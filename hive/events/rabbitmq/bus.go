@@ -42,6 +42,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,7 +167,7 @@ type Bus struct {
 
 var (
 	_ events.Bus              = (*Bus)(nil)
-	_ events.DeadLetterLister = (*Bus)(nil)
+	_ events.DeadLetterKeeper = (*Bus)(nil)
 )
 
 // A broker is one node that the Bus may connect to.
@@ -304,35 +305,102 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 // them all back by closing its channel. While it looks, other readers of
 // the queue see fewer messages.
 func (b *Bus) DeadLetters(ctx context.Context, s events.Subscription) ([]events.DeadLetter, error) {
+	var letters []events.DeadLetter
+	err := b.eachDead(ctx, s, "dead letters", func(_ *session, d amqp.Delivery, letter events.DeadLetter) (bool, error) {
+		letters = append(letters, letter)
+		return false, nil
+	})
+	return letters, err
+}
+
+// Replay moves the dead letters of s with the given event IDs (all, if
+// none are given) back into its work queue: a copy goes there through the
+// default exchange, without the headers that counted its attempts and
+// said why it died, and once the broker has the copy the dead letter is
+// acked. The body, trace id and all, is untouched.
+func (b *Bus) Replay(ctx context.Context, s events.Subscription, ids ...string) (int, error) {
+	n := 0
+	err := b.eachDead(ctx, s, "replay", func(sess *session, d amqp.Delivery, letter events.DeadLetter) (bool, error) {
+		if !chosen(letter, ids) {
+			return false, nil
+		}
+		msg := copyOf(d, nil)
+		delete(msg.Headers, attemptHeader)
+		if err := sess.publish(ctx, outgoing{exchange: "", key: b.layout.work(s), msg: msg, mandatory: true}); err != nil {
+			if errors.Is(err, errUnroutable) {
+				err = fmt.Errorf("the queue %s does not exist: start the service once, so that it declares it", b.layout.work(s))
+			}
+			return false, err
+		}
+		n++
+		return true, nil
+	})
+	return n, err
+}
+
+// Purge deletes the dead letters of s with the given event IDs (all, if
+// none are given).
+func (b *Bus) Purge(ctx context.Context, s events.Subscription, ids ...string) (int, error) {
+	n := 0
+	err := b.eachDead(ctx, s, "purge", func(_ *session, _ amqp.Delivery, letter events.DeadLetter) (bool, error) {
+		if !chosen(letter, ids) {
+			return false, nil
+		}
+		n++
+		return true, nil
+	})
+	return n, err
+}
+
+// chosen reports whether letter is one of ids, or ids is empty.
+func chosen(letter events.DeadLetter, ids []string) bool {
+	return len(ids) == 0 || slices.Contains(ids, letter.Event.ID)
+}
+
+// eachDead hands every message of the dead-letter queue of s to f, oldest
+// first, taking them unacked on a channel of its own; f says whether to
+// ack (remove) the message. The others go back to the queue, in their
+// order, when the channel closes at the end.
+func (b *Bus) eachDead(ctx context.Context, s events.Subscription, what string,
+	f func(sess *session, d amqp.Delivery, letter events.DeadLetter) (ack bool, err error)) error {
 	queue := b.layout.dead(s)
+	fail := func(err error) error { return fmt.Errorf("rabbitmq: %s of %s: %w", what, queue, err) }
 	sess, err := b.session(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
+		return fail(err)
 	}
 	ch, err := sess.conn.Channel()
 	if err != nil {
-		return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
+		return fail(err)
 	}
 	defer ch.Close()
 
-	var letters []events.DeadLetter
 	for ctx.Err() == nil {
 		d, ok, err := ch.Get(queue, false)
 		if err != nil {
-			return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, err)
+			return fail(err)
 		}
 		if !ok {
-			return letters, nil
+			return nil
 		}
 		reason, _ := d.Headers[reasonHeader].(string)
 		letter := events.DeadLetter{Reason: reason}
-		var e events.Event
-		if json.Unmarshal(d.Body, &e) == nil {
+		if e, err := events.Decode(d.Body); err == nil {
 			letter.Event = e
+		} else {
+			letter.Message = d.Body
 		}
-		letters = append(letters, letter)
+		ack, err := f(sess, d, letter)
+		if err != nil {
+			return fail(err)
+		}
+		if ack {
+			if err := d.Ack(false); err != nil {
+				return fail(err)
+			}
+		}
 	}
-	return nil, fmt.Errorf("rabbitmq: dead letters of %s: %w", queue, ctx.Err())
+	return fail(ctx.Err())
 }
 
 // DeleteNamespace deletes the exchange and the durable queues this Bus has

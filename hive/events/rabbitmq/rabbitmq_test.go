@@ -52,16 +52,21 @@ func newBusWith(t *testing.T, url, namespace string, logger *slog.Logger) *rabbi
 // newBusOf is newBusWith with queues of queueType.
 func newBusOf(t *testing.T, url, namespace string, logger *slog.Logger, queueType string) *rabbitmq.Bus {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	opts := rabbitmq.Options{
+	return newBusOptions(t, url, rabbitmq.Options{
 		Namespace:   namespace,
 		Logger:      logger,
 		MaxAttempts: eventstest.MaxAttempts,
 		RetryDelay:  eventstest.RetryDelay,
 		Prefetch:    eventstest.Prefetch,
 		QueueType:   queueType,
-	}
+	})
+}
+
+// newBusOptions is newBus with options of the test's own.
+func newBusOptions(t *testing.T, url string, opts rabbitmq.Options) *rabbitmq.Bus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	bus, err := rabbitmq.New(ctx, url, opts)
 	require.NoError(t, err, "cannot connect to RabbitMQ")
 	t.Cleanup(func() {

@@ -255,15 +255,17 @@ func attemptOf(headers amqp.Table, maxAttempts int) int {
 
 // decode reads the event envelope from a message, and checks that it is
 // an event for this subscription: its type is the routing key it came with
-// from the exchange (a retry comes back through the default exchange, with
-// the work queue's name as routing key) and one the pattern matches. A
+// from an exchange of events (a retry comes back through the default
+// exchange, with the work queue's name as routing key) and one the pattern matches. A
 // handler dispatched by its queue must never get an event of another type.
 func (sub *subscription) decode(d amqp.Delivery) (events.Event, error) {
 	e, err := events.Decode(d.Body)
 	if err != nil {
 		return events.Event{}, err
 	}
-	if d.Exchange == sub.bus.namespace && d.RoutingKey != e.Type || !events.Match(sub.s.Pattern, e.Type) {
+	l := sub.bus.layout
+	fromExchange := d.Exchange == l.workExchange() || d.Exchange == l.broadcastExchange()
+	if fromExchange && d.RoutingKey != e.Type || !events.Match(sub.s.Pattern, e.Type) {
 		return events.Event{}, fmt.Errorf("%w: type %q, routing key %q, pattern %q", events.ErrWrongType, e.Type, d.RoutingKey, sub.s.Pattern)
 	}
 	return e, nil
