@@ -134,7 +134,7 @@ catch-up: ## Write a step's solution into its folder, to go on from there: make 
 
 # status runs only the task tests, and go test's cache answers for the
 # packages that passed before, so finished steps take a moment. Step 5's
-# chaos test takes a minute: CHAOS=1 runs it too.
+# chaos test takes half a minute more: CHAOS=1 runs it too.
 status: ## Show how many tasks of each step pass, a step at a time (CHAOS=1: step 5's chaos test too)
 	@$(GO) tool exercises status $(if $(CHAOS),-chaos)
 
