@@ -74,6 +74,12 @@ var (
 	_ registry.Skipper  = (*Registry)(nil)
 )
 
+// DefaultSessionTimeout is the session timeout hive asks for, and the one
+// PROTOCOL.md recommends to peers: a crashed instance leaves the registry
+// within it, and a pause shorter than it (a garbage collection, a slow
+// network) costs nothing.
+const DefaultSessionTimeout = 4 * time.Second
+
 // Options tune a Registry, or a connection of Connect. A zero field takes
 // its default.
 type Options struct {
@@ -102,7 +108,7 @@ func (o Options) withDefaults() Options {
 		o.Namespace = "hive"
 	}
 	if o.SessionTimeout <= 0 {
-		o.SessionTimeout = 4 * time.Second
+		o.SessionTimeout = DefaultSessionTimeout
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 3 * time.Second
