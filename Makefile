@@ -56,6 +56,16 @@ warm: ## Build and vet every step once, before the meetup (minutes once; then ea
 	@$(GO) tool exercises hint -step $(firstword $(wildcard step0*-*)) 1 >/dev/null
 	@echo "make warm: done. Go's build cache now holds the steps: make test in a step takes seconds."
 
+# A cluster as plain local processes, from Debian's rabbitmq-server and
+# zookeeper packages (no Docker): 3 RabbitMQ nodes on 25801-25803, 3
+# ZooKeeper nodes on 25821-25823, data in .cluster/. The brokers of
+# `make up` on 5672 and 2181 are not touched.
+cluster: ## Start a 3-node RabbitMQ cluster and a 3-node ZooKeeper ensemble on 127.0.0.1, and print the HIVE_* settings for them
+	@$(GO) run ./internal/workshop/cluster
+
+cluster-down: ## Stop the cluster of `make cluster` and remove its data
+	@$(GO) run ./internal/workshop/cluster -down
+
 # --- Tests ---------------------------------------------------------------
 
 # `make test` runs everything that must pass, in CI too (.ci/run).
@@ -100,6 +110,14 @@ test-solutions: ## Prove that every step's solution passes the step's tests
 # them the test skips (and fails under HIVE_REQUIRE_BROKERS=1, as in CI).
 test-interop: ## Run a Python service (interop/python) next to Go services: the wire contract, proven
 	$(GO) test $(TESTFLAGS) ./interop/...
+
+# TestClusterFaults starts a 3-node RabbitMQ cluster of its own from
+# Debian's rabbitmq-server (ports 26800-26813), kills nodes under a
+# publishing bus, and stops the cluster: 2-2.5 minutes on 2 cores. Not
+# part of `make test`: GitHub's CI runs the brokers in containers and has
+# no rabbitmq-server package (.ci/run on Debian has it).
+test-cluster: ## Prove that a RabbitMQ node that dies under load loses no event (quorum queues, several brokers)
+	HIVE_CLUSTER_TESTS=1 $(GO) test $(TESTFLAGS) -count=1 -run 'TestClusterFaults' ./hive/events/rabbitmq/
 
 check-exercises: ## Prove that every exercise is generated, fresh, and fails only on its tasks
 	$(GO) run ./internal/workshop/exercises check
