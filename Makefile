@@ -11,10 +11,12 @@ TESTFLAGS ?= -race
 BENCHCOUNT ?= 6
 BENCHOUT  ?= bench.out
 SLIDES_ADDR ?= 127.0.0.1:3999
+ACTIONLINT ?= $(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+DEVCONTAINER_CLI ?= npx --yes @devcontainers/cli@0.89.0
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down doctor test fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo generate catch-up status watch hint demo slides bench
+.PHONY: help up down pull doctor warm test fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo check-ci check-devcontainer generate catch-up status watch hint demo slides bench
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
@@ -24,11 +26,14 @@ help: ## List the targets
 
 # --- The brokers ---------------------------------------------------------
 
-up: ## Start RabbitMQ and ZooKeeper in Docker, and wait until both are healthy
+up: ## Start RabbitMQ and ZooKeeper in Docker, and wait until both serve clients
 	@$(GO) run ./internal/workshop/up
 
-down: ## Stop and remove the broker containers
+down: ## Stop and remove the broker containers and their data
 	@$(GO) run ./internal/workshop/up -down
+
+pull: ## Download the brokers' images, and the one the tests' containers need, while the network is good
+	@$(GO) run ./internal/workshop/up -pull
 
 doctor: ## Check your machine: Go, Docker, and whether the brokers answer
 	@command -v $(GO) >/dev/null 2>&1 || { \
@@ -37,11 +42,25 @@ doctor: ## Check your machine: Go, Docker, and whether the brokers answer
 		exit 1; }
 	@$(GO) run ./internal/workshop/doctor
 
+# warm fills Go's build cache with everything the steps use, so that the
+# first `make test` of the meetup takes seconds instead of minutes: every
+# step's packages and their tests (go test -run '^$$' builds and vets them
+# and runs nothing), the hive command, and the step runner. Not part of
+# doctor, which must stay quick.
+STEPS := $(addprefix ./,$(addsuffix /...,$(wildcard step0*-*)))
+
+warm: ## Build and vet every step once, before the meetup (minutes once; then each make test takes seconds)
+	@echo "make warm: building and vetting every step, the hive command and the step runner..."
+	@$(GO) build ./hive/...
+	@$(GO) test -count=1 -run '^$$' $(STEPS) >/dev/null || $(GO) test -count=1 -run '^$$' $(STEPS)
+	@$(GO) tool exercises hint -step $(firstword $(wildcard step0*-*)) 1 >/dev/null
+	@echo "make warm: done. Go's build cache now holds the steps: make test in a step takes seconds."
+
 # --- Tests ---------------------------------------------------------------
 
 # `make test` runs everything that must pass, in CI too (.ci/run).
 # To add a check, write it as a target of its own and list it here.
-test: fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo ## Run every check that must pass (CI runs this)
+test: fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo check-ci check-devcontainer ## Run every check that must pass (CI runs this)
 	@echo
 	@echo "make test: all checks passed."
 
@@ -62,7 +81,16 @@ test-hive: ## Test the hive framework (broker tests skip when no broker runs)
 test-tools: ## Test the workshop's own tools (make doctor and friends)
 	$(GO) test $(TESTFLAGS) ./internal/...
 
-test-slides: ## Check that the talk parses and every file and address it includes holds
+# test-slides checks the talk (slides/README.md has its rules): statically,
+# and in a headless Chromium, every slide at 1280x720 and the READMEs as
+# GitHub shows them. Without Chromium the browser checks skip and say so;
+# HIVE_REQUIRE_BROWSER=1 (CI) makes that a failure. The READMEs are
+# rendered by npm packages, which this installs when npm is there.
+test-slides: ## Check the talk (includes, length, no answers given away) and, in Chromium, every slide and README on screen
+	@if command -v npm >/dev/null 2>&1 && [ ! -d slides/markdown/node_modules ]; then \
+		npm ci --prefix slides/markdown --no-audit --no-fund --loglevel=error || \
+		echo "make test-slides: npm ci failed, so the README check will skip"; \
+	fi
 	$(GO) test ./slides/...
 
 test-solutions: ## Prove that every step's solution passes the step's tests
@@ -80,6 +108,20 @@ test-demo: ## Run the demo in both modes, in memory and on the brokers (when the
 	$(GO) run ./internal/workshop/demo -mode memory -duration 5s
 	@if [ "$$HIVE_REQUIRE_BROKERS" = 1 ]; then $(GO) run ./internal/workshop/demo -mode brokers -duration 8s; \
 	else $(GO) run ./internal/workshop/demo -mode auto -duration 8s; fi
+
+check-ci: ## Lint the GitHub workflow (.github/workflows/ci.yml) with actionlint
+	$(ACTIONLINT)
+
+# The Dev Containers CLI first asks docker for a running dev container:
+# `true` stands in for docker and Compose, so the check needs neither. The
+# CLI reads nearly anything (a missing comma, a service that does not
+# exist), so internal/workshop/up's TestDevcontainer holds .devcontainer/
+# to what the workshop needs.
+check-devcontainer: ## Check .devcontainer/ with the Dev Containers CLI (needs Node.js's npx)
+	@command -v npx >/dev/null || { echo "npx is missing: install Node.js (Debian: apt-get install nodejs npm)."; exit 1; }
+	@out=$$($(DEVCONTAINER_CLI) read-configuration --workspace-folder . --docker-path true --docker-compose-path true) || exit 1; \
+	echo "$$out" | grep -q '"service":"dev"' || { echo "The Dev Containers CLI does not read the service dev in .devcontainer/devcontainer.json:"; echo "$$out"; exit 1; }
+	@echo "check-devcontainer: the Dev Containers CLI reads .devcontainer/devcontainer.json."
 
 # --- The workshop ----------------------------------------------------------
 
@@ -99,7 +141,7 @@ status: ## Show how many tasks of each step pass, a step at a time (CHAOS=1: ste
 watch: ## Run a step's tests whenever you save a file, and show what to do next: make watch STEP=step02-rpc
 	@$(GO) tool exercises watch -step "$(STEP)"
 
-hint: ## Show the README's hint for a task: make hint STEP=step02-rpc TASK=2 (CODE=1 shows the code too)
+hint: ## Show the README's hint for a task: make hint STEP=step02-rpc TASK=2 (CODE=1: the solution's code too)
 	@$(GO) tool exercises hint -step "$(STEP)" $(if $(CODE),-code) $(TASK)
 
 # The finished beehive of step 5, under load, losing bees. It runs on the

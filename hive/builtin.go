@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,8 @@ type Status struct {
 	EventsEmitted int64     `json:"events_emitted"` // events published through Emit
 	LatencyP50    float64   `json:"latency_p50_ms"` // over the latest RPCs that ran a method, from the request read to the answer, in milliseconds
 	LatencyP99    float64   `json:"latency_p99_ms"`
+	Connections   int       `json:"connections"` // connections open now, this one included: at most Config.MaxConns
+	Goroutines    int       `json:"goroutines"`  // goroutines in the process now: one that only grows is a leak
 }
 
 // Inspection is the answer to inspect: the methods and subscriptions of a
@@ -103,7 +106,19 @@ func (s *Service) status() Status {
 		EventsEmitted: s.stats.eventsEmitted.Load(),
 		LatencyP50:    ms(p50),
 		LatencyP99:    ms(p99),
+		Connections:   s.connections(),
+		Goroutines:    runtime.NumGoroutine(),
 	}
+}
+
+// connections returns how many connections the running instance has open.
+func (s *Service) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil || s.running.listener == nil {
+		return 0
+	}
+	return s.running.listener.conns()
 }
 
 func (s *Service) inspect() Inspection {

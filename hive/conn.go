@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 )
 
 // net/http answers a few broken requests itself, before any handler runs:
@@ -57,8 +59,12 @@ func (c *envelopeConn) Write(p []byte) (int, error) {
 
 // CloseWrite half-closes the connection, as net/http does after a 431, so
 // that the caller reads the answer before the connection goes.
-func (c *envelopeConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+func (c *envelopeConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+// closeWrite half-closes c, if it can: a wrapped connection passes the
+// call on to the one it wraps.
+func closeWrite(c net.Conn) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil
@@ -102,3 +108,121 @@ func envelopeAnswer(service string, status int, text string) []byte {
 	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n%s: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
 		code, http.StatusText(code), serviceHeader, service, len(body), body)
 }
+
+// An instance holds at most MaxConns connections open at once: each holds
+// a file descriptor and some memory, and a process that runs out of file
+// descriptors can accept no connection at all ("accept: too many open
+// files"), not even from the callers it serves well. At the cap, the
+// instance stops keeping connections alive: it closes those that idle
+// between requests, and each of the others once its answer is out. A new
+// connection waits (in the kernel's backlog) until one of them has
+// closed; then keep-alive comes back.
+
+// cappedListener accepts a connection only while fewer than cap(open)
+// are open.
+type cappedListener struct {
+	net.Listener
+	open   chan struct{} // one per open connection
+	resume int           // at most this many open, and the cap is lifted
+	atCap  atomic.Bool   // from the moment the cap is reached until it is lifted
+	full   func(bool)    // told when the cap is reached (true) and lifted (false)
+	wake   chan struct{} // wakes keep when atCap changed
+	closed chan struct{} // closed by Close: Accept stops waiting, keep ends
+	once   sync.Once
+}
+
+// newCappedListener returns a listener that holds at most max connections
+// of ln open, and tells full when it reaches the cap and when it lifts
+// it.
+func newCappedListener(ln net.Listener, max int, full func(bool)) *cappedListener {
+	l := &cappedListener{
+		Listener: ln,
+		open:     make(chan struct{}, max),
+		// The cap is lifted once a quarter of the connections have closed,
+		// not at the first: the server would flap at the cap.
+		resume: max * 3 / 4,
+		full:   full,
+		wake:   make(chan struct{}, 1),
+		closed: make(chan struct{}),
+	}
+	go l.keep()
+	return l
+}
+
+func (l *cappedListener) Accept() (net.Conn, error) {
+	select {
+	case l.open <- struct{}{}:
+	default:
+		if l.atCap.CompareAndSwap(false, true) {
+			l.changed()
+		}
+		select {
+		case l.open <- struct{}{}:
+		case <-l.closed:
+			return nil, net.ErrClosed
+		}
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.open
+		return nil, err
+	}
+	return &cappedConn{Conn: c, l: l}, nil
+}
+
+func (l *cappedListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// conns returns how many connections are open.
+func (l *cappedListener) conns() int { return len(l.open) }
+
+// release frees the place of a connection that closed.
+func (l *cappedListener) release() {
+	<-l.open
+	if len(l.open) <= l.resume && l.atCap.CompareAndSwap(true, false) {
+		l.changed()
+	}
+}
+
+func (l *cappedListener) changed() {
+	select {
+	case l.wake <- struct{}{}:
+	default: // keep has a wake-up coming already
+	}
+}
+
+// keep tells full about the cap, in order, one call at a time. Accept and
+// release do not call full themselves: full(true) closes connections,
+// whose release would otherwise run inside it.
+func (l *cappedListener) keep() {
+	told := false
+	for {
+		select {
+		case <-l.closed:
+			return
+		case <-l.wake:
+		}
+		if now := l.atCap.Load(); now != told {
+			l.full(now)
+			told = now
+		}
+	}
+}
+
+// cappedConn gives its place back to its listener when it closes.
+type cappedConn struct {
+	net.Conn
+	l    *cappedListener
+	once sync.Once
+}
+
+func (c *cappedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.l.release)
+	return err
+}
+
+// CloseWrite half-closes the connection: see envelopeConn.CloseWrite.
+func (c *cappedConn) CloseWrite() error { return closeWrite(c.Conn) }

@@ -38,7 +38,8 @@ type Config struct {
 	// Limits on callers, so that none can hold an instance open (see
 	// README, "What an instance will not take").
 	ReadTimeout time.Duration // how long a caller may take to send a whole request, and to take its answer; 10s if 0
-	IdleTimeout time.Duration // how long a keep-alive connection may idle before it is closed; 2m if 0
+	IdleTimeout time.Duration // how long a keep-alive connection may idle before it is closed; 1m if 0
+	MaxConns    int           // the most connections open at once; at the cap, idle ones are closed and new ones wait; 512 if 0
 	MaxInFlight int           // the most requests answered at once, counted once a request has arrived whole; more are refused as unavailable; 256 if 0
 
 	// ShowErrors, for development only, lets the text of a method's plain
@@ -67,6 +68,7 @@ type instance struct {
 	logger   *slog.Logger
 	client   *Client
 	server   *http.Server
+	listener *cappedListener
 	served   chan struct{} // closed when the server's Serve returns
 	unsubs   []func()
 	stopping bool
@@ -164,13 +166,27 @@ func (s *Service) listen(in *instance) error {
 	}
 	s.mu.Unlock()
 	in.server = s.newServer(in)
+	in.listener = newCappedListener(ln, in.cfg.MaxConns, in.keepAlive)
 	go func() {
 		defer close(in.served)
-		if err := in.server.Serve(envelopeListener{ln, s.name}); !errors.Is(err, http.ErrServerClosed) {
+		if err := in.server.Serve(envelopeListener{in.listener, s.name}); !errors.Is(err, http.ErrServerClosed) {
 			in.logger.Error("server stopped", "error", err)
 		}
 	}()
 	return nil
+}
+
+// keepAlive is told when the instance's connections reach MaxConns (full)
+// and when there is room again: see cappedListener.
+func (in *instance) keepAlive(full bool) {
+	if full {
+		in.logger.Warn("connections at their limit: closing idle keep-alive connections; new ones wait until others close",
+			"open", in.cfg.MaxConns, "limit", "Config.MaxConns")
+		in.server.SetKeepAlivesEnabled(false)
+		return
+	}
+	in.server.SetKeepAlivesEnabled(true)
+	in.logger.Info("connections below their limit again: keep-alive is back", "open", in.listener.conns())
 }
 
 // subscribe starts the delivery of the events the service handles, each
@@ -214,6 +230,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = defaultMaxInFlight
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = defaultMaxConns
 	}
 	return cfg
 }
@@ -349,8 +368,12 @@ func (s *Service) Call(ctx context.Context, method string, req, resp any) error 
 // and Emit fails with an error that wraps events.ErrNoSubscriber: a caller
 // that must not lose the event fails too, to be tried again later. (A
 // service's queue outlives its instances, so this happens only before the
-// first subscriber ever started.) Any other error means the event may be
-// lost; emitting it again is safe, since handlers cope with duplicates.
+// first subscriber ever started.) If a service subscribes but the bus
+// could not store the event just now (a broker's nack, a subscriber's
+// queue down, no connection before ctx ended), the error wraps
+// events.ErrNotStored, and a method that returns it answers unavailable.
+// Any error means the event may be lost; emitting it again is safe, since
+// handlers cope with duplicates.
 func (s *Service) Emit(ctx context.Context, eventType string, body any) error {
 	in, err := s.instance("emit " + eventType)
 	if err != nil {

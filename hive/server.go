@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 )
 
@@ -35,7 +36,7 @@ const (
 )
 
 // What an instance takes from a caller, at most. Config sets the rest:
-// ReadTimeout, IdleTimeout, MaxInFlight and MaxBodyBytes.
+// ReadTimeout, IdleTimeout, MaxInFlight, MaxConns and MaxBodyBytes.
 const (
 	maxHeaderBytes   = 16 << 10        // the request line and headers together
 	maxHeaderTimeout = 5 * time.Second // to send them; less if ReadTimeout is less
@@ -43,8 +44,9 @@ const (
 	maxEchoed        = 64              // characters of a bad header value an answer quotes back
 
 	defaultReadTimeout = 10 * time.Second
-	defaultIdleTimeout = 2 * time.Minute
+	defaultIdleTimeout = time.Minute // longer than a Client keeps an idle connection (30s), so that the client closes it first
 	defaultMaxInFlight = 256
+	defaultMaxConns    = 512 // room for MaxInFlight calls and as many idle connections, well within a limit of 1,024 file descriptors
 )
 
 // envelope is the body of a failed call.
@@ -203,7 +205,8 @@ func (s *Service) timed(next Handler) Handler {
 
 // answeredAs gives every failed call the code that says what happened: a
 // call that failed for lack of time Timeout when its deadline passed,
-// Unavailable when its caller went away. A code the method (or a
+// Unavailable when its caller went away or the event bus could not store
+// an event (events.ErrNotStored). A code the method (or a
 // middleware) chose itself stays. Any other error is an incident: the
 // caller gets Internal and an incident id, the log the error's text, which
 // may hold what no caller should read (an address, a password in a
@@ -221,6 +224,11 @@ func (rs *rpcServer) answeredAs(next Handler) Handler {
 			return nil, &Error{Code: Timeout, Message: fmt.Sprintf("%s.%s did not finish within %v", s.name, c.Name, c.timeout), cause: err}
 		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 			return nil, &Error{Code: Unavailable, Message: fmt.Sprintf("the caller went away before %s.%s finished", s.name, c.Name), cause: err}
+		case errors.Is(err, events.ErrNotStored):
+			// The broker, not the method, failed, and a later try may
+			// pass; the text, which may name the broker, goes to the log.
+			in.logger.WarnContext(ctx, "method failed: an event could not be stored", "method", c.Name, "error", err)
+			return nil, &Error{Code: Unavailable, Message: fmt.Sprintf("%s.%s could not hand an event to the event bus; try again", s.name, c.Name), cause: err}
 		}
 		return nil, in.incident(ctx, c, "method failed", err.Error(), "error", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -499,4 +500,68 @@ func TestSlowBodiesTakeNoSlots(t *testing.T) {
 	if len(refused) > 0 {
 		t.Errorf("%d slow callers made the instance refuse %d of 20 calls; the first: %v", slow, len(refused), refused[0])
 	}
+}
+
+// Connections over MaxConns wait until others close, and at the cap the
+// instance closes its idle keep-alive connections to make room: many idle
+// callers cannot use up the file descriptors of an instance.
+func TestConnectionsAreCappedAndIdleOnesMakeRoom(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	cfg := n.Config()
+	cfg.MaxConns = 20
+	cfg.IdleTimeout = 10 * patience // not what closes them
+	svc := n.StartWith(greeter(), cfg)
+
+	// Each connection makes a call and idles on, as a client's keep-alive
+	// connection does.
+	const conns = 3 * 20
+	var wg sync.WaitGroup
+	idle := make([]net.Conn, conns)
+	for i := range idle {
+		c := dial(t, svc.Endpoint())
+		idle[i] = c
+		fmt.Fprintf(c, "GET /rpc/ping HTTP/1.1\r\nHost: test\r\n\r\n")
+		wg.Go(func() {
+			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if assert.NoError(t, err, "a connection over the cap must wait for its turn, and be answered") {
+				res.Body.Close()
+				assert.Equal(t, http.StatusOK, res.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+
+	var reply greetReply
+	require.NoError(t, n.Call(context.Background(), "greeter.greet", greetRequest{Name: "Ada"}, &reply),
+		"%d idle connections must not keep a caller out", conns)
+	s := instanceStatus(t, n, svc)
+	assert.LessOrEqual(t, s.Connections, cfg.MaxConns, "the instance must hold at most MaxConns connections open")
+	assert.Contains(t, n.Logs.String(), "connections at their limit: closing idle keep-alive connections", "the log must say that the cap was reached")
+
+	for _, c := range idle {
+		c.Close()
+	}
+	err := hivetest.Eventually(patience, func() error {
+		if !strings.Contains(n.Logs.String(), "connections below their limit again: keep-alive is back") {
+			return errors.New("the log never said that the cap was lifted")
+		}
+		return nil
+	})
+	assert.NoError(t, err)
+}
+
+// A method whose event the bus could not store answers unavailable, not
+// an incident: the broker failed, and a later try may pass.
+func TestEventNotStoredAnswersUnavailable(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	svc := hive.New("teller")
+	hive.Handle(svc, "tell", func(ctx context.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, fmt.Errorf("tell: rabbitmq: publish news.told: %w: RabbitMQ refused the message (nack)", events.ErrNotStored)
+	})
+	n.Start(svc)
+
+	e := decodeEnvelope(t, postWith(t, svc.Endpoint(), "tell", nil))
+	assert.Equal(t, hive.Unavailable, e.Code)
+	assert.Equal(t, "teller.tell could not hand an event to the event bus; try again", e.Message)
+	assert.Contains(t, n.Logs.String(), "RabbitMQ refused the message (nack)", "the log keeps the broker's words")
 }

@@ -6,7 +6,6 @@
 package interop
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,11 +23,11 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
 	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
+	"github.com/hive-workshop/microservices-go/hive/protocol"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
 )
@@ -243,6 +242,14 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 		}
 	})
 
+	t.Run("it passes hive conform", func(t *testing.T) {
+		out := hiveCLI(t, n, "conform", "-fail", `word.seen={"word": "boom"}`, "pycounter")
+		t.Log(out)
+		if !strings.Contains(out, " 0 broken, 0 not checked.") {
+			t.Errorf("hive conform checked less than every rule:\n%s", out)
+		}
+	})
+
 	t.Run("it registers again after its session expired", func(t *testing.T) {
 		// Frozen longer than its session timeout, the peer loses its
 		// session and with it its node; thawed, it must come back.
@@ -376,17 +383,11 @@ func hiveCLI(t *testing.T, n *hivetest.Network, args ...string) string {
 // of that name (hive/protocol/<name>.schema.json).
 func conform(t *testing.T, name string, doc []byte) {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	sch, err := c.Compile(filepath.Join("..", "hive", "protocol", name+".schema.json"))
+	sch, err := protocol.Schema(name + ".schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err == nil {
-		err = sch.Validate(v)
-	}
-	if err != nil {
+	if err := protocol.Validate(sch, doc); err != nil {
 		t.Errorf("the peer's %s does not match the schema: %v\n%s", name, err, doc)
 	}
 }

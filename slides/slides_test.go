@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -20,20 +22,48 @@ import (
 	"golang.org/x/tools/present"
 )
 
-// codeColumns is how many columns of code fit across a slide before
-// style.html wraps the line; a tab counts 4, as present shows it. In
-// Chromium with present's fonts 111 fit; 104 leaves room for other fonts.
-const codeColumns = 104
+// What a slide may show, so that the back row can read it (see
+// README.md in this folder):
+const (
+	// codeColumns is how many columns of code a slide shows, at the
+	// 22px of style.html, without wrapping; a tab counts 4, as present
+	// shows it. In Chromium with present's fonts 62 fit; 60 leaves room
+	// for other fonts.
+	codeColumns = 60
+	// codeLines is the most lines one block of code may have.
+	codeLines = 12
+	// talkSlides is the most slides the talk may have, its title slide
+	// included, before the recap and the appendix: a talk of about 20
+	// minutes.
+	talkSlides = 25
+	// notesLines and notesColumns keep the presenter notes inside the
+	// notes window's pane: present makes each line of notes a paragraph
+	// of its own, 28 pixels high, and the pane shows 169 pixels (30% of
+	// the notes window, 1000×700 with its title bar, less a scroll bar;
+	// measured in Chromium with present's notes.css).
+	notesLines   = 5
+	notesColumns = 120
+)
 
-// markers are what the workshop's generator and its exercises write into
-// solution files. A slide that shows one has included more than it meant
-// to: narrow the address.
-var markers = []string{"BEGIN SOLUTION", "END SOLUTION", "// STUB", "TODO(step"}
+// The headings that end the talk: the recap, where solution code may be
+// shown, and the appendix. A slide before the first of them shows no
+// solution.
+const (
+	recapHeading    = "Recap"
+	appendixHeading = "Appendix"
+)
+
+// markers are what the workshop's generator writes into solution files. A
+// slide that shows one has included more than it meant to: narrow the
+// address.
+var markers = []string{"BEGIN SOLUTION", "END SOLUTION", "// STUB"}
 
 // TestSlides checks every deck in this folder: that present can parse it,
 // that every file it includes exists, that every address in a .code or
 // .play command still finds its code, that each slide's content fits on
-// it, and that every slide has presenter notes.
+// it, that code is short and narrow enough to read from the back row,
+// that no slide of the talk gives a solution away, that the talk is
+// short, and that every slide has presenter notes that fit their pane.
 func TestSlides(t *testing.T) {
 	decks, err := filepath.Glob("*.slide")
 	if err != nil {
@@ -114,15 +144,65 @@ func TestBrokenFixture(t *testing.T) {
 
 // TestCrowdedFixture checks what checkDeck finds in a deck that parses but
 // would not look right: a line of code written into a slide that is too
-// wide, a slide too full, solution markers, a slide without notes.
+// wide, code too long and too wide to read, a slide too full, solution
+// markers, a slide without notes, notes longer than their pane, and a
+// test's output quoted wrong.
 func TestCrowdedFixture(t *testing.T) {
 	deck := filepath.Join("testdata", "crowded.slide")
 	expectErrors(t, deck, checkDeck(deck, os.ReadFile), []expected{
 		{5, "wider than"},
+		{11, "lines of code"},
+		{11, "columns"},
 		{9, "reaches about"},
 		{17, "BEGIN SOLUTION"},
 		{20, "no presenter notes"},
+		{22, "notes have 7 lines"},
+		{36, "no test of a step says"},
 	})
+}
+
+// TestAnswersFixture checks that checkDeck refuses solution code before
+// the recap: a solutions/ file, or a range of a file between BEGIN
+// SOLUTION and END SOLUTION; after the recap heading, both are fine. It
+// also holds the talk to talkSlides slides.
+func TestAnswersFixture(t *testing.T) {
+	deck := filepath.Join("testdata", "answers.slide")
+	errs := checkDeck(deck, os.ReadFile)
+	expectErrors(t, deck, errs, []expected{
+		{6, "solution before the recap"},
+		{13, "solution before the recap"},
+		{161, "the talk has 27 slides"},
+	})
+	if len(errs) != 3 {
+		t.Errorf("want exactly the three errors above; got:\n%s", listErrors(errs))
+	}
+}
+
+// TestTheTalkEndsWithYourTurn checks that the talk hands over to the
+// room: a "Your turn" slide, among the talk's last slides, with the
+// commands to start with.
+func TestTheTalkEndsWithYourTurn(t *testing.T) {
+	src, err := os.ReadFile("workshop.slide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	talk, _, _ := strings.Cut(string(src), "\n## "+recapHeading)
+	_, turn, ok := strings.Cut(talk, "\n## Your turn\n")
+	if !ok {
+		t.Fatalf("workshop.slide has no \"## Your turn\" slide before its %s", recapHeading)
+	}
+	for _, want := range []string{"git clone https://github.com/", "make doctor", "make up", "cd step01-hello && make test", "make hint"} {
+		if !strings.Contains(turn, want) {
+			t.Errorf("the Your turn slide does not say %q", want)
+		}
+	}
+	// present drops links from the title slide: the repository's address
+	// must be there as text.
+	title, _, _ := strings.Cut(string(src), "\n## ")
+	repo := regexp.MustCompile(`git clone https://(\S+)`).FindStringSubmatch(turn)
+	if repo == nil || !strings.Contains(title, repo[1]) {
+		t.Errorf("the title slide does not show the repository's address (%v) as text", repo)
+	}
 }
 
 // TestWrappedRows checks how many rows a long line of included code takes
@@ -223,7 +303,9 @@ func checkDeck(path string, readFile func(string) ([]byte, error)) []error {
 		// present's errors start with path:line: already.
 		return append(errs, fmt.Errorf("%w (present cannot parse the deck)", err))
 	}
-	return append(errs, checkSlides(path, lines, doc, readFile)...)
+	errs = append(errs, checkSlides(path, lines, doc, readFile)...)
+	errs = append(errs, checkStory(path, lines, doc, readFile)...)
+	return append(errs, checkQuotedTasks(path, lines, readFile)...)
 }
 
 // A command's arguments, as present reads them.
@@ -339,13 +421,32 @@ func checkSlides(path string, lines []string, doc *present.Doc, readFile func(st
 		if len(s.Notes) == 0 {
 			errs = append(errs, fmt.Errorf("%s has no presenter notes (lines starting \": \")", where(heading)))
 		}
+		if len(s.Notes) > notesLines {
+			errs = append(errs, fmt.Errorf("%s: its notes have %d lines, and the notes pane shows %d: say less, or join lines",
+				where(heading), len(s.Notes), notesLines))
+		}
+		for _, n := range s.Notes {
+			if w := utf8.RuneCountInString(n); w > notesColumns {
+				errs = append(errs, fmt.Errorf("%s: a line of its notes has %d characters, and the notes pane shows %d: split it",
+					where(heading), w, notesColumns))
+			}
+		}
 		for _, c := range elemsOf[present.Code](s.Elem) {
 			line := lineOf(lines, heading, c.Cmd)
-			for _, l := range strings.Split(string(c.Raw), "\n") {
+			code := strings.Split(strings.TrimSuffix(string(c.Raw), "\n"), "\n")
+			if len(code) > codeLines {
+				errs = append(errs, fmt.Errorf("%s: %d lines of code; at most %d can be read from the back row: narrow the address",
+					where(line), len(code), codeLines))
+			}
+			for _, l := range code {
 				for _, m := range markers {
 					if strings.Contains(l, m) {
 						errs = append(errs, fmt.Errorf("%s: the code shows the marker %q; narrow the address", where(line), m))
 					}
+				}
+				if w := columns(l); w > codeColumns {
+					errs = append(errs, fmt.Errorf("%s: a line of %d columns, wider than the %d that fit: %q",
+						where(line), w, codeColumns, strings.TrimSpace(l)))
 				}
 			}
 		}
@@ -360,16 +461,213 @@ func checkSlides(path string, lines []string, doc *present.Doc, readFile func(st
 			}
 		}
 	}
-	// Code written into the slides themselves, as indented Markdown, does
-	// not wrap: it must fit.
+	// Code written into the slides themselves, as indented Markdown, is
+	// held to the same width and length.
+	run, start := 0, 0
 	for i, l := range lines {
-		if strings.HasPrefix(l, "    ") || strings.HasPrefix(l, "\t") {
+		switch {
+		case strings.HasPrefix(l, "    ") || strings.HasPrefix(l, "\t"):
 			if w := columns(l) - 4; w > codeColumns {
 				errs = append(errs, fmt.Errorf("%s:%d: this line of code is %d columns, wider than the %d that fit", path, i+1, w, codeColumns))
+			}
+			if run == 0 {
+				start = i + 1
+			}
+			run++
+			if run == codeLines+1 {
+				errs = append(errs, fmt.Errorf("%s:%d: more than %d lines of code in one block; at most %d can be read from the back row",
+					path, start, codeLines, codeLines))
+			}
+		case strings.TrimSpace(l) != "":
+			run = 0
+		}
+	}
+	return errs
+}
+
+// checkStory checks the shape of the talk: at most talkSlides slides
+// before the recap and the appendix, and no solution code before the
+// recap: no file of solutions/, and no range of a file between its BEGIN
+// SOLUTION and END SOLUTION markers. Code of a step's own folder shows
+// the exercise, generated from the solution with the answers removed.
+func checkStory(path string, lines []string, doc *present.Doc, readFile func(string) ([]byte, error)) []error {
+	var errs []error
+	talk, recapLine := len(doc.Sections), len(lines)
+	for i, s := range doc.Sections {
+		isRecap := strings.HasPrefix(s.Title, recapHeading)
+		if isRecap || strings.HasPrefix(s.Title, appendixHeading) {
+			if isRecap {
+				recapLine = lineOf(lines, 0, "## "+s.Title)
+			}
+			if talk == len(doc.Sections) {
+				talk = i
+			}
+			if isRecap {
+				break
+			}
+		}
+	}
+	if slides := talk + 1; slides > talkSlides {
+		at := len(lines)
+		if talk < len(doc.Sections) {
+			at = lineOf(lines, 0, "## "+doc.Sections[talk].Title)
+		}
+		errs = append(errs, fmt.Errorf("%s:%d: the talk has %d slides before its %s and %s, and may have %d: "+
+			"new material goes to the appendix, unless it replaces a slide of the talk",
+			path, at, slides, recapHeading, appendixHeading, talkSlides))
+	}
+	dir := filepath.Dir(path)
+	for i, line := range lines[:recapLine-1] {
+		m := codeRE.FindStringSubmatch(highlightRE.ReplaceAllString(strings.TrimSpace(line), ""))
+		if m == nil {
+			continue
+		}
+		file, addr := m[3], strings.TrimSpace(m[4])
+		if slices.Contains(strings.Split(filepath.ToSlash(filepath.Clean(file)), "/"), "solutions") {
+			errs = append(errs, fmt.Errorf("%s:%d: %s shows a solution before the recap: show the step's own file "+
+				"(the exercise), or move the slide after \"## %s\"", path, i+1, file, recapHeading))
+			continue
+		}
+		data, err := readFile(filepath.Join(dir, file))
+		if err != nil {
+			continue // checkCommand reports it
+		}
+		start, end, ok := addressRange(addr, data)
+		for _, r := range solutionRanges(data) {
+			if ok && start < r[1] && end > r[0] {
+				errs = append(errs, fmt.Errorf("%s:%d: %s %s shows a solution before the recap (BEGIN SOLUTION at line %d): "+
+					"move the slide after \"## %s\"", path, i+1, file, addr, 1+bytes.Count(data[:r[0]], []byte("\n")), recapHeading))
+				break
 			}
 		}
 	}
 	return errs
+}
+
+// addressRange returns where in data the code that addr shows starts and
+// ends: from the match of its first regular expression to the end of its
+// last. An empty address is the whole file.
+func addressRange(addr string, data []byte) (start, end int, ok bool) {
+	exprs := addressRegexps(addr)
+	if len(exprs) == 0 {
+		return 0, len(data), true
+	}
+	pos := 0
+	for i, expr := range exprs {
+		re, err := regexp.Compile("(?m:" + expr + ")")
+		if err != nil {
+			return 0, 0, false
+		}
+		loc := re.FindIndex(data[pos:])
+		if loc == nil {
+			return 0, 0, false
+		}
+		if i == 0 {
+			start = pos + loc[0]
+		}
+		pos += loc[1]
+	}
+	return start, pos, true
+}
+
+// solutionRanges returns the byte ranges of data between the markers
+// "// BEGIN SOLUTION" and "// END SOLUTION".
+func solutionRanges(data []byte) [][2]int {
+	var ranges [][2]int
+	for pos := 0; ; {
+		b := bytes.Index(data[pos:], []byte("// BEGIN SOLUTION"))
+		if b < 0 {
+			return ranges
+		}
+		b += pos
+		e := bytes.Index(data[b:], []byte("// END SOLUTION"))
+		if e < 0 {
+			return append(ranges, [2]int{b, len(data)})
+		}
+		e += b + len("// END SOLUTION")
+		ranges = append(ranges, [2]int{b, e})
+		pos = e
+	}
+}
+
+// quotedTaskRE finds, in a slide, the output of a failing test quoted in
+// a block of code: "Task 1: order.place answered ...".
+var quotedTaskRE = regexp.MustCompile(`^\s+(Task \d+: .*)$`)
+
+// testTaskRE finds the messages of the steps' tests, as string literals.
+var testTaskRE = regexp.MustCompile(`"(Task \d+: (?:[^"\\]|\\.)*)"`)
+
+// checkQuotedTasks checks that every test output the deck quotes ("Task 1:
+// ...") is what a step's test says: the quote's first line must match the
+// start of a message in ../step*/'s tests, where a verb (%v, %q, ...) may
+// stand for anything. So a slide cannot promise a message that the tests
+// no longer give.
+func checkQuotedTasks(path string, lines []string, readFile func(string) ([]byte, error)) []error {
+	var formats []string
+	dir := filepath.Dir(path)
+	for _, pattern := range []string{"*/*_test.go", "*/*/*_test.go"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "..", "step*", pattern))
+		for _, f := range files {
+			data, err := readFile(f)
+			if err != nil {
+				continue
+			}
+			for _, m := range testTaskRE.FindAllStringSubmatch(string(data), -1) {
+				if s, err := strconv.Unquote(`"` + m[1] + `"`); err == nil {
+					formats = append(formats, s)
+				}
+			}
+		}
+	}
+	var errs []error
+	for i, line := range lines {
+		m := quotedTaskRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		quote, _, _ := strings.Cut(m[1], "...")
+		quote, _, _ = strings.Cut(quote, "…")
+		quote = strings.TrimSpace(quote)
+		if !slices.ContainsFunc(formats, func(f string) bool { return quotes(quote, f) }) {
+			errs = append(errs, fmt.Errorf("%s:%d: no test of a step says %q: copy the message from the test's output", path, i+1, quote))
+		}
+	}
+	return errs
+}
+
+// verbRE matches the verbs of a format string.
+var verbRE = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`)
+
+// quotes reports whether quote can be the start of what format prints: its
+// literal pieces appear in quote in order, each verb standing for any
+// text, and quote may end in the middle of a piece.
+func quotes(quote, format string) bool {
+	pieces := verbRE.Split(format, -1)
+	pos := 0
+	for i, piece := range pieces {
+		rest := quote[pos:]
+		if i == 0 {
+			if strings.HasPrefix(rest, piece) {
+				pos += len(piece)
+				continue
+			}
+			return strings.HasPrefix(piece, rest)
+		}
+		if j := strings.Index(rest, piece); j >= 0 {
+			pos += j + len(piece)
+			continue
+		}
+		// The quote ends in this piece: a start of it ends the quote.
+		for k := len(piece); k > 0; k-- {
+			if strings.HasSuffix(rest, piece[:k]) {
+				return true
+			}
+		}
+		return false
+	}
+	// Every piece is in the quote; a message in several literals ("..." +
+	// "...") may say more than its first.
+	return true
 }
 
 // wrappedRows returns how many rows a line of included code takes on a
@@ -424,7 +722,7 @@ const (
 	slideBottom = 700 - 40 // the content may reach down to the bottom padding
 	titleBottom = 40 + 39  // the top padding and the title's line
 
-	codeRow    = 21 // a line of code
+	codeRow    = 28 // a line of code
 	codeBorder = 12 // a code block's padding and border
 	codeMargin = 14
 

@@ -53,7 +53,7 @@ const (
 	ZooKeeper = "HIVE_ZOOKEEPER" // comma-separated host:port list; "127.0.0.1:2181"
 	Static    = "HIVE_STATIC"    // for HIVE_REGISTRY=static: "menu=127.0.0.1:8002,order=127.0.0.1:8003"
 	Events    = "HIVE_EVENTS"    // rabbitmq or memory; "rabbitmq"
-	AMQPURL   = "HIVE_AMQP_URL"  // "amqp://guest:guest@127.0.0.1:5672/"
+	AMQPURL   = "HIVE_AMQP_URL"  // "amqp://guest:guest@127.0.0.1:5672/"; a cluster's nodes: comma-separated URLs
 
 	// How long a call the service makes may take when its context has no
 	// deadline (hive.Config.CallTimeout): a duration such as 2s; "5s".

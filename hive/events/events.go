@@ -67,8 +67,9 @@ type Bus interface {
 	// Publish returns nil only once the event is stored safely in the
 	// queue of every subscription that matches it (for RabbitMQ:
 	// confirmed by the broker). If no service subscribes to it, it
-	// returns ErrNoSubscriber and the event is gone. Any other error means
-	// the event may be lost: publish it again to be sure.
+	// returns ErrNoSubscriber and the event is gone. If the bus could not
+	// store it now, it returns ErrNotStored: publish it again later. Any
+	// error means the event may be lost: publish it again to be sure.
 	//
 	// Only a service's subscription counts: its shared queue, which
 	// keeps the event until one of its instances handles it, or, for a
@@ -97,6 +98,14 @@ var ErrClosed = errors.New("events: bus closed")
 // The caller can fail and be tried again later, or decide that the news
 // was for nobody.
 var ErrNoSubscriber = errors.New("no service subscribes to this event type yet")
+
+// ErrNotStored is returned (wrapped) by Publish when a service subscribes
+// to the event but the bus could not store it, or cannot say that it did:
+// the broker refused it (a nack), its connection broke and no new one came
+// before ctx ended, or a queue of a subscriber was down (see the
+// rabbitmq package). Unlike ErrNoSubscriber it passes: publish the event
+// again later. A hive method that fails with it answers unavailable.
+var ErrNotStored = errors.New("the event bus could not store the event just now; try again")
 
 // Match reports whether an event type matches a subscription pattern, with
 // the rules of a RabbitMQ topic exchange: "*" matches one word, "#" matches

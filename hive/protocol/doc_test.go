@@ -13,6 +13,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hive-workshop/microservices-go/hive/protocol"
 )
 
 // The document under test, from this package's folder.
@@ -76,9 +78,7 @@ func tableAfter(t *testing.T, marker string) (names, second []string) {
 // date-time asserted.
 func schema(t *testing.T, file string) *jsonschema.Schema {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	sch, err := c.Compile(file)
+	sch, err := protocol.Schema(file)
 	require.NoError(t, err)
 	return sch
 }

@@ -21,5 +21,5 @@ further: ## When the step is green: the going-further task's tests
 watch: ## Run the tests again whenever you save a .go file; show what to do next (Ctrl-C ends)
 	@$(GO) tool exercises watch
 
-hint: ## Show the README's hint for a task: make hint TASK=2 (CODE=1 shows the code too)
+hint: ## Show the README's hint for a task: make hint TASK=2 (CODE=1: the solution's code too; no TASK: the tasks)
 	@$(GO) tool exercises hint $(if $(CODE),-code) $(TASK)

@@ -54,11 +54,11 @@ def new_id():
 
 def seconds(duration):
     """Parses a Go duration such as "1.5s", "300ms" or "1m2.5s" (Hive-Timeout)."""
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+    units = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
     sign, digits = (-1, duration[1:]) if duration.startswith("-") else (1, duration.lstrip("+"))
     if digits == "0":
         return 0.0
-    parts = re.findall(r"([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|ms|s|m|h)", digits)
+    parts = re.findall(r"([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)", digits)
     if not parts or "".join(n + u for n, u in parts) != digits:
         raise ValueError(duration)
     return sign * sum(float(n) * units[u] for n, u in parts)
@@ -98,7 +98,8 @@ class Counter:
     def __init__(self):
         self.lock = threading.Lock()
         self.words = {}
-        self.stats = dict(calls=0, errors=0, in_flight=0, events_handled=0, events_failed=0, events_emitted=0)
+        self.stats = dict(calls=0, errors=0, in_flight=0, events_handled=0, events_failed=0, events_emitted=0,
+                          connections=0)
 
     def add(self, word):
         with self.lock:
@@ -145,7 +146,7 @@ def instances(service):
     for child in ZK.get_children(path) if ZK.exists(path) else []:
         try:
             record = json.loads(ZK.get(f"{path}/{child}")[0])
-            if not (record["service"] == service and record["id"] and zoned(record["started"])
+            if not (record["service"] == service and record["id"] == child and zoned(record["started"])
                     and re.fullmatch(r"[^/?#]+:\d+", record["endpoint"])):
                 raise ValueError("not a record a caller can use")
             usable.append(record)
@@ -219,7 +220,8 @@ def status(request, work):
     with STATE.lock:
         stats = dict(STATE.stats, in_flight=STATE.stats["in_flight"] - 1)  # not counting this call
     return {"service": SERVICE, "instance": INSTANCE, "version": RECORD["version"], "endpoint": RECORD["endpoint"],
-            "started": RECORD["started"], **stats, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0}
+            "started": RECORD["started"], **stats, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0,
+            "goroutines": threading.active_count()}  # Python has threads where Go has goroutines
 
 
 def inspect(request, work):
@@ -237,6 +239,14 @@ METHODS = {"add": add, "ping": ping, "status": status, "inspect": inspect}  # ow
 
 class RPC(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Go's client expects
+
+    def setup(self):  # one handler per connection: status counts them
+        super().setup()
+        STATE.bump("connections")
+
+    def finish(self):
+        STATE.bump("connections", -1)
+        super().finish()
 
     def answer(self):
         trace = continue_trace(self.headers.get("Hive-Trace-Id"))
@@ -276,7 +286,7 @@ class RPC(BaseHTTPRequestHandler):
         if not self.path.startswith("/rpc/"):
             raise HiveError("not_found", f"there is nothing at {self.path}: methods are under /rpc/")
         if self.command not in ("POST", "GET"):
-            raise HiveError("bad_request", f"use POST (or GET without a body) to call a method, not {self.command}")
+            raise HiveError("bad_request", f"use POST (or GET) to call a method, not {self.command}")
         name = self.path[len("/rpc/"):]
         if name not in METHODS:
             raise HiveError("not_found", f"service {SERVICE} has no method {json.dumps(name)}; it has {', '.join(METHODS)}")
@@ -354,15 +364,31 @@ def emit(channel, kind, body, work):
     STATE.bump("events_emitted")
 
 
-def decode(body):
+def matches(pattern, kind):
+    """Whether an event type matches a pattern, by RabbitMQ's topic rules:
+    "*" is one word, "#" zero or more."""
+    def match(p, w):
+        if not p:
+            return not w
+        if p[0] == "#":
+            return any(match(p[1:], w[i:]) for i in range(len(w) + 1))
+        return bool(w) and p[0] in ("*", w[0]) and match(p[1:], w[1:])
+    return match(pattern.split("."), kind.split("."))
+
+
+def decode(body, method, pattern):
     """The event in a message, or ValueError if it is none: then no retry can help."""
     if len(body) > MAX_BODY:
         raise ValueError(f"too big: {len(body)} bytes, over the limit of {MAX_BODY}")
     event = json.loads(body)
     if not isinstance(event, dict) or not all(isinstance(event.get(k), str) for k in ("id", "type", "source", "time")):
         raise ValueError("not an event: id, type, source and time must be strings")
-    if not event["type"] or not zoned(event["time"]):
-        raise ValueError("not an event: no type, or a time without a zone")
+    if not event["id"] or not event["type"] or "body" not in event or not zoned(event["time"]):
+        raise ValueError("not an event: an empty id or type, no body, or a time without a zone")
+    # The type is the one it was routed by: its routing key, if it came
+    # from the exchange (a retry comes from "", keyed by the queue's name).
+    if method.exchange == NS and method.routing_key != event["type"] or not matches(pattern, event["type"]):
+        raise ValueError(f"not an event: its type {event['type']} is not the type it was routed by")
     return event
 
 
@@ -377,7 +403,7 @@ def on_word_seen(event, channel):
         log("nobody subscribes to word.counted yet")  # a count is news, not work: nobody lost anything
 
 
-def consume(channel, work, waits, handler):
+def consume(channel, work, waits, pattern, handler):
     def settle(ch, method, props, body, exchange, key, **set):
         """Fails a delivery as hive does: a copy with the headers set goes to a
         delay tier or the dead-letter queue, and only once the broker has it is
@@ -393,7 +419,7 @@ def consume(channel, work, waits, handler):
 
     def deliver(ch, method, props, body):
         try:
-            event = decode(body)
+            event = decode(body, method, pattern)
         except ValueError as e:
             reason = str(e) if str(e).startswith(("too big", "not an event")) else f"not an event: {e}"
             return settle(ch, method, props, body, "", work + ".dead", **{"hive-reason": reason})
@@ -429,7 +455,7 @@ def main():
     connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     channel = connection.channel()
     channel.confirm_delivery()  # every publish on it waits for the broker's confirm
-    consume(channel, declare(channel, "word.seen", waits), waits, on_word_seen)
+    consume(channel, declare(channel, "word.seen", waits), waits, "word.seen", on_word_seen)
 
     # Register last, once everything serves: callers come at once.
     RECORD.update(id=INSTANCE, service=SERVICE, endpoint=f"{host}:{server.server_address[1]}",

@@ -34,9 +34,10 @@ var greetings = map[string]string{
 // test to start.
 func New() *hive.Service {
 	svc := hive.New("greeter")
-	// Callers reach greet as "greeter.greet", or with curl as
-	// POST /rpc/greet. hive decodes the JSON body into a GreetRequest and
-	// encodes the GreetReply that greet returns.
+	// Callers reach greet as "greeter.greet", or with
+	// curl as POST /rpc/greet. hive decodes the JSON body
+	// into a GreetRequest and encodes the GreetReply that
+	// greet returns.
 	hive.Handle(svc, "greet", greet)
 	return svc
 }
@@ -47,15 +48,19 @@ const maxName = 50
 
 // greet answers greeter.greet.
 func greet(ctx context.Context, req GreetRequest) (GreetReply, error) {
-	// TODO(step01) Task 1: answer with the greeting "Hello, <name>!".
+	// TODO(step01) Task 1: answer with the greeting
+	// "Hello, <name>!".
 	//
-	// TODO(step01) Task 2: fail with hive.Errorf(hive.BadRequest, ...) when
-	// the name is empty or only spaces.
+	// TODO(step01) Task 2: fail with
+	// hive.Errorf(hive.BadRequest, ...) when the name is
+	// empty or only spaces.
 	//
-	// TODO(step01) Task 3: greet in req.Language, with the greetings map
-	// ("" means "en"); fail with hive.NotFound for a language it lacks.
+	// TODO(step01) Task 3: greet in req.Language, with the
+	// greetings map ("" means "en"); fail with
+	// hive.NotFound for a language it lacks.
 	//
-	// TODO(step01) Going further: once the three tasks pass, refuse a name
-	// longer than maxName letters with hive.BadRequest. Letters, not bytes.
+	// TODO(step01) Going further: once the three tasks
+	// pass, refuse a name longer than maxName letters with
+	// hive.BadRequest. Letters, not bytes.
 	return GreetReply{}, hive.Errorf(hive.Internal, "greet is not written yet: see TODO(step01) Task 1 in greeter/greeter.go")
 }

@@ -84,9 +84,10 @@ type orders struct {
 func (o *orders) place(ctx context.Context, req PlaceRequest) (PlaceReply, error) {
 	reply := PlaceReply{OrderID: rand.Text()} // a random id that no other order gets
 
-	// TODO(step02) Task 1: refuse an order without items, or with a
-	// quantity below 1 (hive.BadRequest). Then look up each dish with
-	// o.dish, and fill in reply.Lines and reply.TotalCents.
+	// TODO(step02) Task 1: refuse an order without items,
+	// or with a quantity below 1 (hive.BadRequest). Then
+	// look up each dish with o.dish, and fill in
+	// reply.Lines and reply.TotalCents.
 
 	// TODO(step02) Task 4: log "order placed" with the order's id and total,
 	// with o.svc.Logger().InfoContext, so that the line carries ctx's trace id.
@@ -102,8 +103,9 @@ func (o *orders) dish(ctx context.Context, id int) (dish, error) {
 	// and trace id still apply.
 
 	var d dish
-	// TODO(step02) Task 1: ask menu for the dish: call "menu.get" with
-	// o.svc.Call, and decode the answer into d.
+	// TODO(step02) Task 1: ask menu for the dish: call
+	// "menu.get" with o.svc.Call, and decode the answer
+	// into d.
 	err := hive.Errorf(hive.Internal, "menu.get is not called yet: see TODO(step02) Task 1 in order/order.go")
 	// TODO(step02) Going further: when menu fails (but not with NotFound:
 	// then the dish is gone), answer with the dish as order last saw it,

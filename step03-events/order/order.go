@@ -72,7 +72,9 @@ func (o *Order) place(ctx context.Context, req PlaceRequest) (PlaceReply, error)
 	// here, and the kitchen has to deal with it (task 4).
 	id := newOrderID()
 
-	// TODO(step03) Task 1: emit "order.placed" with an OrderPlaced body; if that fails, fail the call with hive.Unavailable, because the order was not taken.
+	// TODO(step03) Task 1: emit "order.placed" with an
+	// OrderPlaced body; if that fails, fail the call with
+	// hive.Unavailable, because the order was not taken.
 	return PlaceReply{OrderID: id}, nil
 }
 

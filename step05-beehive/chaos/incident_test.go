@@ -11,16 +11,17 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
 )
 
-// fakeRabbitmqctl puts a rabbitmqctl that runs script first on the PATH,
-// for the rest of the test.
+// fakeRabbitmqctl makes brokertest run a rabbitmqctl that runs script,
+// for the rest of the test, instead of the broker's own.
 func fakeRabbitmqctl(t *testing.T, script string) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "rabbitmqctl"), []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+	path := filepath.Join(t.TempDir(), "rabbitmqctl")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv(brokertest.RabbitmqctlEnv, path)
 }
 
 // An incident whose tool hangs is the machine's fault, and says so once its

@@ -9,6 +9,7 @@
 //	hive dead list|show|replay|purge SUB   a subscription's dead letters
 //	hive status                            every instance's counters
 //	hive node [-c hive.yml] [-chaos 5s]    run many instances of each service
+//	hive conform SERVICE                   check a service against PROTOCOL.md
 //
 // It finds the hive the way env.Run does, through the HIVE_* environment
 // variables (HIVE_NAMESPACE, HIVE_ZOOKEEPER, HIVE_AMQP_URL, ...), whose
@@ -47,7 +48,7 @@ func main() {
 }
 
 // commands are hive's commands, in the order "hive help" lists them.
-var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, node}
+var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, node, conformCmd}
 
 // run runs the command that args name and returns the exit code: 0 for
 // success, 1 for a failure, 2 for a mistake in the command line.
@@ -128,7 +129,7 @@ Environment (the defaults are what "make up" starts):
   HIVE_ZOOKEEPER  ZooKeeper servers, host:port,... (127.0.0.1:2181)
   HIVE_STATIC     for HIVE_REGISTRY=static: menu=127.0.0.1:8002,order=...
   HIVE_EVENTS     rabbitmq or memory (rabbitmq)
-  HIVE_AMQP_URL   RabbitMQ (amqp://guest:guest@127.0.0.1:5672/)
+  HIVE_AMQP_URL   RabbitMQ, URL,... (amqp://guest:guest@127.0.0.1:5672/)
   HIVE_LOG_LEVEL  debug, info, warn or error (error, for this command)
 
 Example:

@@ -281,10 +281,12 @@ func TestStatus(t *testing.T) {
 
 	res := runHive(t, brokerEnv(t, n), "", "status")
 	require.Equal(t, 0, res.code)
-	assert.Regexp(t, `^SERVICE +INSTANCE +ENDPOINT +CALLS +ERRORS +IN-FLIGHT +HANDLED +FAILED +P50 +P99 +UP\n`, res.stdout)
+	assert.Regexp(t, `^SERVICE +INSTANCE +ENDPOINT +CALLS +ERRORS +IN-FLIGHT +HANDLED +FAILED +P50 +P99 +CONNS +GOROUTINES +UP\n`, res.stdout)
 	fields := row(t, res.stdout, menu.ID())
 	assert.Equal(t, []string{"menu", menu.ID(), menu.Endpoint(), strconv.FormatInt(calls+2, 10), "1", "0", "1", "0"}, fields[:8])
 	assert.Regexp(t, `^\d+\.\d\dms$`, fields[8])
+	assert.Regexp(t, `^[1-9]\d*$`, fields[10], "the status call's own connection is open")
+	assert.Regexp(t, `^[1-9]\d*$`, fields[11], "goroutines")
 	assert.Contains(t, row(t, res.stdout, "ghost-1"), "unavailable:")
 }
 
@@ -315,4 +317,22 @@ func TestDiscoverAndStatusSkipRecordsNoCallerCanUse(t *testing.T) {
 		assert.Contains(t, res.stdout, "3 records skipped, which no caller can use:", "hive %s", cmd)
 		assert.Contains(t, res.stdout, `is listed under "menu"`, "hive %s", cmd)
 	}
+}
+
+func TestConform(t *testing.T) {
+	t.Parallel()
+	n := brokertest.NewNetwork(t)
+	n.Start(newMenu(nil))
+	res := runHive(t, brokerEnv(t, n), "", "conform", "menu")
+	assert.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "✓ a call meant for another service is unavailable  (PROTOCOL.md: RPC, The request)")
+	assert.Contains(t, res.stdout, "0 broken, 1 not checked.", "the event it fails on was not named")
+
+	res = runHive(t, brokerEnv(t, n), "", "conform", "kitchen")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stdout, "✗ the service has an instance node")
+	assert.Contains(t, res.stderr, "the service breaks the protocol")
+
+	res = runHive(t, brokerEnv(t, n), "", "conform", "-fail", "nojson", "menu")
+	assert.Equal(t, 2, res.code)
 }

@@ -85,17 +85,18 @@ func statusTable(ctx context.Context, out io.Writer, reg registry.Registry, clie
 	wg.Wait()
 
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "SERVICE\tINSTANCE\tENDPOINT\tCALLS\tERRORS\tIN-FLIGHT\tHANDLED\tFAILED\tP50\tP99\tUP")
+	fmt.Fprintln(w, "SERVICE\tINSTANCE\tENDPOINT\tCALLS\tERRORS\tIN-FLIGHT\tHANDLED\tFAILED\tP50\tP99\tCONNS\tGOROUTINES\tUP")
 	for i, inst := range instances {
 		if errs[i] != nil {
 			// Dashes keep the columns of the other lines in place; the error
 			// goes last, where it widens no column.
-			fmt.Fprintf(w, "%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\t%v\n", inst.Service, inst.ID, inst.Endpoint, errs[i])
+			fmt.Fprintf(w, "%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%v\n", inst.Service, inst.ID, inst.Endpoint, errs[i])
 			continue
 		}
 		s := answers[i]
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Service, s.Instance, s.Endpoint,
-			s.Calls, s.Errors, s.InFlight, s.EventsHandled, s.EventsFailed, millis(s.LatencyP50), millis(s.LatencyP99), since(s.Started))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n", s.Service, s.Instance, s.Endpoint,
+			s.Calls, s.Errors, s.InFlight, s.EventsHandled, s.EventsFailed, millis(s.LatencyP50), millis(s.LatencyP99),
+			s.Connections, s.Goroutines, since(s.Started))
 	}
 	return w.Flush()
 }

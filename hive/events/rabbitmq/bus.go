@@ -39,10 +39,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -126,8 +128,8 @@ func (o Options) withDefaults() Options {
 // Bus is an events.Bus on RabbitMQ. Create it with New; it is safe for
 // concurrent use.
 type Bus struct {
-	url       string // holds the password: log host instead
-	host      string // host:port of the broker
+	brokers   []broker // the nodes to connect to, tried in turn
+	next      int      // the broker that dial tries first (New, then keepConnected alone)
 	namespace string
 	layout    layout // the names of its exchanges and queues
 	log       *slog.Logger
@@ -143,6 +145,14 @@ type Bus struct {
 	current  *session        // the newest connection; it may have died since
 	replaced chan struct{}   // closed when current is replaced
 	durable  map[string]bool // names of the durable queues declared, for DeleteNamespace
+
+	// routed holds the event types that a queue took once. RabbitMQ
+	// returns an event whose queue is down on a node of a cluster (a
+	// classic queue) just as it returns one that no queue is bound to:
+	// after one was taken, a return means the queue is down (or was
+	// deleted), and Publish says so, with events.ErrNotStored, rather than
+	// that nobody subscribes.
+	routed sync.Map
 }
 
 var (
@@ -150,23 +160,39 @@ var (
 	_ events.DeadLetterKeeper = (*Bus)(nil)
 )
 
+// A broker is one node that the Bus may connect to.
+type broker struct {
+	url  string // holds the password: log host instead
+	host string // host:port
+}
+
 // New connects to the broker at amqpURL (amqp://user:password@host:port/)
 // and declares the namespace's exchange (see Options). It fails at once if
 // the broker does not answer; later, the Bus repairs lost connections by
 // itself.
+//
+// amqpURL may list the nodes of a cluster, separated by commas. The Bus
+// connects to one of them, and when that connection is lost, or a node
+// does not answer, it tries the next, in the order of the list, going round;
+// the first it tries is picked at random, so that the instances of a hive
+// spread over the nodes instead of all crowding the first.
 func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
-	uri, err := amqp.ParseURI(amqpURL)
-	if err != nil {
-		// The parse error quotes the whole URL, password and all.
-		if urlErr, ok := errors.AsType[*url.Error](err); ok {
-			err = urlErr.Err
+	var brokers []broker
+	for u := range strings.SplitSeq(amqpURL, ",") {
+		uri, err := amqp.ParseURI(strings.TrimSpace(u))
+		if err != nil {
+			// The parse error quotes the whole URL, password and all.
+			if urlErr, ok := errors.AsType[*url.Error](err); ok {
+				err = urlErr.Err
+			}
+			return nil, fmt.Errorf("rabbitmq: bad AMQP URL (%d of %d): %w", len(brokers)+1, strings.Count(amqpURL, ",")+1, err)
 		}
-		return nil, fmt.Errorf("rabbitmq: bad AMQP URL: %w", err)
+		brokers = append(brokers, broker{url: strings.TrimSpace(u), host: net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port))})
 	}
 	opts = opts.withDefaults()
 	b := &Bus{
-		url:       amqpURL,
-		host:      net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)),
+		brokers:   brokers,
+		next:      rand.IntN(len(brokers)),
 		namespace: opts.Namespace,
 		layout:    layout{opts.Namespace},
 		log:       opts.Logger,
@@ -174,9 +200,10 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 		durable:   make(map[string]bool),
 		replaced:  make(chan struct{}),
 	}
+	var err error
 	b.current, err = b.dial(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("rabbitmq: cannot connect to %s: %w: run `make up`, or set HIVE_AMQP_URL", b.host, err)
+		return nil, fmt.Errorf("rabbitmq: cannot connect to %s: %w: run `make up`, or set HIVE_AMQP_URL", b.hosts(), err)
 	}
 	b.life, b.endLife = context.WithCancel(context.Background())
 	b.running.Go(b.keepConnected)
@@ -194,7 +221,10 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 // a pattern that matches e.Type, the broker returns it instead of
 // dropping it, and Publish fails with an error that wraps
 // events.ErrNoSubscriber. Taps are bound to the broadcast exchange only,
-// so they never make an event look delivered.
+// so they never make an event look delivered. If the broker refuses the
+// event (a nack), or returns an event of a type that a queue took before
+// (its queue is down), or does not confirm it before ctx ends, Publish
+// fails with an error that wraps events.ErrNotStored.
 //
 // While the connection is down, Publish waits for the Bus to reconnect,
 // until ctx ends: give it a deadline. If the connection breaks before the
@@ -232,16 +262,28 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 				outgoing{exchange: b.layout.workExchange(), key: e.Type, msg: msg, mandatory: true},
 				outgoing{exchange: b.layout.broadcastExchange(), key: e.Type, msg: copied})
 		}
-		if errors.Is(err, errLost) {
+		switch {
+		case errors.Is(err, errLost):
 			continue
-		}
-		if errors.Is(err, errUnroutable) {
+		case err == nil:
+			b.routed.Store(e.Type, true)
+			return nil
+		case errors.Is(err, errUnroutable):
+			if _, ok := b.routed.Load(e.Type); ok {
+				return fmt.Errorf("rabbitmq: publish %s: %w: no queue took it, though one did before: "+
+					"a subscriber's queue is down (a classic queue on a stopped node of a cluster; see HIVE_QUEUE_TYPE) or was deleted",
+					e.Type, events.ErrNotStored)
+			}
 			return fmt.Errorf("rabbitmq: publish %s: %w (no service's queue on exchange %s is bound to it)", e.Type, events.ErrNoSubscriber, b.layout.workExchange())
-		}
-		if err != nil {
+		case errors.Is(err, events.ErrClosed):
 			return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
+		case ctx.Err() != nil:
+			// A quorum queue without a majority of its nodes does not
+			// answer until it has them again.
+			return fmt.Errorf("rabbitmq: publish %s: %w: no confirm from RabbitMQ in time: %w", e.Type, events.ErrNotStored, err)
+		default:
+			return fmt.Errorf("rabbitmq: publish %s: %w: %w", e.Type, events.ErrNotStored, err)
 		}
-		return nil
 	}
 }
 
@@ -396,12 +438,22 @@ func (b *Bus) DeleteQueues(ctx context.Context, subs ...events.Subscription) err
 	})
 }
 
-// deleting runs del on a channel of a connection of its own, so that it
-// works whatever state the bus's own session is in, after Close too.
+// deleting runs del on a channel of a connection of its own, to the first
+// broker that answers, so that it works whatever state the bus's own
+// session is in, after Close too.
 func (b *Bus) deleting(ctx context.Context, what string, del func(*amqp.Channel) error) error {
-	conn, err := amqp.DialConfig(b.url, amqp.Config{Dial: dialContext(ctx)})
-	if err != nil {
-		return fmt.Errorf("rabbitmq: %s: cannot connect to %s: %w", what, b.host, err)
+	var conn *amqp.Connection
+	var errs []error
+	for _, br := range b.brokers {
+		c, err := amqp.DialConfig(br.url, amqp.Config{Dial: dialContext(ctx)})
+		if err == nil {
+			conn = c
+			break
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", br.host, err))
+	}
+	if conn == nil {
+		return fmt.Errorf("rabbitmq: %s: cannot connect: %w", what, errors.Join(errs...))
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()

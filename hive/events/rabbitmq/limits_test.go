@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,13 +93,8 @@ func TestPublishEndsWhenTheConnectionCloses(t *testing.T) {
 func TestPublishEndsWhenTheNetworkBreaks(t *testing.T) {
 	t.Parallel()
 	amqpURL, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
-	proxy, err := brokertest.NewProxy(brokertest.AMQPHost(amqpURL))
-	require.NoError(t, err)
-	t.Cleanup(proxy.Close)
-	u, err := url.Parse(amqpURL)
-	require.NoError(t, err)
-	u.Host = proxy.Addr()
-	publishAcrossABreak(t, newBus(t, u.String(), ns), func() {
+	proxy, proxied := proxyTo(t, amqpURL)
+	publishAcrossABreak(t, newBus(t, proxied, ns), func() {
 		proxy.Cut()
 		proxy.Restore()
 	})

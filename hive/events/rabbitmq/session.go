@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 // keeps that simple: an ack on a dead channel fails, and the broker hands
 // the message out again.
 type session struct {
+	host string // the broker's host:port
 	conn *amqp.Connection
 	pub  *amqp.Channel // in confirm mode: the broker acks every message it has stored
 	dead chan struct{} // closed once conn or pub has closed
@@ -75,12 +77,36 @@ var (
 // an address where no broker answers, rather than hanging.
 const dialTimeout = 5 * time.Second
 
-// dial opens a session and declares the namespace's exchange on it.
+// dial opens a session to one of the brokers, trying each once, in turn,
+// from b.next on; the next dial starts with the broker after the one it
+// connected to. Only New and keepConnected call it, one at a time.
 func (b *Bus) dial(ctx context.Context) (*session, error) {
+	var errs []error
+	for range b.brokers {
+		br := b.brokers[b.next]
+		b.next = (b.next + 1) % len(b.brokers)
+		s, err := b.dialOne(ctx, br)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", br.host, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if len(errs) == 1 {
+		return nil, errors.Unwrap(errs[0])
+	}
+	return nil, errors.Join(errs...)
+}
+
+// dialOne opens a session to br and declares the namespace's exchanges on
+// it.
+func (b *Bus) dialOne(ctx context.Context, br broker) (*session, error) {
 	props := amqp.NewConnectionProperties()
 	// Shown by the management UI and `rabbitmqctl list_connections`.
 	props.SetClientConnectionName(b.namespace)
-	conn, err := amqp.DialConfig(b.url, amqp.Config{Properties: props, Dial: dialContext(ctx)})
+	conn, err := amqp.DialConfig(br.url, amqp.Config{Properties: props, Dial: dialContext(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +115,17 @@ func (b *Bus) dial(ctx context.Context) (*session, error) {
 		conn.Close()
 		return nil, err
 	}
+	s.host = br.host
 	return s, nil
+}
+
+// hosts names the brokers, for messages.
+func (b *Bus) hosts() string {
+	hosts := make([]string, len(b.brokers))
+	for i, br := range b.brokers {
+		hosts[i] = br.host
+	}
+	return strings.Join(hosts, ", ")
 }
 
 // dialContext dials like amqp.DefaultDial, but gives up when ctx ends.
@@ -315,7 +351,7 @@ func (b *Bus) session(ctx context.Context) (*session, error) {
 		case <-b.life.Done():
 			return nil, events.ErrClosed
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for the connection to %s: %w", b.host, ctx.Err())
+			return nil, fmt.Errorf("waiting for a connection to %s: %w", b.hosts(), ctx.Err())
 		}
 	}
 }
@@ -334,13 +370,13 @@ func (b *Bus) keepConnected() {
 		case <-b.life.Done():
 			return
 		}
-		b.log.Warn("rabbitmq: connection lost; reconnecting", "broker", b.host, "reason", s.why)
+		b.log.Warn("rabbitmq: connection lost; reconnecting", "broker", s.host, "reason", s.why)
 		s.conn.Close() // in case only the publishing channel died
 
 		var pause backoff
 		next, err := b.dial(b.life)
 		for err != nil {
-			b.log.Warn("rabbitmq: reconnect failed; trying again", "broker", b.host, "error", err)
+			b.log.Warn("rabbitmq: reconnect failed; trying again", "brokers", b.hosts(), "error", err)
 			if !pause.wait(b.life) {
 				return
 			}
@@ -352,7 +388,7 @@ func (b *Bus) keepConnected() {
 		close(b.replaced)
 		b.replaced = make(chan struct{})
 		b.mu.Unlock()
-		b.log.Info("rabbitmq: reconnected", "broker", b.host)
+		b.log.Info("rabbitmq: reconnected", "broker", next.host)
 	}
 }
 

@@ -3,6 +3,8 @@ package brokertest
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -10,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -40,9 +44,11 @@ const RequireEnv = "HIVE_REQUIRE_BROKERS"
 //  3. a container started with testcontainers-go, if Docker runs;
 //
 // and otherwise skips t with a message that says to run "make up" (or fails
-// it, when HIVE_REQUIRE_BROKERS=1).
+// it, when HIVE_REQUIRE_BROKERS=1). go test -short skips every test on
+// real brokers.
 func RabbitMQ(t testing.TB) string {
 	t.Helper()
+	skipIfShort(t)
 	if u := os.Getenv(rabbitMQ.env); u != "" {
 		return u
 	}
@@ -58,6 +64,7 @@ func RabbitMQ(t testing.TB) string {
 // 127.0.0.1:2181, then a testcontainers-go container, like RabbitMQ does.
 func ZooKeeper(t testing.TB) []string {
 	t.Helper()
+	skipIfShort(t)
 	if s := os.Getenv(zooKeeper.env); s != "" {
 		return strings.Split(s, ",")
 	}
@@ -66,6 +73,15 @@ func ZooKeeper(t testing.TB) []string {
 		return nil // only a fake testing.TB gets here: a real one stops in resolve
 	}
 	return []string{addr}
+}
+
+// skipIfShort skips t under go test -short: tests on real brokers take
+// seconds each, and -short asks for the quick ones.
+func skipIfShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("a test on real brokers: -short leaves it out")
+	}
 }
 
 // A broker is what resolve needs to know to find one: its name for
@@ -98,7 +114,7 @@ var (
 		probe:       probeRabbitMQ,
 		startup:     startup,
 		container: func() (string, error) {
-			return rabbitContainer.start(rabbitMQImage, "5672/tcp", rabbitMQEnv, "Server startup complete")
+			return rabbitContainer.start("RabbitMQ", probeRabbitMQ, rabbitMQImage, "5672/tcp", rabbitMQEnv, "Server startup complete")
 		},
 	}
 	zooKeeper = broker{
@@ -108,7 +124,7 @@ var (
 		probe:       probe.ZooKeeper,
 		startup:     startup,
 		container: func() (string, error) {
-			return zkContainer.start(zooKeeperImage, "2181/tcp", map[string]string{"ZOO_4LW_COMMANDS_WHITELIST": "*"}, "binding to port")
+			return zkContainer.start("ZooKeeper", probe.ZooKeeper, zooKeeperImage, "2181/tcp", map[string]string{"ZOO_4LW_COMMANDS_WHITELIST": "*"}, "binding to port")
 		},
 	}
 )
@@ -187,29 +203,72 @@ func missing(t testing.TB, b broker, st probe.Status, err error) {
 	t.Skip(msg)
 }
 
-// A container is started at most once per test binary and shared by all
-// its tests (each test keeps to its own namespace); the Ryuk reaper of
-// testcontainers-go removes it when the test binary ends.
+// A container is started at most once per test binary, at the first
+// test that needs it, and shared by all its tests (each test keeps to its
+// own namespace). The test binary owns it, and the Ryuk reaper of
+// testcontainers-go ends it when the binary ends: Go's testing gives a
+// package no hook at its end but a TestMain of its own, which each of the
+// packages on brokers would need.
+//
+// Containers are not shared across packages: go test runs each package in
+// a process of its own, several at once, and none of them knows that it
+// is the last, to end a shared container. One set of brokers for a whole
+// test run is what `make up` is for: each package's container takes the
+// broker's start-up time (RabbitMQ's: 20-30 s on a laptop) once more.
 var rabbitContainer, zkContainer sharedContainer
 
 type sharedContainer struct {
 	once sync.Once
 	addr string
 	err  error
+
+	mu  sync.Mutex // guards ctr, which started reads while start may run
+	ctr *testcontainers.DockerContainer
 }
 
-func (c *sharedContainer) start(image, port string, env map[string]string, readyLog string) (string, error) {
+func (c *sharedContainer) start(name string, check func(context.Context, string) probe.Status, image, port string, env map[string]string, readyLog string) (string, error) {
 	c.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		c.addr, c.err = startContainer(ctx, image, port, env, readyLog)
+		var ctr *testcontainers.DockerContainer
+		ctr, c.addr, c.err = startContainer(ctx, name, check, image, port, containerOptions(port, env, readyLog))
+		c.mu.Lock()
+		c.ctr = ctr
+		c.mu.Unlock()
 	})
 	return c.addr, c.err
 }
 
-func startContainer(ctx context.Context, image, port string, env map[string]string, readyLog string) (addr string, err error) {
+// started returns the container that start started, or nil.
+func (c *sharedContainer) started() *testcontainers.DockerContainer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ctr
+}
+
+// containerOptions are how brokertest runs a broker's image: port
+// published on 127.0.0.1 only, as docker-compose.yml publishes it (the
+// brokers take the well-known guest/guest login), on a port that Docker
+// picks; labelled as brokertest's; ready once readyLog shows in its log.
+func containerOptions(port string, env map[string]string, readyLog string) []testcontainers.ContainerCustomizer {
+	return []testcontainers.ContainerCustomizer{
+		testcontainers.WithExposedPorts(port),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.PortBindings = network.PortMap{network.MustParsePort(port): {{HostIP: netip.MustParseAddr("127.0.0.1")}}}
+		}),
+		testcontainers.WithEnv(env),
+		testcontainers.WithLabels(map[string]string{probe.ContainerLabel: "1"}),
+		testcontainers.WithWaitStrategy(wait.ForLog(readyLog)),
+	}
+}
+
+// startContainer runs image with opts and returns the container, and the
+// address where it publishes port, once the broker in it serves clients
+// (check says so, as it does for `make up`'s). A container that does not
+// get there is removed at once.
+func startContainer(ctx context.Context, name string, check func(context.Context, string) probe.Status, image, port string, opts []testcontainers.ContainerCustomizer) (ctr *testcontainers.DockerContainer, addr string, err error) {
 	if err := dockerRuns(ctx); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	// testcontainers-go panics in some setups; that must read as an error,
 	// not a crash.
@@ -217,16 +276,53 @@ func startContainer(ctx context.Context, image, port string, env map[string]stri
 		if r := recover(); r != nil {
 			err = fmt.Errorf("start %s: %v", image, r)
 		}
+		if err != nil && ctr != nil {
+			// Run returns the container with its error, when it failed
+			// after creating it: it must not stay behind.
+			testcontainers.TerminateContainer(ctr)
+			ctr = nil
+		}
 	}()
-	ctr, err := testcontainers.Run(ctx, image,
-		testcontainers.WithExposedPorts(port),
-		testcontainers.WithEnv(env),
-		testcontainers.WithWaitStrategy(wait.ForListeningPort(port), wait.ForLog(readyLog)),
-	)
+	ctr, err = testcontainers.Run(ctx, image, opts...)
 	if err != nil {
-		return "", fmt.Errorf("start %s: %w", image, err)
+		return ctr, "", containerError(image, err)
 	}
-	return ctr.PortEndpoint(ctx, port, "")
+	addr, err = endpoint(ctx, ctr, port)
+	if err != nil {
+		return ctr, "", fmt.Errorf("start %s: %w", image, err)
+	}
+	if st := probe.Wait(ctx, func(ctx context.Context) probe.Status { return check(ctx, addr) }); st.State != probe.Ready {
+		return ctr, "", fmt.Errorf("start %s: %s does not serve clients on %s: %s", image, name, addr, st.Detail)
+	}
+	return ctr, addr, nil
+}
+
+// endpoint returns the host:port where ctr publishes port: 127.0.0.1,
+// rather than "localhost", which may mean ::1, where nothing is published.
+func endpoint(ctx context.Context, ctr *testcontainers.DockerContainer, port string) (string, error) {
+	host, err := ctr.Host(ctx)
+	if err != nil {
+		return "", err
+	}
+	mapped, err := ctr.MappedPort(ctx, port)
+	if err != nil {
+		return "", err
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, mapped.Port()), nil
+}
+
+// containerError says what to do about a container that could not start:
+// most often an image that cannot be downloaded, the reaper's included.
+func containerError(image string, err error) error {
+	hint := "`make pull` downloads the images while the network is good; `make up` runs the brokers once for all the tests"
+	if strings.Contains(err.Error(), "reaper") {
+		return fmt.Errorf("start %s: testcontainers-go could not start its reaper, %s, which removes the test's containers when the tests end (%w).\n%s",
+			image, testcontainers.ReaperDefaultImage, err, hint)
+	}
+	return fmt.Errorf("start %s: %w.\n%s", image, err, hint)
 }
 
 // dockerRuns returns nil when a Docker engine answers, and otherwise an

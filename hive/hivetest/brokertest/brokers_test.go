@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/testcontainers/testcontainers-go"
+
 	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/broker/brokerfake"
 )
@@ -229,4 +233,64 @@ func TestComposeFileUsesTheSameImages(t *testing.T) {
 			t.Errorf("docker-compose.yml does not use the image %q that brokers.go uses", image)
 		}
 	}
+}
+
+// TestContainerOptions: brokertest's containers publish the broker's
+// port on 127.0.0.1 only, as docker-compose.yml does (the brokers take
+// the well-known guest/guest login), and carry the label that `make down`
+// removes leftovers by.
+func TestContainerOptions(t *testing.T) {
+	var req testcontainers.GenericContainerRequest
+	for _, opt := range containerOptions("5672/tcp", nil, "Server startup complete") {
+		if err := opt.Customize(&req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if req.HostConfigModifier == nil {
+		t.Fatal("the container's ports are published on every address, want 127.0.0.1 only")
+	}
+	var hc container.HostConfig
+	req.HostConfigModifier(&hc)
+	bindings := hc.PortBindings[network.MustParsePort("5672/tcp")]
+	if len(bindings) != 1 || bindings[0].HostIP.String() != "127.0.0.1" || bindings[0].HostPort != "" {
+		t.Errorf("5672/tcp is published as %+v, want once, on 127.0.0.1, on a port Docker picks", bindings)
+	}
+	if req.Labels[probe.ContainerLabel] == "" {
+		t.Errorf("the container's labels %v lack %s", req.Labels, probe.ContainerLabel)
+	}
+}
+
+// TestContainerErrorSaysWhatToDo: a broker test on a machine that cannot
+// download images (the meetup's Wi-Fi) says which image, the reaper's
+// included, and what to do.
+func TestContainerErrorSaysWhatToDo(t *testing.T) {
+	err := containerError(rabbitMQImage, errors.New(`generic container: reaper: new reaper: run container: create container: Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host`))
+	for _, want := range []string{"testcontainers/ryuk:", "make pull", "make up", "registry-1.docker.io"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestShortSkipsBrokerTests: go test -short leaves out every test on real
+// brokers, even under HIVE_REQUIRE_BROKERS=1 and with the brokers there.
+func TestShortSkipsBrokerTests(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestChildShort$", "-test.short", "-test.v")
+	cmd.Env = append(os.Environ(), childShortEnv+"=1", RequireEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- SKIP: TestChildShort") || !strings.Contains(string(out), "-short") {
+		t.Errorf("under -short, a broker test = %v:\n%s\nwant it skipped, naming -short", err, out)
+	}
+}
+
+const childShortEnv = "HIVETEST_CHILD_SHORT"
+
+func TestChildShort(t *testing.T) {
+	if os.Getenv(childShortEnv) == "" {
+		return // a normal run: this test only works as a child process
+	}
+	RabbitMQ(t)
+	ZooKeeper(t)
 }

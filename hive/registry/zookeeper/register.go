@@ -1,6 +1,7 @@
 package zookeeper
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,11 @@ func (r *Registry) Register(ctx context.Context, inst registry.Instance) error {
 		return fmt.Errorf("zookeeper: register %s: %w", inst.ID, err)
 	}
 	r.registered[path] = inst
+	r.endGuard(path) // of an earlier record of the same ID
+	stop := make(chan struct{})
+	r.guards[path] = stop
+	r.wg.Add(1)
+	go r.guard(path, stop)
 	return nil
 }
 
@@ -42,7 +48,9 @@ func (r *Registry) Register(ctx context.Context, inst registry.Instance) error {
 // the same ID may exist: an earlier record, or the node of an expired
 // session that the server has not removed yet. create deletes it first
 // (rather than changing its data), so the node is ours and watchers, who
-// watch the list of nodes, see the change. r.mu must be held.
+// watch the list of nodes, see the change. A node of this session that
+// holds inst already stays: the guard of a node and a new session's
+// registering may both come to it. r.mu must be held.
 func (r *Registry) create(node string, inst registry.Instance) error {
 	data, err := json.Marshal(inst)
 	if err != nil {
@@ -57,6 +65,10 @@ func (r *Registry) create(node string, inst registry.Instance) error {
 			return err
 		}
 	case errors.Is(err, zk.ErrNodeExists): // a stale node of an earlier session, or a new record
+		held, stat, err := r.conn.Get(node)
+		if err == nil && stat.EphemeralOwner == r.conn.SessionID() && bytes.Equal(held, data) {
+			return nil
+		}
 		if err := r.conn.Delete(node, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 			return err
 		}
@@ -78,6 +90,7 @@ func (r *Registry) Deregister(ctx context.Context, inst registry.Instance) error
 	}
 	path := r.servicePath(inst.Service) + "/" + inst.ID
 	delete(r.registered, path)
+	r.endGuard(path)
 	if err := r.conn.Delete(path, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 		return fmt.Errorf("zookeeper: deregister %s: %w", inst.ID, err)
 	}

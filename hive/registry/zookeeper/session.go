@@ -67,3 +67,59 @@ func (r *Registry) registerAll() error {
 	}
 	return nil
 }
+
+// guard watches the node of an instance registered at node, and creates
+// it again as soon as it goes while the instance is registered: anyone
+// may delete a node, and callers would not find the instance until its
+// next session. It ends when stop closes (Deregister, or a new Register of
+// the same ID, which starts a guard of its own) or the registry closes.
+func (r *Registry) guard(node string, stop <-chan struct{}) {
+	defer r.wg.Done()
+	for {
+		exists, _, changed, err := r.conn.ExistsW(node)
+		switch {
+		case err != nil: // no connection right now: look again a little later
+			changed = fireAfter(retryDelay)
+		case !exists:
+			if err := r.restore(node, stop); err != nil {
+				r.logger.Warn("zookeeper: register again the node someone deleted", "node", node, "error", err)
+				changed = fireAfter(retryDelay)
+			}
+		}
+		select {
+		case <-r.done:
+			return
+		case <-stop:
+			return
+		case <-changed:
+		}
+	}
+}
+
+// restore creates the node of a registered instance again, unless its
+// guard was stopped meanwhile.
+func (r *Registry) restore(node string, stop <-chan struct{}) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	select {
+	case <-stop:
+		return nil
+	default:
+	}
+	if r.isClosed() {
+		return nil
+	}
+	if err := r.create(node, r.registered[node]); err != nil {
+		return err
+	}
+	r.logger.Warn("zookeeper: the instance's node was deleted while it runs; registered it again", "node", node)
+	return nil
+}
+
+// endGuard stops the guard of node, if it has one. r.mu must be held.
+func (r *Registry) endGuard(node string) {
+	if stop, ok := r.guards[node]; ok {
+		close(stop)
+		delete(r.guards, node)
+	}
+}

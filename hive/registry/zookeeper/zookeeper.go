@@ -18,10 +18,12 @@
 //   - A session that expires (the server heard nothing for the session
 //     timeout) takes its ephemeral nodes with it. The client then gets a new
 //     session, and the registry registers every instance again.
+//   - Anyone may delete a node. The registry watches the node of each
+//     instance it registered, and creates it again if it goes.
 //
 // Read the files in this order: zookeeper.go (New and Close), register.go
 // (writing and reading instances), watch.go (watches that fire once), and
-// session.go (what a new session needs).
+// session.go (what a new session needs, and the guard of each node).
 package zookeeper
 
 import (
@@ -50,6 +52,7 @@ type Registry struct {
 	// so that writes never interleave and nothing starts after Close.
 	mu         sync.Mutex
 	registered map[string]registry.Instance // by node path: what to register again on a new session
+	guards     map[string]chan struct{}     // by node path: closed to end the guard of the node (see guard)
 
 	// skipped holds, by service and node, why the latest read of each
 	// service left out a node: for Skipped, and so that each reason is
@@ -58,7 +61,7 @@ type Registry struct {
 	skipped   map[string]map[string]string
 
 	done chan struct{}  // closed by Close, under mu: ends the goroutines below
-	wg   sync.WaitGroup // the session keeper and the watches
+	wg   sync.WaitGroup // the session keeper, the watches and the guards
 }
 
 var (
@@ -122,6 +125,7 @@ func New(ctx context.Context, servers []string, opts Options) (*Registry, error)
 		logger:     opts.logger(),
 		sessions:   make(chan struct{}, 1),
 		registered: make(map[string]registry.Instance),
+		guards:     make(map[string]chan struct{}),
 		skipped:    make(map[string]map[string]string),
 		done:       make(chan struct{}),
 	}

@@ -132,6 +132,45 @@ func TestExpiredSessionRegistersAgain(t *testing.T) {
 	registrytest.Expect(t, fromBee, 5*time.Second, "menu-1", "menu-2") // the bee's own watch was set again
 }
 
+// Anyone may delete a node. A running instance whose node goes creates
+// it again at once, without waiting for a new session: callers find it
+// again.
+func TestDeletedNodeIsCreatedAgain(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
+	removeAfter(t, servers, "/"+ns)
+	var logs hivetest.Logs
+	bee, err := zookeeper.New(ctx, servers, zookeeper.Options{Namespace: ns, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() { bee.Close() })
+	watcher := newRegistry(t, servers, ns)
+	require.NoError(t, bee.Register(ctx, menu1))
+	w, err := watcher.Watch(ctx, "menu")
+	require.NoError(t, err)
+	registrytest.Expect(t, w, 5*time.Second, "menu-1")
+
+	path := "/" + ns + "/services/menu/menu-1"
+	zk := inspector(t, servers)
+	for range 2 { // and again: the node is watched anew each time
+		deleted := time.Now()
+		require.NoError(t, zk.Delete(path, -1))
+		registrytest.Expect(t, w, 5*time.Second, "menu-1")
+		t.Logf("the node came back %v after it was deleted", time.Since(deleted).Round(time.Millisecond))
+		ok, _, err := zk.Exists(path)
+		require.NoError(t, err)
+		assert.True(t, ok, "the instance's node must be created again once someone deleted it")
+	}
+	assert.Contains(t, logs.String(), "the instance's node was deleted while it runs; registered it again")
+
+	// Deregistered, it stays away.
+	require.NoError(t, bee.Deregister(ctx, menu1))
+	registrytest.Expect(t, w, 5*time.Second)
+	ok, _, err := zk.Exists(path)
+	require.NoError(t, err)
+	assert.False(t, ok, "a deregistered instance must not come back")
+}
+
 // A short network break is not an expiry: the client reconnects within the
 // session timeout, and the session goes on with its nodes and watches.
 func TestDisconnectKeepsTheSession(t *testing.T) {

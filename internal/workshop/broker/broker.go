@@ -23,6 +23,12 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
+// ContainerLabel marks the containers that brokertest starts for tests,
+// when no broker serves on the default ports: Ryuk, testcontainers-go's
+// reaper, removes them when the tests end, and `make down` any that Ryuk
+// could not (when it is disabled, say).
+const ContainerLabel = "hive-workshop.brokertest"
+
 // A State is what a probe found at an address.
 type State int
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -10,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,7 +23,7 @@ import (
 func check(root string) error {
 	var problems []string
 	for _, s := range steps {
-		if _, err := os.Stat(filepath.Join(root, "solutions", s.Dir)); errors.Is(err, fs.ErrNotExist) {
+		if noSolutions(root, s) {
 			problems = append(problems, s.Dir+": solutions/"+s.Dir+" does not exist")
 			continue
 		}
@@ -80,7 +80,11 @@ func checkStep(root string, s Step) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	problems = append(problems, checkHints(markers, hints)...)
+	answers, err := readAnswers(filepath.Join(root, "solutions", s.Dir), s)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, checkHints(s, markers, hints, answers)...)
 	r, err := goTest(s.Dir)
 	if err != nil {
 		return nil, err
@@ -88,10 +92,11 @@ func checkStep(root string, s Step) ([]string, error) {
 	return append(problems, judge(s, markers, r)...), nil
 }
 
-// checkHints holds the README's hints to their two levels, for every task
-// a TODO comment marks: a nudge that gives no code away (no code block),
-// and the code, folded away for whoever asks.
-func checkHints(markers map[string][]marker, hints map[string]hint) []string {
+// checkHints holds the README's hints to their promise, for every task a
+// TODO comment marks: a nudge that gives no code away (no code block), and
+// the code only on request, from the solution's blocks (answers), never in
+// the README, where reading the ideas would show it.
+func checkHints(s Step, markers map[string][]marker, hints map[string]hint, answers []answer) []string {
 	var problems []string
 	for _, task := range tasksOf(markers, nil) {
 		h := hints[task]
@@ -99,10 +104,15 @@ func checkHints(markers map[string][]marker, hints map[string]hint) []string {
 		case h.Nudge == "":
 			problems = append(problems, fmt.Sprintf("README.md has no <summary>Hint for %s</summary>", taskName(task)))
 		case strings.Contains(h.Nudge, "```"):
-			problems = append(problems, fmt.Sprintf("README.md's hint for %s shows a code block: move the code to <summary>The code for %s</summary>, and nudge in words", taskName(task), taskName(task)))
+			problems = append(problems, fmt.Sprintf("README.md's hint for %s shows a code block: nudge in words; make hint TASK=%s CODE=1 shows the code, from the solution", taskName(task), task))
 		}
-		if h.Code == "" {
-			problems = append(problems, fmt.Sprintf("README.md has no <summary>The code for %s</summary>", taskName(task)))
+		if !slices.ContainsFunc(answers, func(a answer) bool { return a.Task == task }) {
+			problems = append(problems, fmt.Sprintf("solutions/%s has no solution block for %s, so make hint TASK=%s CODE=1 has no code to show", s.Dir, taskName(task), task))
+		}
+	}
+	for _, task := range tasksOf(nil, hints) {
+		if hints[task].Code != "" {
+			problems = append(problems, fmt.Sprintf("README.md shows the code for %s, in plain sight in a terminal: remove its <summary>The code for %s</summary>; make hint TASK=%s CODE=1 shows it from the solution", taskName(task), taskName(task), task))
 		}
 	}
 	return problems

@@ -99,16 +99,18 @@ func TestJudge(t *testing.T) {
 }
 
 func TestCheckHints(t *testing.T) {
+	s := Step{Dir: "step09-x"}
 	markers := map[string][]marker{"1": {{"svc/svc.go", 3}}, "2": {{"svc/svc.go", 5}}, further: {{"svc/svc.go", 9}}}
 	hints := parseHints("<details><summary>Hint for task 1</summary>\n\nLook at strings.TrimSpace.\n\n</details>\n" +
 		"<details><summary>The code for task 1</summary>\n\n```go\nname := strings.TrimSpace(req.Name)\n```\n\n</details>\n" +
 		"<details><summary>Hint for task 2</summary>\n\n```go\nreturn nil\n```\n\n</details>\n" +
 		"<details><summary>Hint for going further</summary>\n\nA map.\n\n</details>\n")
-	got := checkHints(markers, hints)
+	answers := []answer{{Task: ""}, {Task: "1"}, {Task: "2"}}
+	got := checkHints(s, markers, hints, answers)
 	want := []string{
-		"README.md's hint for task 2 shows a code block: move the code to <summary>The code for task 2</summary>, and nudge in words",
-		"README.md has no <summary>The code for task 2</summary>",
-		"README.md has no <summary>The code for going further</summary>",
+		"README.md's hint for task 2 shows a code block: nudge in words; make hint TASK=2 CODE=1 shows the code, from the solution",
+		"solutions/step09-x has no solution block for going further, so make hint TASK=further CODE=1 has no code to show",
+		"README.md shows the code for task 1, in plain sight in a terminal: remove its <summary>The code for task 1</summary>; make hint TASK=1 CODE=1 shows it from the solution",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("checkHints found\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))

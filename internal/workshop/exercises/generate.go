@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"go/format"
 	"io/fs"
@@ -20,7 +19,7 @@ const (
 // generateAll writes every exercise folder from its solution.
 func generateAll(root string) error {
 	for _, s := range steps {
-		if _, err := os.Stat(filepath.Join(root, "solutions", s.Dir)); errors.Is(err, fs.ErrNotExist) {
+		if noSolutions(root, s) {
 			fmt.Printf("skipped %s: solutions/%s does not exist\n", s.Dir, s.Dir)
 			continue
 		}
@@ -114,7 +113,7 @@ func stripSolutions(src []byte) ([]byte, error) {
 	for i, line := range strings.SplitAfter(string(src), "\n") {
 		marker := strings.TrimSpace(line)
 		switch {
-		case marker == beginMarker:
+		case isBegin(marker):
 			if state != outside {
 				return nil, fmt.Errorf("line %d: %s inside a solution block", i+1, beginMarker)
 			}
@@ -178,6 +177,9 @@ func solve(root, dir string) error {
 	for _, s := range steps {
 		if s.Dir != dir {
 			continue
+		}
+		if noSolutions(root, s) {
+			return fmt.Errorf("cannot catch up with %s: its solution, solutions/%s, is not in this copy of the workshop. Ask the presenter for it, or copy solutions/ from the workshop's repository", s.Dir, s.Dir)
 		}
 		files, err := solvedFiles(root, s)
 		if err != nil {

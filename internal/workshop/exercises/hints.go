@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"io/fs"
@@ -96,31 +96,41 @@ var todoComment = regexp.MustCompile(`^\s*//\s*TODO\((step\d\d)\) (?:Task (\d+)|
 // are, in the order of files and lines.
 func findMarkers(dir string, s Step) (map[string][]marker, error) {
 	markers := make(map[string][]marker)
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err := eachCodeFile(dir, func(rel string, lines []string) {
+		for i, line := range lines {
+			if task, ok := todoTask(line, s); ok {
+				markers[task] = append(markers[task], marker{rel, i + 1})
+			}
+		}
+	})
+	return markers, err
+}
+
+// todoTask returns the task that line marks, if it is a TODO comment of
+// step s.
+func todoTask(line string, s Step) (task string, ok bool) {
+	m := todoComment.FindStringSubmatch(line)
+	if m == nil || !strings.HasPrefix(s.Dir, m[1]) {
+		return "", false
+	}
+	return cmp.Or(m[2], further), true
+}
+
+// eachCodeFile calls do with the lines of every Go file under dir that is
+// not a test, and its path relative to dir, with slashes.
+func eachCodeFile(dir string, do func(rel string, lines []string)) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return err
 		}
-		f, err := os.Open(path)
+		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
 		rel, _ := filepath.Rel(dir, path)
-		sc := bufio.NewScanner(f)
-		for line := 1; sc.Scan(); line++ {
-			m := todoComment.FindStringSubmatch(sc.Text())
-			if m == nil || !strings.HasPrefix(s.Dir, m[1]) {
-				continue
-			}
-			task := further
-			if m[2] != "" {
-				task = m[2]
-			}
-			markers[task] = append(markers[task], marker{filepath.ToSlash(rel), line})
-		}
-		return sc.Err()
+		do(filepath.ToSlash(rel), strings.Split(string(data), "\n"))
+		return nil
 	})
-	return markers, err
 }
 
 // tasksOf lists the tasks that markers and hints name, in order: the
@@ -147,13 +157,10 @@ func taskOrder(task string) int {
 	return 1 << 20
 }
 
-// printHint writes the hint for task of the step in dir: the nudge, and the
-// code too if code is set. An unknown task is an error that lists the
-// step's tasks.
+// printHint writes the hint for task of the step in dir: the README's
+// nudge, and the solution's code too if code is set. Without a task, it
+// lists the step's tasks; an unknown task is an error that lists them.
 func printHint(w io.Writer, dir string, s Step, task string, code bool) error {
-	if task == "" {
-		return fmt.Errorf("say which task: make hint TASK=1")
-	}
 	task = strings.TrimPrefix(strings.ToLower(task), "going ")
 	hints, err := readHints(dir)
 	if err != nil {
@@ -162,6 +169,9 @@ func printHint(w io.Writer, dir string, s Step, task string, code bool) error {
 	markers, err := findMarkers(dir, s)
 	if err != nil {
 		return err
+	}
+	if task == "" {
+		return listTasks(w, dir, s, markers)
 	}
 	h, ok := hints[task]
 	if !ok {
@@ -176,12 +186,54 @@ func printHint(w io.Writer, dir string, s Step, task string, code bool) error {
 		fmt.Fprintf(w, " (%s)", ms[0])
 	}
 	fmt.Fprintf(w, ":\n\n%s\n", h.Nudge)
-	switch {
-	case h.Code == "":
-	case code:
-		fmt.Fprintf(w, "\nThe code for %s:\n\n%s\n", taskName(task), h.Code)
-	default:
+	if !code {
 		fmt.Fprintf(w, "\nStill stuck? make hint TASK=%s CODE=1 shows the code.\n", task)
+		return nil
+	}
+	root, err := moduleRoot(dir)
+	if err != nil {
+		return err
+	}
+	return printCode(w, root, s, task)
+}
+
+// listTasks writes the tasks of the step in dir, each with where its first
+// TODO comment is and what it says.
+func listTasks(w io.Writer, dir string, s Step, markers map[string][]marker) error {
+	fmt.Fprintf(w, "The tasks of step %d; make hint TASK=N shows the hint for one:\n\n", stepNumber(s))
+	for _, task := range tasksOf(markers, nil) {
+		m := markers[task][0]
+		data, err := os.ReadFile(filepath.Join(dir, m.File))
+		if err != nil {
+			return err
+		}
+		lines := strings.Split(string(data), "\n")
+		fmt.Fprintf(w, "  %-14s %s\n  %-14s %s\n", "TASK="+task, m, "", todoGist(lines[m.Line-1:]))
 	}
 	return nil
+}
+
+// gistLength is about how long a task's gist in a list may be.
+const gistLength = 90
+
+// todoGist returns the first sentence of the TODO comment that begins
+// lines[0], from the comment's lines, shortened to about gistLength.
+func todoGist(lines []string) string {
+	_, text, _ := strings.Cut(lines[0], ": ")
+	for _, line := range lines[1:] {
+		more, ok := strings.CutPrefix(strings.TrimSpace(line), "//")
+		more = strings.TrimSpace(more)
+		if !ok || more == "" || todoComment.MatchString(line) {
+			break
+		}
+		text += " " + more
+	}
+	if i := strings.Index(text+" ", ". "); i >= 0 {
+		text = text[:i+1]
+	}
+	if len(text) > gistLength {
+		cut := strings.LastIndex(text[:gistLength], " ")
+		text = text[:cut] + " …"
+	}
+	return text
 }

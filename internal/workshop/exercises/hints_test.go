@@ -47,16 +47,35 @@ func TestEveryTaskHasAHint(t *testing.T) {
 	}
 }
 
-func TestPrintHint(t *testing.T) {
-	dir := t.TempDir()
-	s := Step{Dir: "step09-test"}
-	write := func(name, text string) {
-		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+// TestHintShowsTheCodeOfEveryTask runs make hint TASK=N CODE=1 for every
+// task of every step, as an attendee would in the step's folder: the code
+// comes from the solution, and there is some for every task.
+func TestHintShowsTheCodeOfEveryTask(t *testing.T) {
+	for _, s := range steps {
+		dir := filepath.Join("..", "..", "..", s.Dir)
+		markers, err := findMarkers(dir, s)
+		require.NoError(t, err)
+		for _, task := range tasksOf(markers, nil) {
+			var out strings.Builder
+			require.NoError(t, printHint(&out, dir, s, task, true), "%s, %s", s.Dir, taskName(task))
+			assert.Contains(t, out.String(), "\nThe code for "+taskName(task)+", from solutions/"+s.Dir+":\n", "%s, %s", s.Dir, taskName(task))
+		}
 	}
-	write("README.md", "<details><summary>Hint for task 1</summary>\n\nA nudge.\n\n</details>\n"+
-		"<details><summary>The code for task 1</summary>\n\nThe code.\n\n</details>\n")
-	write("svc/svc.go", "package svc\n\n// TODO(step09) Task 1: do it.\n\n\t// TODO(step09) Task 2: and this.\nvar s = \"TODO(step09) Task 3: not a comment\"\n")
+}
+
+func TestPrintHint(t *testing.T) {
+	root := t.TempDir()
+	s := Step{Dir: "step09-test"}
+	dir := filepath.Join(root, s.Dir)
+	write := func(name, text string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(text), 0o644))
+	}
+	write("go.mod", "module example.com/w\n")
+	write("step09-test/README.md", "<details><summary>Hint for task 1</summary>\n\nA nudge.\n\n</details>\n")
+	write("step09-test/svc/svc.go", "package svc\n\n// TODO(step09) Task 1: do it. And more.\n\n\t// TODO(step09) Task 2: and this,\n\t// which goes on.\nvar s = \"TODO(step09) Task 3: not a comment\"\n")
+	write("solutions/step09-test/svc/svc.go", "package svc\n\nimport (\n\t// BEGIN SOLUTION\n\t\"fmt\"\n\t// END SOLUTION\n)\n\n"+
+		"func f() {\n\t// TODO(step09) Task 1: do it. And more.\n\t// BEGIN SOLUTION\n\tfmt.Println(1)\n\t// STUB\n\t// panic(1)\n\t// END SOLUTION\n}\n")
 
 	var out strings.Builder
 	require.NoError(t, printHint(&out, dir, s, "1", false))
@@ -64,9 +83,21 @@ func TestPrintHint(t *testing.T) {
 
 	out.Reset()
 	require.NoError(t, printHint(&out, dir, s, "1", true))
-	assert.Contains(t, out.String(), "A nudge.\n\nThe code for task 1:\n\nThe code.\n")
+	assert.Equal(t, "Hint for task 1 in step09-test (svc/svc.go:3):\n\nA nudge.\n\n"+
+		"The code for task 1, from solutions/step09-test:\n\nsvc/svc.go:12, in f:\n\n    fmt.Println(1)\n", out.String())
+
+	out.Reset()
+	require.NoError(t, printHint(&out, dir, s, "", false))
+	assert.Equal(t, "The tasks of step 9; make hint TASK=N shows the hint for one:\n\n"+
+		"  TASK=1         svc/svc.go:3\n                 do it.\n"+
+		"  TASK=2         svc/svc.go:5\n                 and this, which goes on.\n", out.String())
 
 	assert.EqualError(t, printHint(&out, dir, s, "3", false), "step09-test has no task 3; its tasks are 1, 2")
 	assert.EqualError(t, printHint(&out, dir, s, "2", false), "the README of step09-test has no hint for task 2 yet; the TODO comment at svc/svc.go:5 says what to do")
-	assert.EqualError(t, printHint(&out, dir, s, "", false), "say which task: make hint TASK=1")
+
+	// A copy of the workshop without solutions/ says where the code would be.
+	require.NoError(t, os.RemoveAll(filepath.Join(root, "solutions")))
+	out.Reset()
+	require.NoError(t, printHint(&out, dir, s, "1", true))
+	assert.Contains(t, out.String(), "A nudge.\n\nThe code for task 1 comes from solutions/step09-test, which this copy of the workshop does not have.\n")
 }

@@ -31,7 +31,7 @@
 //	exercises test             # make test: run the step's tests, end with what to do next
 //	exercises test -further    # make further: the step's going-further task
 //	exercises watch            # make watch: run the tests again whenever a .go file is saved
-//	exercises hint [-code] N   # make hint TASK=N: the README's hint for task N
+//	exercises hint [-code] [N] # make hint TASK=N: the README's hint for task N (-code: the solution's code; no N: the tasks)
 //
 // From the top folder, -step names the step: exercises hint -step step02-rpc 3.
 package main
@@ -64,9 +64,10 @@ in a step folder, or from the top folder with -step DIR:
   watch [-further]
              run the tests again whenever a .go file of the step changes,
              and show only what to do next
-  hint [-code] TASK
+  hint [-code] [TASK]
              show the README's hint for task TASK (a number, or further);
-             -code shows the code too
+             -code shows the code too, from solutions/; without TASK,
+             list the step's tasks
 `
 
 // errNotGreen ends a run whose tests failed: the output said why already.
@@ -82,7 +83,7 @@ func main() {
 	flags.Usage = func() { fmt.Fprint(os.Stderr, usage) }
 	stepName := flags.String("step", "", "the step `DIR`, from the top folder")
 	furtherOnly := flags.Bool("further", false, "run only the going-further task's tests")
-	code := flags.Bool("code", false, "show the hint's code too")
+	code := flags.Bool("code", false, "show the code too, from solutions/")
 	chaos := flags.Bool("chaos", false, "make status runs step 5's chaos test too")
 	flags.Parse(args)
 

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // pythonPage is the page that maps Go to Python for the attendees; each of
@@ -99,6 +100,78 @@ func TestPageUses(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("pageUses[%d] = %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// githubAnchor is the anchor GitHub gives a heading: lower case, without
+// punctuation, spaces as hyphens.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// pageLink matches a link from a step's README to the Python page.
+var pageLink = regexp.MustCompile(`\]\(\.\./docs/python-to-go\.md(?:#([^)]*))?\)`)
+
+// TestEveryStepHasItsPythonBox: each step's README has its "If you know
+// Python" box, linking to sections of docs/python-to-go.md that exist;
+// the top README links the page too.
+func TestEveryStepHasItsPythonBox(t *testing.T) {
+	root := filepath.Join("..", "..", "..")
+	page, err := os.ReadFile(filepath.Join(root, pythonPage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := make(map[string]bool)
+	for line := range strings.Lines(string(page)) {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			anchors[githubAnchor(strings.TrimSpace(h))] = true
+		}
+	}
+	for _, s := range steps {
+		readme, err := os.ReadFile(filepath.Join(root, s.Dir, "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "> **If you know Python.**") {
+			t.Errorf("%s/README.md has no \"If you know Python\" box", s.Dir)
+		}
+		links := pageLink.FindAllStringSubmatch(string(readme), -1)
+		if len(links) == 0 {
+			t.Errorf("%s/README.md does not link to %s", s.Dir, pythonPage)
+		}
+		for _, l := range links {
+			if l[1] != "" && !anchors[l[1]] {
+				t.Errorf("%s/README.md links to %s#%s, which has no such section", s.Dir, pythonPage, l[1])
+			}
+		}
+	}
+	top, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(top), "]("+pythonPage+")") {
+		t.Errorf("README.md does not link to %s", pythonPage)
+	}
+}
+
+func TestGithubAnchor(t *testing.T) {
+	for heading, want := range map[string]string{
+		"Declare or assign, and shadowing": "declare-or-assign-and-shadowing",
+		"Mutex and atomic":                 "mutex-and-atomic",
+		"`select` and asyncio":             "select-and-asyncio",
+	} {
+		if got := githubAnchor(heading); got != want {
+			t.Errorf("githubAnchor(%q) = %q, want %q", heading, got, want)
 		}
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -36,6 +39,9 @@ type stepRun struct {
 	Skipped  int
 	Build    bool // a package did not compile
 	ExitCode int
+	// FurtherGreen is set when the step is green and so are its
+	// going-further tests, which then ran too: nothing is left to offer.
+	FurtherGreen bool
 }
 
 // failedTest is a top-level test that failed, with all it printed.
@@ -120,18 +126,65 @@ func runStep(dir string, s Step, opts runOptions, live io.Writer) (*stepRun, err
 	// (step 5's chaos harness, step 3's system test, which builds every
 	// service) cannot pass before the earlier tasks do, so running them
 	// would only cost time and bury the failure that matters.
-	for i, pkg := range s.Packages {
+	pkgs := s.Packages
+	if opts.Further && opts.Run == "" {
+		// Only the packages that have going-further tests: the others
+		// would only say "no tests to run".
+		var err error
+		if pkgs, err = furtherPackages(dir); err != nil {
+			return r, err
+		}
+	}
+	for i, pkg := range pkgs {
 		code, err := streamTest(dir, append(args, pkg), opts.Env, handle)
 		if err != nil {
 			return r, err
 		}
 		r.ExitCode = max(r.ExitCode, code)
-		if rest := s.Packages[i+1:]; code != 0 && len(rest) > 0 {
+		if rest := pkgs[i+1:]; code != 0 && len(rest) > 0 {
 			fmt.Fprintf(live, "\n(Not run yet: the tests of %s, which come after these.)\n", strings.Join(rest, " "))
 			break
 		}
 	}
+	if !opts.Further && opts.Run == "" && r.green() {
+		// Green: has the attendee done the going-further task too? Its
+		// tests say so quietly, so that the recap offers it only when
+		// it is still to do.
+		fr, err := runStep(dir, s, runOptions{Further: true, Env: opts.Env}, io.Discard)
+		if err != nil {
+			return r, err
+		}
+		r.FurtherGreen = fr.Ran > 0 && fr.green()
+	}
 	return r, nil
+}
+
+// furtherTestFunc is how a going-further test begins in a test file.
+var furtherTestFunc = regexp.MustCompile(`(?m)^func TestFurther_`)
+
+// furtherPackages lists the packages under dir that have going-further
+// tests, as "./kitchen", in the order of their folders.
+func furtherPackages(dir string) ([]string, error) {
+	var pkgs []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, filepath.Dir(path))
+		pkg := "./" + filepath.ToSlash(rel)
+		if rel == "." {
+			pkg = "."
+		}
+		if furtherTestFunc.Match(data) && !slices.Contains(pkgs, pkg) {
+			pkgs = append(pkgs, pkg)
+		}
+		return nil
+	})
+	return pkgs, err
 }
 
 // isRunLine reports whether a line of output only repeats a test's name:
@@ -225,7 +278,11 @@ func (r *stepRun) recap(w io.Writer, dir string) error {
 		if err != nil {
 			return err
 		}
-		if len(markers[further]) > 0 {
+		switch {
+		case len(markers[further]) == 0:
+		case r.FurtherGreen:
+			fmt.Fprintln(w, "And its going-further task is green too.")
+		default:
 			fmt.Fprintln(w, "Time to spare? `make further` has a going-further task for you.")
 		}
 		if next, ok := stepAfter(s); ok {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -145,6 +146,14 @@ func TestAGreenRecapOffersTheGoingFurtherTask(t *testing.T) {
 		"Time to spare? `make further` has a going-further task for you.\n"+
 		"Next: step 4, Discovery with ZooKeeper: cd ../step04-discovery and read its README.md.\n", got.String())
 
+	// A going-further task done already is not offered again.
+	r.FurtherGreen = true
+	got.Reset()
+	require.NoError(t, r.recap(&got, dir))
+	assert.Equal(t, "\nAll green: step 3 is done.\n"+
+		"And its going-further task is green too.\n"+
+		"Next: step 4, Discovery with ZooKeeper: cd ../step04-discovery and read its README.md.\n", got.String())
+
 	// The last step has no next one.
 	r = stepRun{Step: steps[len(steps)-1], Ran: 3}
 	got.Reset()
@@ -183,4 +192,35 @@ func TestStepPackagesComeInTheOrderOfTheTasks(t *testing.T) {
 			latest, latestPkg = last, pkg
 		}
 	}
+}
+
+// TestFurtherRunsOnlyThePackagesWithFurtherTests: make further runs the
+// going-further tests where they are, so that no package says "no tests
+// to run" and none is "not run yet" for want of them.
+func TestFurtherRunsOnlyThePackagesWithFurtherTests(t *testing.T) {
+	want := map[string][]string{"step01-hello": {"./greeter"}, "step03-events": {"./kitchen"}, "step05-beehive": {"./customer"}}
+	for _, s := range steps {
+		got, err := furtherPackages(filepath.Join("..", "..", "..", s.Dir))
+		require.NoError(t, err)
+		if w, ok := want[s.Dir]; ok {
+			assert.Equal(t, w, got, s.Dir)
+		} else {
+			assert.Len(t, got, 1, "%s: %v", s.Dir, got)
+		}
+	}
+
+	// Step 2's solution (menu has no going-further test): green, its
+	// going-further task too, quietly.
+	s := steps[1]
+	dir := filepath.Join("..", "..", "..", "solutions", s.Dir)
+	var out strings.Builder
+	r, err := runStep(dir, s, runOptions{Further: true}, &out)
+	require.NoError(t, err)
+	assert.True(t, r.green(), out.String())
+	assert.NotContains(t, out.String(), "no tests to run")
+	assert.NotContains(t, out.String(), "Not run yet")
+
+	r, err = runStep(dir, s, runOptions{}, io.Discard)
+	require.NoError(t, err)
+	assert.True(t, r.green() && r.FurtherGreen, "step 2's solution is green, its going-further task too: %+v", r)
 }

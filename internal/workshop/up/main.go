@@ -1,7 +1,7 @@
 // Command up starts the workshop's brokers, RabbitMQ and ZooKeeper, with
-// Docker Compose and waits until both are healthy; with -down it stops
-// them. Run it from the repository's top folder with `make up` and
-// `make down`.
+// Docker Compose and waits until both serve clients; with -down it stops
+// them, and with -pull it downloads the images. Run it from the
+// repository's top folder with `make up`, `make down` and `make pull`.
 //
 // Before it starts anything, it checks what Docker Compose needs: the
 // docker command, an engine that answers, and Compose itself (the plugin,
@@ -78,13 +78,17 @@ const readyTimeout = 3 * time.Minute
 
 func main() {
 	down := flag.Bool("down", false, "stop the broker containers and remove them and their volumes")
+	pullImages := flag.Bool("pull", false, "download every image that make up and the tests use")
 	flag.Parse()
 
 	ctx := context.Background()
 	var err error
-	if *down {
+	switch {
+	case *down:
 		err = stop(ctx)
-	} else {
+	case *pullImages:
+		err = pull(ctx)
+	default:
 		var s env.Settings
 		if s, err = env.Read(); err == nil {
 			err = start(ctx, os.Stdout, services(s))
@@ -185,15 +189,44 @@ func portsFree(ctx context.Context, compose []string, svcs []service) error {
 		"the workshop can use it instead: see \"Without Docker\" in README.md.")
 }
 
+// ryukImage is the image of Ryuk, the reaper that testcontainers-go
+// starts first, to remove the tests' containers when the tests end: the
+// tests that start brokers in containers need it as much as the brokers'
+// images. (A test keeps it equal to testcontainers-go's.)
+const ryukImage = "testcontainers/ryuk:0.14.0"
+
+// pull downloads every image that make up and the tests use, so that
+// the workshop works on a network that downloads nothing (a meetup's
+// Wi-Fi, say).
+func pull(ctx context.Context) error {
+	compose, err := findCompose(ctx)
+	if err != nil {
+		return err
+	}
+	if err := run(ctx, compose, "pull"); err != nil {
+		return err
+	}
+	return run(ctx, []string{"docker"}, "pull", ryukImage)
+}
+
 // stop stops and removes the broker containers, and their volumes: the
 // images declare volumes for their data, and without -v every make up and
-// make down left them behind.
+// make down left them behind. It removes the containers that the tests
+// started and left too (broker.ContainerLabel).
 func stop(ctx context.Context) error {
 	compose, err := findCompose(ctx)
 	if err != nil {
 		return err
 	}
-	return run(ctx, compose, "down", "-v")
+	if err := run(ctx, compose, "down", "-v"); err != nil {
+		return err
+	}
+	out, err := command.Output(ctx, "docker", "ps", "-aq", "--filter", "label="+broker.ContainerLabel)
+	if err != nil || out == "" {
+		return nil
+	}
+	fmt.Printf("Removing the brokers that tests started and left behind: %s\n", strings.Join(strings.Fields(out), " "))
+	return run(ctx, []string{"docker"}, append([]string{"rm", "-f", "-v"}, strings.Fields(out)...)...)
 }
 
 // findCompose returns the command that runs Docker Compose here, such as

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/testcontainers/testcontainers-go"
+
 	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
 )
 
@@ -217,5 +219,37 @@ func TestStopRemovesTheVolumes(t *testing.T) {
 	}
 	if got := commands(t, log); !strings.Contains(got, "compose down -v\n") {
 		t.Errorf("docker got:\n%s\nwant compose down -v", got)
+	}
+}
+
+// TestStopRemovesWhatTheTestsLeft: containers that brokertest started
+// and Ryuk could not remove go with make down too.
+func TestStopRemovesWhatTheTestsLeft(t *testing.T) {
+	log := fakeDocker(t, "")
+	fakePath(t, map[string]string{"docker": `echo "$*" >>` + log + `; if [ "$1" = ps ]; then echo a1; echo b2; fi`})
+	if err := stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := commands(t, log); !strings.Contains(got, "ps -aq --filter label="+broker.ContainerLabel+"\nrm -f -v a1 b2\n") {
+		t.Errorf("docker got:\n%s\nwant the labelled containers removed", got)
+	}
+}
+
+// TestPullPullsEveryImage: make pull downloads the brokers' images and
+// the image of testcontainers-go's reaper, which every test that starts
+// a container needs first.
+func TestPullPullsEveryImage(t *testing.T) {
+	log := fakeDocker(t, "")
+	if err := pull(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := commands(t, log)
+	for _, want := range []string{"compose pull\n", "pull " + ryukImage + "\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("docker got:\n%s\nwant %q", got, want)
+		}
+	}
+	if ryukImage != testcontainers.ReaperDefaultImage {
+		t.Errorf("make pull pulls %s, but testcontainers-go starts %s", ryukImage, testcontainers.ReaperDefaultImage)
 	}
 }

@@ -87,9 +87,10 @@ type orders struct {
 func (o *orders) place(ctx context.Context, req PlaceRequest) (PlaceReply, error) {
 	reply := PlaceReply{OrderID: rand.Text()} // a random id that no other order gets
 
-	// TODO(step02) Task 1: refuse an order without items, or with a
-	// quantity below 1 (hive.BadRequest). Then look up each dish with
-	// o.dish, and fill in reply.Lines and reply.TotalCents.
+	// TODO(step02) Task 1: refuse an order without items,
+	// or with a quantity below 1 (hive.BadRequest). Then
+	// look up each dish with o.dish, and fill in
+	// reply.Lines and reply.TotalCents.
 	// BEGIN SOLUTION
 	if len(req.Items) == 0 {
 		return PlaceReply{}, hive.Errorf(hive.BadRequest, `the order has no items; send some, as in {"items": [{"dish_id": 3, "quantity": 2}]}`)
@@ -139,8 +140,9 @@ func (o *orders) dish(ctx context.Context, id int) (dish, error) {
 	// END SOLUTION
 
 	var d dish
-	// TODO(step02) Task 1: ask menu for the dish: call "menu.get" with
-	// o.svc.Call, and decode the answer into d.
+	// TODO(step02) Task 1: ask menu for the dish: call
+	// "menu.get" with o.svc.Call, and decode the answer
+	// into d.
 	// BEGIN SOLUTION
 	err := o.svc.Call(ctx, "menu.get", dishRequest{DishID: id}, &d)
 	// STUB

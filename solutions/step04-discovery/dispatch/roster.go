@@ -26,7 +26,9 @@ type roster struct {
 // follow keeps r up to date with the instances of service, until ctx
 // ends; then it returns nil. It returns an error if it cannot watch.
 func (r *roster) follow(ctx context.Context, reg registry.Registry, service string) error {
-	// TODO(step04) Task 1: watch service with reg.Watch(ctx, service), and r.set every list that arrives, until the channel closes.
+	// TODO(step04) Task 1: watch service with
+	// reg.Watch(ctx, service), and r.set every list that
+	// arrives, until the channel closes.
 	// BEGIN SOLUTION
 	updates, err := reg.Watch(ctx, service)
 	if err != nil {

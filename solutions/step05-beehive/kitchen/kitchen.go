@@ -167,6 +167,8 @@ func (k *kitchen) cook(ctx context.Context, e hive.Event[OrderPlaced]) error {
 		// and trying again would not change that.
 		log.InfoContext(ctx, "nobody subscribes to order.cooked yet: the news goes unheard")
 	case err != nil:
+		// Such as events.ErrNotStored: somebody listens, but the bus
+		// could not take the news now (a queue of a listener is down).
 		// The event comes back; the claim is there by then, so the order
 		// is only announced, not cooked again.
 		return fmt.Errorf("order %s is cooked, but the news could not go out: %w", order.OrderID, err)

@@ -57,7 +57,10 @@ func (p *LeastInFlight) Pick(instances []registry.Instance) (registry.Instance, 
 	defer p.mu.Unlock()
 	candidates := p.available(instances)
 
-	// TODO(step05) Task 1: choose the candidate with the fewest calls in flight (p.inFlight[id]); among equals, take turns with p.turn; then count the call in.
+	// TODO(step05) Task 1: choose the candidate with the
+	// fewest calls in flight (p.inFlight[id]); among
+	// equals, take turns with p.turn; then count the call
+	// in.
 	// BEGIN SOLUTION
 	var fewest []registry.Instance // the candidates with the fewest calls in flight
 	for _, inst := range candidates {
@@ -84,7 +87,10 @@ func (p *LeastInFlight) done(id string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
-	// TODO(step05) Task 1: count the call out of p.inFlight (delete the entry at zero, so that instances that are gone are forgotten); if instanceFailed(err), the instance sits out for p.eject (p.ejected, p.now).
+	// TODO(step05) Task 1: count the call out of p.inFlight
+	// (delete the entry at zero, so that instances that are
+	// gone are forgotten); if instanceFailed(err), the
+	// instance sits out for p.eject (p.ejected, p.now).
 	// BEGIN SOLUTION
 	p.inFlight[id]--
 	if p.inFlight[id] <= 0 {
