@@ -91,7 +91,7 @@ func (sub *subscription) consume(sess *session) (c *consumer, err error) {
 			ch.Close()
 		}
 	}()
-	if err := sub.declare(ch); err != nil {
+	if err := sub.declare(sess.conn, ch); err != nil {
 		return nil, err
 	}
 	if err := ch.Qos(sub.bus.opts.Prefetch, 0, false); err != nil {
@@ -104,11 +104,16 @@ func (sub *subscription) consume(sess *session) (c *consumer, err error) {
 	return &consumer{sess: sess, ch: ch, deliveries: deliveries}, nil
 }
 
-// declare declares the queues of sub (see queuesOf) and binds them.
-func (sub *subscription) declare(ch *amqp.Channel) error {
-	b := sub.bus
-	for _, q := range b.queuesOf(sub.s) {
+// declare declares the queues of sub (see queuesOf) on ch, a channel of
+// conn, and binds them.
+func (sub *subscription) declare(conn *amqp.Connection, ch *amqp.Channel) error {
+	b, queueType := sub.bus, sub.bus.opts.QueueType
+	others := b.queuesOf(sub.s, otherType(queueType))
+	for i, q := range b.queuesOf(sub.s, queueType) {
 		if err := declare(ch, q); err != nil {
+			if errors.Is(err, errPrecondition) {
+				return explain(conn, others[i], queueType, err)
+			}
 			return err
 		}
 		if q.durable {

@@ -14,8 +14,8 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/env"
 )
 
-// composeFile is the part of a compose file that the workshop relies on.
-type composeFile struct {
+// composeSpec is the part of a compose file that the workshop relies on.
+type composeSpec struct {
 	Services map[string]struct {
 		Image       string
 		Ports       []string
@@ -27,13 +27,13 @@ type composeFile struct {
 	}
 }
 
-func readCompose(t *testing.T, path string) composeFile {
+func readCompose(t *testing.T, path string) composeSpec {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c composeFile
+	var c composeSpec
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

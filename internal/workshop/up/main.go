@@ -24,6 +24,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -168,8 +169,11 @@ func portsFree(ctx context.Context, compose []string, svcs []service) error {
 			if broker.IsDockerForwarding(owner) || owner == "" {
 				// Perhaps this project's own containers, from an earlier make up.
 				if !ours {
-					out, err := command.Output(ctx, compose[0], append(compose[1:], "ps", "-q", s.name)...)
-					ours = err == nil && out != ""
+					cmd, err := composeCommand(ctx, compose, "ps", "-q", s.name)
+					if err == nil {
+						out, err := cmd.Output()
+						ours = err == nil && len(bytes.TrimSpace(out)) > 0
+					}
 				}
 				if ours {
 					continue
@@ -206,7 +210,7 @@ func pull(ctx context.Context) error {
 	if err := run(ctx, compose, "pull"); err != nil {
 		return err
 	}
-	return run(ctx, []string{"docker"}, "pull", ryukImage)
+	return docker(ctx, "pull", ryukImage)
 }
 
 // stop stops and removes the broker containers, and their volumes: the
@@ -226,7 +230,7 @@ func stop(ctx context.Context) error {
 		return nil
 	}
 	fmt.Printf("Removing the brokers that tests started and left behind: %s\n", strings.Join(strings.Fields(out), " "))
-	return run(ctx, []string{"docker"}, append([]string{"rm", "-f", "-v"}, strings.Fields(out)...)...)
+	return docker(ctx, append([]string{"rm", "-f", "-v"}, strings.Fields(out)...)...)
 }
 
 // findCompose returns the command that runs Docker Compose here, such as
@@ -264,12 +268,58 @@ func findCompose(ctx context.Context) ([]string, error) {
 
 // run runs compose with args, its output going to the terminal.
 func run(ctx context.Context, compose []string, args ...string) error {
-	cmd := exec.CommandContext(ctx, compose[0], append(compose[1:], args...)...)
+	cmd, err := composeCommand(ctx, compose, args...)
+	if err != nil {
+		return err
+	}
+	return runCommand(cmd)
+}
+
+// docker runs docker with args, its output going to the terminal.
+func docker(ctx context.Context, args ...string) error {
+	return runCommand(exec.CommandContext(ctx, "docker", args...))
+}
+
+func runCommand(cmd *exec.Cmd) error {
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w (`make doctor` shows what is missing)", strings.Join(compose, " "), strings.Join(args, " "), err)
+		return fmt.Errorf("%s: %w (`make doctor` shows what is missing)", strings.Join(cmd.Args, " "), err)
 	}
 	return nil
+}
+
+// composeFile is the file that make up and make down hand to Compose, in
+// the repository's top folder, where make runs them.
+const composeFile = "docker-compose.yml"
+
+// composeCommand returns the command that runs compose with args on
+// composeFile. docker-compose v1 (Debian's docker-compose package, say)
+// refuses the file's top-level "name:", which Compose v2 added: it gets
+// the file without that line on its standard input, and the name with -p,
+// so that both name the project, and its containers, alike.
+func composeCommand(ctx context.Context, compose []string, args ...string) (*exec.Cmd, error) {
+	if len(compose) > 1 {
+		return exec.CommandContext(ctx, compose[0], append(compose[1:], args...)...), nil
+	}
+	file, err := os.ReadFile(composeFile)
+	if err != nil {
+		return nil, fmt.Errorf("make up runs in the repository's top folder, next to %s: %w", composeFile, err)
+	}
+	var name string
+	var rest []string
+	for line := range strings.Lines(string(file)) {
+		if v, ok := strings.CutPrefix(line, "name:"); ok {
+			name = strings.TrimSpace(v)
+			continue
+		}
+		rest = append(rest, line)
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%s has no top-level name: line", composeFile)
+	}
+	cmd := exec.CommandContext(ctx, compose[0], append([]string{"-p", name, "-f", "-"}, args...)...)
+	cmd.Stdin = strings.NewReader(strings.Join(rest, ""))
+	return cmd, nil
 }
 
 // hostOf returns the host:port of a URL such as HIVE_AMQP_URL's.

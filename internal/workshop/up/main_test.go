@@ -160,6 +160,7 @@ func TestStartWaitsUntilTheBrokersServe(t *testing.T) {
 		t.Run(compose, func(t *testing.T) {
 			fakeDocker(t, "")
 			if compose != "plugin" {
+				t.Chdir("../../..") // where make runs it, next to docker-compose.yml
 				fakePath(t, map[string]string{"docker": noPlugin, "docker-compose": "exit 0"})
 			}
 			var out strings.Builder
@@ -176,6 +177,26 @@ func TestStartWaitsUntilTheBrokersServe(t *testing.T) {
 				t.Errorf("start with a broker that never serves = %v, want an error that says so, what it did, and where its logs are", err)
 			}
 		})
+	}
+}
+
+// TestComposeV1ReadsTheFile: docker-compose v1 refuses docker-compose.yml's
+// top-level name (Compose v2 added it: "'name' does not match any of the
+// regexes: '^x-'", on Debian's docker-compose 1.29.2); it gets the file
+// without it, and the same project name with -p.
+func TestComposeV1ReadsTheFile(t *testing.T) {
+	t.Chdir("../../..")
+	log := filepath.Join(t.TempDir(), "compose.log")
+	fakePath(t, map[string]string{"docker": noPlugin, "docker-compose": `echo "$*" >>` + log + `; while IFS= read -r l; do echo "$l"; done >>` + log})
+	if err := run(t.Context(), []string{"docker-compose"}, "up", "-d", "zookeeper"); err != nil {
+		t.Fatal(err)
+	}
+	got := commands(t, log)
+	if !strings.HasPrefix(got, "-p hive-workshop -f - up -d zookeeper\n") {
+		t.Errorf("docker-compose got the arguments %q, want the project's name and the file on stdin", strings.SplitN(got, "\n", 2)[0])
+	}
+	if strings.Contains(got, "\nname:") || !strings.Contains(got, "\nservices:\n") {
+		t.Errorf("docker-compose read, on stdin:\n%s\nwant docker-compose.yml without its name: line", got)
 	}
 }
 
