@@ -55,6 +55,13 @@ const (
 	Events    = "HIVE_EVENTS"    // rabbitmq or memory; "rabbitmq"
 	AMQPURL   = "HIVE_AMQP_URL"  // "amqp://guest:guest@127.0.0.1:5672/"; a cluster's nodes: comma-separated URLs
 
+	// The type of the durable queues on RabbitMQ: classic or quorum
+	// (replicated over a cluster's nodes; RabbitMQ 3.10 or later);
+	// "classic", which a single broker needs no more than, and which the
+	// queues of a namespace made by an earlier hive are. Every service of
+	// a namespace must use the same type (PROTOCOL.md, Events).
+	QueueType = "HIVE_QUEUE_TYPE"
+
 	// How long a call the service makes may take when its context has no
 	// deadline (hive.Config.CallTimeout): a duration such as 2s; "5s".
 	CallTimeout = "HIVE_CALL_TIMEOUT"
@@ -87,6 +94,7 @@ type Settings struct {
 	Static    string
 	Events    string
 	AMQPURL   string
+	QueueType string
 
 	CallTimeout        time.Duration // 0: hive's default
 	EventAttempts      int           // 0: the bus's default
@@ -107,6 +115,7 @@ func Read() (Settings, error) {
 		Static:    os.Getenv(Static),
 		Events:    getenv(Events, "rabbitmq"),
 		AMQPURL:   getenv(AMQPURL, "amqp://guest:guest@127.0.0.1:5672/"),
+		QueueType: getenv(QueueType, rabbitmq.Classic),
 	}
 	if v := getenv(LogLevel, "info"); s.LogLevel.UnmarshalText([]byte(v)) != nil {
 		return Settings{}, fmt.Errorf("%s=%q: want debug, info, warn or error", LogLevel, v)
@@ -115,6 +124,9 @@ func Read() (Settings, error) {
 		// ConnectBus says the same, but Run may call it long after the
 		// start, at the first Emit: a typo must not wait that long.
 		return Settings{}, fmt.Errorf("%s=%q: use rabbitmq or memory", Events, s.Events)
+	}
+	if s.QueueType != rabbitmq.Classic && s.QueueType != rabbitmq.Quorum {
+		return Settings{}, fmt.Errorf("%s=%q: use %s or %s", QueueType, s.QueueType, rabbitmq.Classic, rabbitmq.Quorum)
 	}
 	var err error
 	if s.CallTimeout, err = duration(CallTimeout); err != nil {
@@ -187,7 +199,7 @@ func (s Settings) ConnectRegistry(ctx context.Context, logger *slog.Logger) (reg
 func (s Settings) ConnectBus(ctx context.Context, logger *slog.Logger) (events.Bus, error) {
 	switch s.Events {
 	case "rabbitmq":
-		return rabbitmq.New(ctx, s.AMQPURL, rabbitmq.Options{Namespace: s.Namespace, Logger: logger,
+		return rabbitmq.New(ctx, s.AMQPURL, rabbitmq.Options{Namespace: s.Namespace, Logger: logger, QueueType: s.QueueType,
 			MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, MaxRetryDelay: s.EventMaxRetryDelay})
 	case "memory":
 		return eventsmemory.New(eventsmemory.Options{Namespace: s.Namespace, Logger: logger,

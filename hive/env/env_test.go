@@ -20,7 +20,7 @@ import (
 )
 
 func TestReadDefaults(t *testing.T) {
-	for _, key := range []string{"HIVE_NAMESPACE", "HIVE_LISTEN", "HIVE_REGISTRY", "HIVE_ZOOKEEPER", "HIVE_EVENTS", "HIVE_AMQP_URL", "HIVE_LOG_LEVEL", "HIVE_CALL_TIMEOUT", "HIVE_EVENT_ATTEMPTS", "HIVE_EVENT_RETRY_DELAY", "HIVE_SHOW_ERRORS"} {
+	for _, key := range []string{"HIVE_NAMESPACE", "HIVE_LISTEN", "HIVE_REGISTRY", "HIVE_ZOOKEEPER", "HIVE_EVENTS", "HIVE_AMQP_URL", "HIVE_LOG_LEVEL", "HIVE_CALL_TIMEOUT", "HIVE_EVENT_ATTEMPTS", "HIVE_EVENT_RETRY_DELAY", "HIVE_SHOW_ERRORS", "HIVE_QUEUE_TYPE"} {
 		t.Setenv(key, "")
 	}
 	s, err := env.Read()
@@ -33,6 +33,7 @@ func TestReadDefaults(t *testing.T) {
 		ZooKeeper: []string{"127.0.0.1:2181"},
 		Events:    "rabbitmq",
 		AMQPURL:   "amqp://guest:guest@127.0.0.1:5672/",
+		QueueType: "classic",
 	}, s, "the defaults are the addresses docker-compose.yml publishes")
 }
 
@@ -49,6 +50,17 @@ func TestReadEventRetries(t *testing.T) {
 	t.Setenv("HIVE_EVENT_ATTEMPTS", "zero")
 	_, err = env.Read()
 	assert.ErrorContains(t, err, `HIVE_EVENT_ATTEMPTS="zero": want a whole number of tries, at least 1`)
+}
+
+func TestReadQueueType(t *testing.T) {
+	t.Setenv("HIVE_QUEUE_TYPE", "quorum")
+	s, err := env.Read()
+	require.NoError(t, err)
+	assert.Equal(t, "quorum", s.QueueType)
+
+	t.Setenv("HIVE_QUEUE_TYPE", "mirrored")
+	_, err = env.Read()
+	assert.ErrorContains(t, err, `HIVE_QUEUE_TYPE="mirrored": use classic or quorum`)
 }
 
 func TestReadCallTimeout(t *testing.T) {

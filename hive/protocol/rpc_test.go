@@ -19,19 +19,21 @@ import (
 )
 
 // section returns the text of PROTOCOL.md under the heading (without its
-// #s), up to the next heading of the same level or higher.
+// #s), up to the next heading of the same level or higher. "Events >
+// Layout" is the heading Layout within the section Events.
 func section(t *testing.T, heading string) string {
 	t.Helper()
-	doc := readDoc(t)
-	m := regexp.MustCompile(`(?m)^(#+) ` + regexp.QuoteMeta(heading) + `\n`).FindStringSubmatchIndex(doc)
-	require.NotNil(t, m, "PROTOCOL.md has no heading %q", heading)
-	level := m[3] - m[2]
-	rest := doc[m[1]:]
-	end := regexp.MustCompile(`(?m)^#{1,` + strconv.Itoa(level) + `} `).FindStringIndex(rest)
-	if end != nil {
-		rest = rest[:end[0]]
+	text := readDoc(t)
+	for _, h := range strings.Split(heading, " > ") {
+		m := regexp.MustCompile(`(?m)^(#+) ` + regexp.QuoteMeta(h) + `\n`).FindStringSubmatchIndex(text)
+		require.NotNil(t, m, "PROTOCOL.md has no heading %q", heading)
+		level := m[3] - m[2]
+		text = text[m[1]:]
+		if end := regexp.MustCompile(`(?m)^#{1,` + strconv.Itoa(level) + `} `).FindStringIndex(text); end != nil {
+			text = text[:end[0]]
+		}
 	}
-	return rest
+	return text
 }
 
 // docSays asserts that the section of PROTOCOL.md under heading says what

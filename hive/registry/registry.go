@@ -37,7 +37,8 @@ type Instance struct {
 
 // Validate reports whether inst is a record a client can call: it needs a
 // service name, an ID and an endpoint of the form host:port, with a host
-// and a port from 1 to 65535, and nothing else: no scheme, no path. Every
+// and a port from 1 to 65535, and nothing else: no scheme, no path; and as
+// JSON it must fit in MaxRecordBytes. Every
 // registry validates what it registers; a client validates what it reads
 // too, since anyone may write into a registry.
 func (inst Instance) Validate() error {
@@ -52,6 +53,9 @@ func (inst Instance) Validate() error {
 	}
 	if err := checkEndpoint(inst.Endpoint); err != nil {
 		return fmt.Errorf("registry: instance %q: endpoint %q: %w", inst.ID, inst.Endpoint, err)
+	}
+	if data, err := json.Marshal(inst); err == nil && len(data) > MaxRecordBytes {
+		return TooLarge(inst.Service, inst.ID, len(data)) // no caller would read it
 	}
 	return nil
 }
@@ -133,6 +137,19 @@ type Registry interface {
 // ErrClosed is returned by a Registry that has been closed.
 var ErrClosed = errors.New("registry: closed")
 
+// MaxRecordBytes is the size of the largest record a caller reads. A
+// record is a few hundred bytes; a node that holds more is not one, and a
+// caller skips it without reading it (see TooLarge), so that junk in the
+// registry cannot fill a caller's memory.
+const MaxRecordBytes = 64 << 10
+
+// TooLarge returns the error that says why a caller skips the node named
+// node, listed under service, whose data is size bytes long: over
+// MaxRecordBytes.
+func TooLarge(service, node string, size int) error {
+	return fmt.Errorf("registry: %s/%s: %d bytes, over the limit of %d for a record", service, node, size, MaxRecordBytes)
+}
+
 // Decode reads a record as a caller must (PROTOCOL.md, "A record a caller
 // cannot use"): the data of the node named node, listed under service. It
 // is a record only if it is a JSON object with the required fields of the
@@ -141,6 +158,9 @@ var ErrClosed = errors.New("registry: closed")
 // name. A caller never calls a record that Decode refuses; the error says
 // why, for the log.
 func Decode(service, node string, data []byte) (Instance, error) {
+	if len(data) > MaxRecordBytes {
+		return Instance{}, TooLarge(service, node, len(data))
+	}
 	var required struct {
 		Started *json.RawMessage `json:"started"` // the others: Validate
 	}

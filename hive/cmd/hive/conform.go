@@ -35,7 +35,7 @@ hive conform -fail 'word.seen={"word":"boom"}' pycounter`,
 func runConform(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
 	fail := fs.String("fail", "", "an event the service fails on, every time, as TYPE=JSON (its body): to check retries and dead letters")
 	instance := fs.String("instance", "", "the id of the instance to call (default: the first)")
-	wait := fs.Duration("wait", 30*time.Second, "how long to wait for a dead letter")
+	wait := fs.Duration("wait", 2*time.Minute, "how long to wait for a dead letter (a failing event comes after the service's whole retry schedule)")
 	args, err := parse(fs, args, 1, 1)
 	if err != nil {
 		return err

@@ -48,7 +48,7 @@ func main() {
 }
 
 // commands are hive's commands, in the order "hive help" lists them.
-var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, node, conformCmd}
+var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, node, scale, conformCmd}
 
 // run runs the command that args name and returns the exit code: 0 for
 // success, 1 for a failure, 2 for a mistake in the command line.
@@ -130,6 +130,7 @@ Environment (the defaults are what "make up" starts):
   HIVE_STATIC     for HIVE_REGISTRY=static: menu=127.0.0.1:8002,order=...
   HIVE_EVENTS     rabbitmq or memory (rabbitmq)
   HIVE_AMQP_URL   RabbitMQ, URL,... (amqp://guest:guest@127.0.0.1:5672/)
+  HIVE_QUEUE_TYPE classic or quorum, as the services of the hive (classic)
   HIVE_LOG_LEVEL  debug, info, warn or error (error, for this command)
 
 Example:

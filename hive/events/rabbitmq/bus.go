@@ -89,6 +89,13 @@ type Options struct {
 	// Default 16.
 	Prefetch int
 
+	// QueueType is the type of the durable queues: Classic or Quorum (see
+	// PROTOCOL.md). Every service of a namespace must use the same type;
+	// RabbitMQ refuses to declare a queue as the other type. Default
+	// Classic: a hive on one broker gains nothing from quorum queues, and
+	// the queues of an existing namespace are classic.
+	QueueType string
+
 	// MaxBodySize is the largest message, in bytes, that Publish sends and
 	// a subscription decodes; a bigger one goes to the dead-letter queue
 	// unread. Anyone can publish to the exchange, and decoding a huge
@@ -118,6 +125,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Prefetch <= 0 {
 		o.Prefetch = 16
+	}
+	if o.QueueType == "" {
+		o.QueueType = Classic
 	}
 	if o.MaxBodySize <= 0 {
 		o.MaxBodySize = 1 << 20
@@ -190,6 +200,9 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 		brokers = append(brokers, broker{url: strings.TrimSpace(u), host: net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port))})
 	}
 	opts = opts.withDefaults()
+	if opts.QueueType != Classic && opts.QueueType != Quorum {
+		return nil, fmt.Errorf("rabbitmq: queue type %q: use %s or %s", opts.QueueType, Classic, Quorum)
+	}
 	b := &Bus{
 		brokers:   brokers,
 		next:      rand.IntN(len(brokers)),
@@ -352,11 +365,7 @@ func (b *Bus) eachDead(ctx context.Context, s events.Subscription, what string,
 	f func(sess *session, d amqp.Delivery, letter events.DeadLetter) (ack bool, err error)) error {
 	queue := b.layout.dead(s)
 	fail := func(err error) error { return fmt.Errorf("rabbitmq: %s of %s: %w", what, queue, err) }
-	sess, err := b.session(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	ch, err := sess.conn.Channel()
+	sess, ch, err := b.channel(ctx)
 	if err != nil {
 		return fail(err)
 	}

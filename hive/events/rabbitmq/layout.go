@@ -3,6 +3,7 @@ package rabbitmq
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -67,47 +68,84 @@ type queue struct {
 	bindArgs   amqp.Table // and these arguments (headers exchange)
 }
 
+// The queue types of Options.QueueType.
+const (
+	// Classic queues live on one node of a cluster: while it is down,
+	// their events come back as if nobody subscribed, and those in them
+	// wait for the node.
+	Classic = "classic"
+
+	// Quorum queues are replicated over the nodes of a cluster (Raft),
+	// and serve while a majority of them runs. RabbitMQ 3.10 and later
+	// give them everything hive needs: message TTL, dead-lettering, and
+	// at-least-once dead-lettering.
+	Quorum = "quorum"
+)
+
 // queuesOf returns the queues that subscription s needs, in the order to
-// declare them.
-func (b *Bus) queuesOf(s events.Subscription) []queue {
+// declare them, with durable queues of queueType.
+func (b *Bus) queuesOf(s events.Subscription, queueType string) []queue {
 	l, o := b.layout, b.opts
+	kept := func(q queue) queue { return kept(q, queueType) }
 	var qs []queue
 	for _, d := range queues.RetryDelays(o.MaxAttempts, o.RetryDelay, o.MaxRetryDelay) {
 		name := l.retryTier(d)
-		qs = append(qs, queue{
-			name: name, durable: true,
-			// After the TTL a message is dead-lettered through the default
-			// exchange, which routes by queue name, with the routing key it
-			// was sent with: its work queue's name.
-			args:     amqp.Table{"x-message-ttl": d.Milliseconds(), "x-dead-letter-exchange": ""},
+		// After the TTL a message is dead-lettered through the default
+		// exchange, which routes by queue name, with the routing key it
+		// was sent with: its work queue's name.
+		args := amqp.Table{"x-message-ttl": d.Milliseconds(), "x-dead-letter-exchange": ""}
+		if queueType == Quorum {
+			// The tier keeps a message until its work queue has it: a
+			// node that fails in between cannot lose it. RabbitMQ does
+			// this only for queues that refuse what they cannot take.
+			args["x-dead-letter-strategy"] = "at-least-once"
+			args["x-overflow"] = "reject-publish"
+		}
+		qs = append(qs, kept(queue{
+			name: name, args: args,
 			exchange: l.waitExchange(), bindArgs: amqp.Table{"x-match": "all", waitHeader: name},
-		})
+		}))
 	}
-	dead := queue{name: l.dead(s), durable: !s.Broadcast, args: amqp.Table{"x-max-length": int64(o.DeadLetterLimit)}}
+	deadArgs := amqp.Table{"x-max-length": int64(o.DeadLetterLimit)}
 	if !s.Broadcast {
 		return append(qs,
-			queue{name: l.work(s), durable: true, exchange: l.workExchange(), key: s.Pattern},
-			dead)
+			kept(queue{name: l.work(s), exchange: l.workExchange(), key: s.Pattern}),
+			kept(queue{name: l.dead(s), args: deadArgs}))
 	}
 	// A broadcast subscription's queues belong to its instance: exclusive
 	// to its connection, and the work queue goes when its consumer stops.
+	// They are classic whatever the type of the others: quorum queues are
+	// never exclusive, and what they would keep is news for the instance
+	// alone.
 	work := queue{name: l.work(s), autoDelete: true, exchange: l.broadcastExchange(), key: s.Pattern}
+	dead := queue{name: l.dead(s), args: deadArgs}
 	if s.Tap {
 		return append(qs, work, dead)
 	}
-	mark := queue{name: l.mark(s), durable: true, args: amqp.Table{"x-max-length": int64(0)}, exchange: l.workExchange(), key: s.Pattern}
+	mark := kept(queue{name: l.mark(s), args: amqp.Table{"x-max-length": int64(0)}, exchange: l.workExchange(), key: s.Pattern})
 	return append(qs, mark, work, dead)
 }
 
+// kept makes q a durable queue of queueType.
+func kept(q queue, queueType string) queue {
+	q.durable = true
+	if queueType == Quorum {
+		q.args = maps.Clone(q.args)
+		if q.args == nil {
+			q.args = amqp.Table{}
+		}
+		q.args["x-queue-type"] = Quorum
+	}
+	return q
+}
+
 // declare declares q on ch and binds it. A queue that exists with other
-// arguments makes RabbitMQ close the channel with PRECONDITION_FAILED: the
-// error then says what to do about it.
+// arguments makes RabbitMQ close the channel with PRECONDITION_FAILED:
+// declare then fails with errPrecondition.
 func declare(ch *amqp.Channel, q queue) error {
 	if _, err := ch.QueueDeclare(q.name, q.durable, q.autoDelete, !q.durable, false, q.args); err != nil {
 		if amqpErr, ok := errors.AsType[*amqp.Error](err); ok && amqpErr.Code == amqp.PreconditionFailed {
-			return fmt.Errorf("declare queue %s: %w: the queue exists with other arguments, made by another version of hive "+
-				"or another peer. Delete it (Bus.DeleteQueues; it takes the messages in it along, so look at its dead letters first: hive dead list) "+
-				"or use a new namespace (HIVE_NAMESPACE)", q.name, err)
+			return fmt.Errorf("declare queue %s: %w: %w", q.name, errPrecondition, err)
 		}
 		return fmt.Errorf("declare queue %s: %w", q.name, err)
 	}
@@ -118,6 +156,37 @@ func declare(ch *amqp.Channel, q queue) error {
 		return fmt.Errorf("bind queue %s to %s: %w", q.name, q.exchange, err)
 	}
 	return nil
+}
+
+// errPrecondition says that a queue exists with other arguments.
+var errPrecondition = errors.New("the queue exists with other arguments")
+
+// explain says what to do about a queue that exists with other arguments
+// than this service's (err wraps errPrecondition), finding out whether it is
+// other, its twin of the other type: declaring other, on a channel of conn,
+// succeeds then.
+func explain(conn *amqp.Connection, other queue, queueType string, err error) error {
+	if ch, chErr := conn.Channel(); chErr == nil {
+		defer ch.Close()
+		if _, e := ch.QueueDeclare(other.name, other.durable, other.autoDelete, !other.durable, false, other.args); e == nil {
+			theirs := otherType(queueType)
+			return fmt.Errorf("%w: it is a %s queue, and this service declares %s queues (HIVE_QUEUE_TYPE=%s). "+
+				"Every service of a namespace must declare the same type: set HIVE_QUEUE_TYPE=%s, "+
+				"or move the namespace to %s queues as PROTOCOL.md says (\"Changing a queue's declaration\")",
+				err, theirs, queueType, queueType, theirs, queueType)
+		}
+	}
+	return fmt.Errorf("%w, made by another version of hive or another peer. "+
+		"Delete it (Bus.DeleteQueues; it takes the messages in it along, so look at its dead letters first: hive dead list) "+
+		"or use a new namespace (HIVE_NAMESPACE)", err)
+}
+
+// otherType is the queue type that is not t.
+func otherType(t string) string {
+	if t == Quorum {
+		return Classic
+	}
+	return Quorum
 }
 
 // declareExchanges declares the namespace's three exchanges.

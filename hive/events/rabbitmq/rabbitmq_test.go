@@ -28,6 +28,14 @@ func TestBus(t *testing.T) {
 	})
 }
 
+// The same contract holds with quorum queues (RabbitMQ 3.10 and later).
+func TestBusOnQuorumQueues(t *testing.T) {
+	eventstest.Run(t, func(t *testing.T) func() eventstest.Bus {
+		url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
+		return func() eventstest.Bus { return newBusOf(t, url, ns, eventstest.Logger(t), rabbitmq.Quorum) }
+	})
+}
+
 // newBus connects a Bus for t, like one more process of a hive. When t
 // ends, it closes the Bus and deletes its queues and exchange.
 func newBus(t *testing.T, url, namespace string) *rabbitmq.Bus {
@@ -38,12 +46,19 @@ func newBus(t *testing.T, url, namespace string) *rabbitmq.Bus {
 // newBusWith is newBus with a logger of the test's own.
 func newBusWith(t *testing.T, url, namespace string, logger *slog.Logger) *rabbitmq.Bus {
 	t.Helper()
+	return newBusOf(t, url, namespace, logger, rabbitmq.Classic)
+}
+
+// newBusOf is newBusWith with queues of queueType.
+func newBusOf(t *testing.T, url, namespace string, logger *slog.Logger, queueType string) *rabbitmq.Bus {
+	t.Helper()
 	return newBusOptions(t, url, rabbitmq.Options{
 		Namespace:   namespace,
 		Logger:      logger,
 		MaxAttempts: eventstest.MaxAttempts,
 		RetryDelay:  eventstest.RetryDelay,
 		Prefetch:    eventstest.Prefetch,
+		QueueType:   queueType,
 	})
 }
 

@@ -15,6 +15,10 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 )
 
+// keptOfTooBig is how many bytes of a message over MaxBodySize its dead
+// letter keeps.
+const keptOfTooBig = 1 << 10
+
 // Headers that the Bus sets on the messages it moves.
 const (
 	attemptHeader = "hive-attempt" // which attempt a retried message is on: 2, 3, ...
@@ -87,7 +91,7 @@ func (sub *subscription) consume(sess *session) (c *consumer, err error) {
 			ch.Close()
 		}
 	}()
-	if err := sub.declare(ch); err != nil {
+	if err := sub.declare(sess.conn, ch); err != nil {
 		return nil, err
 	}
 	if err := ch.Qos(sub.bus.opts.Prefetch, 0, false); err != nil {
@@ -100,11 +104,16 @@ func (sub *subscription) consume(sess *session) (c *consumer, err error) {
 	return &consumer{sess: sess, ch: ch, deliveries: deliveries}, nil
 }
 
-// declare declares the queues of sub (see queuesOf) and binds them.
-func (sub *subscription) declare(ch *amqp.Channel) error {
-	b := sub.bus
-	for _, q := range b.queuesOf(sub.s) {
+// declare declares the queues of sub (see queuesOf) on ch, a channel of
+// conn, and binds them.
+func (sub *subscription) declare(conn *amqp.Connection, ch *amqp.Channel) error {
+	b, queueType := sub.bus, sub.bus.opts.QueueType
+	others := b.queuesOf(sub.s, otherType(queueType))
+	for i, q := range b.queuesOf(sub.s, queueType) {
 		if err := declare(ch, q); err != nil {
+			if errors.Is(err, errPrecondition) {
+				return explain(conn, others[i], queueType, err)
+			}
 			return err
 		}
 		if q.durable {
@@ -194,7 +203,12 @@ func (sub *subscription) resume(ctx context.Context) *consumer {
 // with care.
 func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
 	if limit := sub.bus.opts.MaxBodySize; len(d.Body) > limit {
-		sub.bury(c, d, fmt.Sprintf("too big: %d bytes, over the limit of %d", len(d.Body), limit))
+		reason := fmt.Sprintf("too big: %d bytes, over the limit of %d", len(d.Body), limit)
+		// The dead letter keeps only the start: enough for a person to
+		// tell what it was, without a copy of 50 MiB that nobody can
+		// handle.
+		d.Body = d.Body[:keptOfTooBig]
+		sub.bury(c, d, reason)
 		return
 	}
 	e, err := sub.decode(d)

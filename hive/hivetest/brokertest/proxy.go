@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // Proxy forwards TCP connections to a server, and can cut them: Cut drops
@@ -17,6 +18,8 @@ type Proxy struct {
 	mu    sync.Mutex
 	down  bool
 	conns []net.Conn // open connections, both ends
+
+	fromTarget atomic.Int64 // bytes the target sent to clients
 }
 
 // NewProxy listens on a free port of 127.0.0.1 and forwards every
@@ -33,6 +36,11 @@ func NewProxy(target string) (*Proxy, error) {
 
 // Addr is where clients connect instead of the target.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// FromTarget returns how many bytes the target has sent to clients through
+// the proxy so far: what they read, such as the data of the nodes a
+// ZooKeeper client gets.
+func (p *Proxy) FromTarget() int64 { return p.fromTarget.Load() }
 
 // Cut drops every connection and refuses new ones until Restore.
 func (p *Proxy) Cut() {
@@ -88,6 +96,18 @@ func (p *Proxy) forward(client net.Conn) {
 		io.Copy(server, client)
 		server.Close()
 	}()
-	io.Copy(client, server)
+	io.Copy(counted{client, &p.fromTarget}, server)
 	client.Close()
+}
+
+// counted is a writer that counts the bytes written through it.
+type counted struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c counted) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(int64(n))
+	return n, err
 }

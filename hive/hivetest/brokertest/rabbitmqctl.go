@@ -224,3 +224,25 @@ func publishing(ps, addr string) string {
 	}
 	return ""
 }
+
+// QueueTypes returns the type (classic, quorum, stream) of every queue
+// whose name starts with prefix, by name. It needs rabbitmqctl, as
+// CloseRabbitMQConnections does.
+func QueueTypes(ctx context.Context, prefix string) (map[string]string, error) {
+	ctl, err := findRabbitmqctl(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := ctl.run(ctx, "list_queues", "name", "type")
+	if err != nil {
+		return nil, err
+	}
+	types := make(map[string]string)
+	for line := range strings.Lines(string(out)) {
+		name, kind, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if ok && strings.HasPrefix(name, prefix) {
+			types[name] = kind
+		}
+	}
+	return types, nil
+}

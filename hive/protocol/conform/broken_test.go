@@ -324,9 +324,19 @@ func consume(t *testing.T, namespace, service, pattern, breaks string) {
 			}
 		})
 	}
+	// One delay tier, of 50ms, shared with the namespace's hive bus.
+	wait, tier := namespace+".wait", namespace+".retry.50ms"
+	if err := ch.ExchangeDeclare(wait, "headers", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(tier, true, false, false, false, amqp.Table{"x-message-ttl": int64(50), "x-dead-letter-exchange": ""}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(tier, "", wait, false, amqp.Table{"x-match": "all", "hive-wait": tier}); err != nil {
+		t.Fatal(err)
+	}
 	declare(work, nil)
-	declare(work+".retry", amqp.Table{"x-message-ttl": int64(50), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": work})
-	declare(work+".dead", nil)
+	declare(work+".dead", amqp.Table{"x-max-length": int64(10000)})
 	if err := ch.QueueBind(work, pattern, namespace, false, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -337,17 +347,19 @@ func consume(t *testing.T, namespace, service, pattern, breaks string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// copyTo publishes a copy of d to queue with one header set, confirmed,
-	// then acks d.
-	copyTo := func(d amqp.Delivery, queue, header string, value any) {
+	// copyTo publishes a copy of d through exchange to key with the
+	// headers set, confirmed, then acks d.
+	copyTo := func(d amqp.Delivery, exchange, key string, set amqp.Table) {
 		headers := amqp.Table{}
 		for k, v := range d.Headers {
-			if !strings.HasPrefix(k, "x-") || breaks == "keep x- headers" {
+			if !strings.HasPrefix(k, "x-") && k != "hive-wait" || breaks == "keep x- headers" {
 				headers[k] = v
 			}
 		}
-		headers[header] = value
-		conf, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), "", queue, true, false, amqp.Publishing{
+		for k, v := range set {
+			headers[k] = v
+		}
+		conf, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), exchange, key, true, false, amqp.Publishing{
 			ContentType: d.ContentType, DeliveryMode: amqp.Persistent, MessageId: d.MessageId, Type: d.Type,
 			Timestamp: d.Timestamp, Headers: headers, Body: d.Body,
 		})
@@ -372,7 +384,7 @@ func consume(t *testing.T, namespace, service, pattern, breaks string) {
 				if breaks == "ack non-events" {
 					d.Ack(false)
 				} else {
-					copyTo(d, work+".dead", "hive-reason", "not an event: "+err.Error())
+					copyTo(d, "", work+".dead", amqp.Table{"hive-reason": "not an event: " + err.Error()})
 				}
 				continue
 			}
@@ -387,10 +399,10 @@ func consume(t *testing.T, namespace, service, pattern, breaks string) {
 				attempt = a
 			}
 			if attempt < 3 && breaks != "no retries" {
-				copyTo(d, work+".retry", "hive-attempt", attempt+1)
+				copyTo(d, wait, work, amqp.Table{"hive-attempt": attempt + 1, "hive-wait": tier})
 				continue
 			}
-			copyTo(d, work+".dead", "hive-reason", fmt.Sprintf("failed %d times: dish 13 always burns", attempt))
+			copyTo(d, "", work+".dead", amqp.Table{"hive-reason": fmt.Sprintf("failed %d times: dish 13 always burns", attempt)})
 		}
 	}()
 }

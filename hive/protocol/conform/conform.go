@@ -54,8 +54,9 @@ type Target struct {
 	FailType string
 	FailBody string
 
-	// Wait is how long Check waits for a dead letter. Default 30s: the
-	// retries of a failing event take attempts × the retry delay.
+	// Wait is how long Check waits for a dead letter. Default 2 minutes:
+	// a failing event reaches the dead letters after the whole retry
+	// schedule of the service (hive's default: 91 s).
 	Wait time.Duration
 }
 
@@ -127,7 +128,7 @@ func (r Report) String() string {
 // what went wrong.
 func Check(ctx context.Context, t Target) Report {
 	if t.Wait <= 0 {
-		t.Wait = 30 * time.Second
+		t.Wait = 2 * time.Minute
 	}
 	c := &checker{t: t}
 	inst, ok := c.registry(ctx)

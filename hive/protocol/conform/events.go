@@ -64,7 +64,7 @@ type letter struct {
 
 func (c *checker) subscription(ctx context.Context, conn *amqp.Connection, pattern string) {
 	work := fmt.Sprintf("%s.%s.%s", c.t.Namespace, c.t.Service, pattern)
-	for _, q := range []string{work, work + ".retry", work + ".dead"} {
+	for _, q := range []string{work, work + ".dead"} {
 		if !c.check(queues, "the queue "+q+" exists", queueExists(conn, q)) {
 			return
 		}

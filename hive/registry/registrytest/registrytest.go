@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +95,7 @@ func rejectBadInstances(t *testing.T, connect func() registry.Registry) {
 		"no port in endpoint": {Service: "x", ID: "x-1", Endpoint: "127.0.0.1"},
 		"a path in endpoint":  {Service: "x", ID: "x-1", Endpoint: "127.0.0.1:8000/x"},
 		"a scheme":            {Service: "x", ID: "x-1", Endpoint: "http://127.0.0.1:8000"},
+		"over 64 KiB of JSON": {Service: "x", ID: "x-1", Endpoint: "127.0.0.1:8000", Version: strings.Repeat("v", registry.MaxRecordBytes)},
 	}
 	for what, inst := range bad {
 		assert.Error(t, r.Register(ctx, inst), "an instance with %s must be refused", what)

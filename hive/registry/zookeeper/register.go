@@ -148,28 +148,87 @@ func (r *Registry) Instances(ctx context.Context, service string) ([]registry.In
 // read returns the instances in the nodes ids of service, sorted by ID:
 // those a caller can use (registry.Decode). One bad node must not hide
 // all the good ones: it is left out, and Skipped says why.
+//
+// A watch reads its service's nodes after every change, and one change
+// is one node among many. So read keeps what it read of each node (see
+// record) and reads again only a node that is new or changed since.
 func (r *Registry) read(service string, ids []string) ([]registry.Instance, error) {
 	slices.Sort(ids)
-	path := r.servicePath(service)
+	known := r.known(service)
+	latest := make(map[string]record, len(ids))
 	var list []registry.Instance
 	skipped := make(map[string]string) // by node: why
 	for _, id := range ids {
-		data, _, err := r.conn.Get(path + "/" + id)
+		rec, err := r.readNode(service, id, known[id])
 		if errors.Is(err, zk.ErrNoNode) {
 			continue // gone since we listed it
 		}
 		if err != nil {
 			return nil, err
 		}
-		inst, err := registry.Decode(service, id, data)
-		if err != nil {
-			skipped[id] = err.Error()
+		latest[id] = rec
+		if rec.skipped != "" {
+			skipped[id] = rec.skipped
 			continue
 		}
-		list = append(list, inst)
+		list = append(list, rec.inst)
 	}
+	r.remember(service, latest)
 	r.skip(service, skipped)
 	return list, nil
+}
+
+// A record is what read made of a node's data: an instance, or why the
+// node was skipped. mzxid, the id of the node's latest change (ZooKeeper
+// gives every write one), tells whether it still holds: a node deleted
+// and created again, or whose data was set, has a new one.
+type record struct {
+	mzxid   int64
+	inst    registry.Instance
+	skipped string
+}
+
+// readNode reads the node id of service, unless known is what it read
+// last time (the node has not changed since). It looks at the node's
+// size first: data over registry.MaxRecordBytes is skipped unread.
+func (r *Registry) readNode(service, id string, known record) (record, error) {
+	node := r.servicePath(service) + "/" + id
+	exists, stat, err := r.conn.Exists(node)
+	switch {
+	case err != nil:
+		return record{}, err
+	case !exists:
+		return record{}, zk.ErrNoNode
+	case stat.Mzxid == known.mzxid:
+		return known, nil
+	case int(stat.DataLength) > registry.MaxRecordBytes:
+		return record{mzxid: stat.Mzxid, skipped: registry.TooLarge(service, id, int(stat.DataLength)).Error()}, nil
+	}
+	data, stat, err := r.conn.Get(node)
+	if err != nil {
+		return record{}, err
+	}
+	rec := record{mzxid: stat.Mzxid}
+	if rec.inst, err = registry.Decode(service, id, data); err != nil { // Decode checks the size again: the node may have changed
+		rec.skipped = err.Error()
+	}
+	return rec, nil
+}
+
+// known returns what the latest read of service made of its nodes, by
+// node name.
+func (r *Registry) known(service string) map[string]record {
+	r.recordsMu.Lock()
+	defer r.recordsMu.Unlock()
+	return r.records[service]
+}
+
+// remember keeps what a read of service made of its nodes, for the next
+// read. Nodes that are gone are forgotten.
+func (r *Registry) remember(service string, latest map[string]record) {
+	r.recordsMu.Lock()
+	defer r.recordsMu.Unlock()
+	r.records[service] = latest
 }
 
 // skip records why the latest read of service left out each of the nodes

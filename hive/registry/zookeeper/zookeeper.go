@@ -54,6 +54,11 @@ type Registry struct {
 	registered map[string]registry.Instance // by node path: what to register again on a new session
 	guards     map[string]chan struct{}     // by node path: closed to end the guard of the node (see guard)
 
+	// records holds what the latest read of each service made of its
+	// nodes, so that the next read reads only the nodes that changed.
+	recordsMu sync.Mutex
+	records   map[string]map[string]record // by service, then node name
+
 	// skipped holds, by service and node, why the latest read of each
 	// service left out a node: for Skipped, and so that each reason is
 	// logged once rather than on every read of its service.
@@ -68,6 +73,12 @@ var (
 	_ registry.Registry = (*Registry)(nil)
 	_ registry.Skipper  = (*Registry)(nil)
 )
+
+// DefaultSessionTimeout is the session timeout hive asks for, and the one
+// PROTOCOL.md recommends to peers: a crashed instance leaves the registry
+// within it, and a pause shorter than it (a garbage collection, a slow
+// network) costs nothing.
+const DefaultSessionTimeout = 4 * time.Second
 
 // Options tune a Registry, or a connection of Connect. A zero field takes
 // its default.
@@ -97,7 +108,7 @@ func (o Options) withDefaults() Options {
 		o.Namespace = "hive"
 	}
 	if o.SessionTimeout <= 0 {
-		o.SessionTimeout = 4 * time.Second
+		o.SessionTimeout = DefaultSessionTimeout
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 3 * time.Second
@@ -126,6 +137,7 @@ func New(ctx context.Context, servers []string, opts Options) (*Registry, error)
 		sessions:   make(chan struct{}, 1),
 		registered: make(map[string]registry.Instance),
 		guards:     make(map[string]chan struct{}),
+		records:    make(map[string]map[string]record),
 		skipped:    make(map[string]map[string]string),
 		done:       make(chan struct{}),
 	}

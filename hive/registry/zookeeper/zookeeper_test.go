@@ -1,7 +1,9 @@
 package zookeeper_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -47,13 +49,10 @@ func TestNodeWithoutInstanceIsSkippedAndLoggedOnce(t *testing.T) {
 	t.Parallel()
 	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
-	var logs hivetest.Logs
-	r, err := zookeeper.New(t.Context(), servers, zookeeper.Options{Namespace: ns, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	require.NoError(t, err)
-	t.Cleanup(func() { r.Close() })
+	r, logs := newLoggedRegistry(t, servers, ns)
 	require.NoError(t, r.Register(t.Context(), menu1))
 	naive := `{"id":"menu-2","service":"menu","endpoint":"127.0.0.1:8003","started":"2026-12-01T19:30:00.123456"}`
-	_, err = inspector(t, servers).Create("/"+ns+"/services/menu/menu-2", []byte(naive), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	_, err := inspector(t, servers).Create("/"+ns+"/services/menu/menu-2", []byte(naive), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
 
 	for range 3 {
@@ -103,9 +102,7 @@ func TestExpiredSessionRegistersAgain(t *testing.T) {
 	ctx := t.Context()
 	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
-	proxy, err := brokertest.NewProxy(servers[0])
-	require.NoError(t, err)
-	t.Cleanup(proxy.Close)
+	proxy := newProxy(t, servers)
 	bee := newRegistry(t, []string{proxy.Addr()}, ns) // on a connection the test can cut
 	watcher := newRegistry(t, servers, ns)
 
@@ -132,6 +129,43 @@ func TestExpiredSessionRegistersAgain(t *testing.T) {
 	registrytest.Expect(t, fromBee, 5*time.Second, "menu-1", "menu-2") // the bee's own watch was set again
 }
 
+// Junk in the registry cannot fill a caller's memory: a node over
+// registry.MaxRecordBytes is skipped unread, and after a change a watch
+// reads only the nodes that changed, not every record again.
+func TestLargeNodesAreSkippedUnreadAndAChangeReadsOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
+	removeAfter(t, servers, "/"+ns)
+	proxy := newProxy(t, servers)
+	caller, logs := newLoggedRegistry(t, []string{proxy.Addr()}, ns) // the proxy counts what it reads
+	bees := newRegistry(t, servers, ns)
+	require.NoError(t, bees.Register(ctx, menu1))
+
+	const junk = 5
+	direct := inspector(t, servers)
+	for i := range junk {
+		_, err := direct.Create(fmt.Sprintf("/%s/services/menu/junk-%d", ns, i), bytes.Repeat([]byte(" "), 900<<10), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	w, err := caller.Watch(ctx, "menu")
+	require.NoError(t, err)
+	registrytest.Expect(t, w, 5*time.Second, "menu-1")
+
+	before := proxy.FromTarget()
+	want := []string{"menu-1"}
+	for i := range 3 { // three instances join, one at a time
+		id := fmt.Sprintf("menu-%d", i+2)
+		require.NoError(t, bees.Register(ctx, registry.Instance{ID: id, Service: "menu", Endpoint: "127.0.0.1:8012", Started: time.Now()}))
+		want = append(want, id)
+		registrytest.Expect(t, w, 5*time.Second, want...)
+	}
+	read := proxy.FromTarget() - before
+	t.Logf("3 instances joined: the caller read %d bytes from ZooKeeper", read)
+	assert.Less(t, read, int64(registry.MaxRecordBytes), "3 instances joined, and the caller read %d bytes from ZooKeeper: it read the large nodes again", read)
+	assert.Equal(t, junk, strings.Count(logs.String(), "bytes, over the limit of 65536 for a record"), "each large node must be logged once:\n%s", logs)
+}
+
 // Anyone may delete a node. A running instance whose node goes creates
 // it again at once, without waiting for a new session: callers find it
 // again.
@@ -140,10 +174,7 @@ func TestDeletedNodeIsCreatedAgain(t *testing.T) {
 	ctx := t.Context()
 	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
-	var logs hivetest.Logs
-	bee, err := zookeeper.New(ctx, servers, zookeeper.Options{Namespace: ns, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	require.NoError(t, err)
-	t.Cleanup(func() { bee.Close() })
+	bee, logs := newLoggedRegistry(t, servers, ns)
 	watcher := newRegistry(t, servers, ns)
 	require.NoError(t, bee.Register(ctx, menu1))
 	w, err := watcher.Watch(ctx, "menu")
@@ -151,13 +182,13 @@ func TestDeletedNodeIsCreatedAgain(t *testing.T) {
 	registrytest.Expect(t, w, 5*time.Second, "menu-1")
 
 	path := "/" + ns + "/services/menu/menu-1"
-	zk := inspector(t, servers)
+	direct := inspector(t, servers)
 	for range 2 { // and again: the node is watched anew each time
 		deleted := time.Now()
-		require.NoError(t, zk.Delete(path, -1))
+		require.NoError(t, direct.Delete(path, -1))
 		registrytest.Expect(t, w, 5*time.Second, "menu-1")
 		t.Logf("the node came back %v after it was deleted", time.Since(deleted).Round(time.Millisecond))
-		ok, _, err := zk.Exists(path)
+		ok, _, err := direct.Exists(path)
 		require.NoError(t, err)
 		assert.True(t, ok, "the instance's node must be created again once someone deleted it")
 	}
@@ -166,7 +197,7 @@ func TestDeletedNodeIsCreatedAgain(t *testing.T) {
 	// Deregistered, it stays away.
 	require.NoError(t, bee.Deregister(ctx, menu1))
 	registrytest.Expect(t, w, 5*time.Second)
-	ok, _, err := zk.Exists(path)
+	ok, _, err := direct.Exists(path)
 	require.NoError(t, err)
 	assert.False(t, ok, "a deregistered instance must not come back")
 }
@@ -178,9 +209,7 @@ func TestDisconnectKeepsTheSession(t *testing.T) {
 	ctx := t.Context()
 	servers, ns := brokertest.ZooKeeper(t), hivetest.Namespace(t)
 	removeAfter(t, servers, "/"+ns)
-	proxy, err := brokertest.NewProxy(servers[0])
-	require.NoError(t, err)
-	t.Cleanup(proxy.Close)
+	proxy := newProxy(t, servers)
 	bee := newRegistry(t, []string{proxy.Addr()}, ns)
 	other := newRegistry(t, servers, ns)
 
@@ -220,6 +249,25 @@ func TestNewFailsFastWhenNothingListens(t *testing.T) {
 }
 
 var menu1 = registry.Instance{ID: "menu-1", Service: "menu", Endpoint: "127.0.0.1:8002"}
+
+// newLoggedRegistry is newRegistry with the registry's log lines kept.
+func newLoggedRegistry(t *testing.T, servers []string, namespace string) (*zookeeper.Registry, *hivetest.Logs) {
+	t.Helper()
+	var logs hivetest.Logs
+	r, err := zookeeper.New(t.Context(), servers, zookeeper.Options{Namespace: namespace, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	return r, &logs
+}
+
+// newProxy puts a proxy in front of the first of servers, for t.
+func newProxy(t *testing.T, servers []string) *brokertest.Proxy {
+	t.Helper()
+	proxy, err := brokertest.NewProxy(servers[0])
+	require.NoError(t, err)
+	t.Cleanup(proxy.Close)
+	return proxy
+}
 
 // newRegistry connects a registry for t, closed when t ends.
 func newRegistry(t *testing.T, servers []string, namespace string) *zookeeper.Registry {

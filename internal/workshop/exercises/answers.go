@@ -131,7 +131,7 @@ func printCode(w io.Writer, root string, s Step, task string) error {
 			fmt.Fprintf(w, "\nThe code for %s, from solutions/%s:\n", taskName(task), s.Dir)
 		}
 		n++
-		where := fmt.Sprintf("%s:%d", a.File, a.Line)
+		where := fmt.Sprintf("solutions/%s/%s:%d", s.Dir, a.File, a.Line)
 		if a.Func != "" {
 			where += ", in " + a.Func
 		}

@@ -14,13 +14,14 @@ import (
 )
 
 // further is the task name of a step's "going further" task, for the fast
-// attendees: its tests are named TestFurther_..., its hints "Hint for going
-// further" and "The code for going further".
+// attendees: its tests are named TestFurther_..., its hint "Hint for going
+// further", and make hint TASK=further shows it.
 const further = "further"
 
-// hint is what a step's README says about one task, in two levels: a nudge
-// that points the way without giving the code away, and the code itself,
-// shown only on request (make hint TASK=N CODE=1).
+// hint is what a step's README says about one task: a nudge that points
+// the way without giving the code away. The code itself comes from the
+// solution, on request only (make hint TASK=N CODE=1, see answers.go); a
+// README that shows it anyway has it in Code, which check refuses.
 type hint struct {
 	Nudge string
 	Code  string
@@ -29,10 +30,10 @@ type hint struct {
 // hintSummary matches the folded sections of a README's hints:
 //
 //	<details><summary>Hint for task 2</summary>      the nudge
-//	<details><summary>The code for task 2</summary>  the code
 //	<details><summary>Hint for going further</summary>
 //
-// "More for task N" is the code's older name.
+// and the code that a README must no longer show, so that check finds it:
+// "The code for task N", and its older name, "More for task N".
 var hintSummary = regexp.MustCompile(`<details><summary>(Hint for|The code for|More for) (task (\d+)|going further)</summary>`)
 
 // parseHints reads the hints of a README, by task: "1", "2", ... and

@@ -84,7 +84,7 @@ func TestPrintHint(t *testing.T) {
 	out.Reset()
 	require.NoError(t, printHint(&out, dir, s, "1", true))
 	assert.Equal(t, "Hint for task 1 in step09-test (svc/svc.go:3):\n\nA nudge.\n\n"+
-		"The code for task 1, from solutions/step09-test:\n\nsvc/svc.go:12, in f:\n\n    fmt.Println(1)\n", out.String())
+		"The code for task 1, from solutions/step09-test:\n\nsolutions/step09-test/svc/svc.go:12, in f:\n\n    fmt.Println(1)\n", out.String())
 
 	out.Reset()
 	require.NoError(t, printHint(&out, dir, s, "", false))

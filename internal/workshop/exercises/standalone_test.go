@@ -58,7 +58,8 @@ func runMake(t *testing.T, dir string, args ...string) (string, bool) {
 // and uses it as an attendee would: make status from the top, and in each
 // step make test (which must fail on task 1, not on a missing import),
 // make hint with and without TASK, and CODE=1, which says where the code
-// would come from. make catch-up says that it cannot. Steps 3 to 5 need
+// would come from; make further in step 1. make catch-up says that it
+// cannot. Steps 3 to 5 need
 // the brokers, as make test does (HIVE_REQUIRE_BROKERS=1 in CI).
 func TestTheStepsStandWithoutSolutions(t *testing.T) {
 	root := copyWithoutSolutions(t, filepath.Join("..", "..", ".."))
@@ -96,6 +97,12 @@ func TestTheStepsStandWithoutSolutions(t *testing.T) {
 		if want := "comes from solutions/" + s.Dir + ", which this copy of the workshop does not have"; !ok || !strings.Contains(out, want) {
 			t.Errorf("%s: make hint TASK=1 CODE=1 without solutions/ must say %q:\n%s", s.Dir, want, out)
 		}
+	}
+
+	// make further runs the same code as make test; once is enough.
+	out, ok = runMake(t, filepath.Join(root, steps[0].Dir), "further")
+	if want := "Do this next, the going-further task of step 1"; ok || !strings.Contains(out, want) {
+		t.Errorf("%s: make further without solutions/ must fail on the going-further task (%q); it said:\n%s", steps[0].Dir, want, out)
 	}
 
 	out, ok = runMake(t, root, "catch-up", "STEP="+steps[0].Dir)

@@ -165,7 +165,7 @@ func statusOf(root, under string, chaos bool, w io.Writer) ([]*stepStatus, error
 		}
 	}
 	if len(left) > 0 {
-		fmt.Fprintf(w, "\nSkipped, as it takes a minute: %s. `make status CHAOS=1` runs it too.\n", strings.Join(left, ", "))
+		fmt.Fprintf(w, "\nSkipped, as it takes half a minute: %s. `make status CHAOS=1` runs it too.\n", strings.Join(left, ", "))
 	}
 	return found, nil
 }

@@ -44,7 +44,7 @@ func TestStatusServesFinishedStepsFromTheCache(t *testing.T) {
 		assert.True(t, strings.HasPrefix(lines[i+1], s.Dir), "line %d of the table is %q, want %s's", i+1, lines[i+1], s.Dir)
 		assert.True(t, strings.HasSuffix(lines[i+1], "done"), "%s is not done in the solutions: %q", s.Dir, lines[i+1])
 	}
-	assert.Contains(t, table.String(), "Skipped, as it takes a minute: step05-beehive's TestTask5_NoOrderIsLostOrDoubledWhenBeesDie.")
+	assert.Contains(t, table.String(), "Skipped, as it takes half a minute: step05-beehive's TestTask5_NoOrderIsLostOrDoubledWhenBeesDie.")
 }
 
 // BenchmarkStatusWarm measures make status of the finished steps on a warm

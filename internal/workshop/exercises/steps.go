@@ -18,7 +18,7 @@ type Step struct {
 	// so that there is one thing to do at a time.
 	Verbose bool
 	// Slow names a task test that make status leaves out unless asked
-	// (make status CHAOS=1), because it takes a minute.
+	// (make status CHAOS=1), because it takes half a minute.
 	Slow string
 	// Done is what make test says when the step is green.
 	Done string
