@@ -113,11 +113,13 @@ test-interop: ## Run a Python service (interop/python) next to Go services: the 
 
 # TestClusterFaults starts a 3-node RabbitMQ cluster of its own from
 # Debian's rabbitmq-server (ports 26800-26813), kills nodes under a
-# publishing bus, and stops the cluster: 2-2.5 minutes on 2 cores. Not
+# publishing bus, and stops the cluster: 2-2.5 minutes on 2 cores. A
+# ZooKeeper test starts one server of an ensemble of three (27800-). Not
 # part of `make test`: GitHub's CI runs the brokers in containers and has
 # no rabbitmq-server package (.ci/run on Debian has it).
 test-cluster: ## Prove that a RabbitMQ node that dies under load loses no event (quorum queues, several brokers)
-	HIVE_CLUSTER_TESTS=1 $(GO) test $(TESTFLAGS) -count=1 -run 'TestClusterFaults' ./hive/events/rabbitmq/
+	HIVE_CLUSTER_TESTS=1 $(GO) test $(TESTFLAGS) -count=1 -run 'TestClusterFaults|TestNewSaysWhenTheEnsembleHasNoQuorum' \
+		./hive/events/rabbitmq/ ./hive/registry/zookeeper/
 
 check-exercises: ## Prove that every exercise is generated, fresh, and fails only on its tasks
 	$(GO) run ./internal/workshop/exercises check

@@ -315,7 +315,7 @@ func (c *Cluster) rabbitmqctl(ctx context.Context, i int, command string, args .
 // it serves clients: until the ensemble has a quorum, which needs a second
 // node.
 func (c *Cluster) StartZooKeeper(ctx context.Context, i int) error {
-	if err := c.spawnZooKeeper(i); err != nil {
+	if err := c.SpawnZooKeeper(i); err != nil {
 		return err
 	}
 	addr := c.zkAddr(i)
@@ -325,7 +325,9 @@ func (c *Cluster) StartZooKeeper(ctx context.Context, i int) error {
 	return nil
 }
 
-func (c *Cluster) spawnZooKeeper(i int) error {
+// SpawnZooKeeper starts ZooKeeper node i, unless it runs, and returns at
+// once.
+func (c *Cluster) SpawnZooKeeper(i int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	dir := c.zkDir(i)
