@@ -150,3 +150,22 @@ func IsPermanent(err error) bool {
 type permanentError struct{ error }
 
 func (p permanentError) Unwrap() error { return p.error }
+
+// Backlog is how much work waits in a subscription's shared queue, as the
+// broker counts it: the events no instance has taken yet, and how many
+// instances are reading the queue. Events that an instance has taken and
+// not yet acked are not in Ready.
+type Backlog struct {
+	Ready     int // events waiting for an instance
+	Consumers int // instances reading the queue now
+}
+
+// A BacklogReader reads the backlog of a subscription's queue. It is what
+// `hive node` scales a service by; anything that shows the hive's work,
+// such as a live picture of it, reads the queues through it too.
+// rabbitmq.Bus is one.
+type BacklogReader interface {
+	// Backlog returns the backlog of the queue of s. It fails if the
+	// queue does not exist yet: no instance of s.Service has started.
+	Backlog(ctx context.Context, s Subscription) (Backlog, error)
+}

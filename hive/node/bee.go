@@ -19,6 +19,8 @@ type bee struct {
 	process *os.Process // nil when no process runs
 	started time.Time   // when process started
 	killed  bool        // by KillRandom: it did not crash, so no backoff
+	asleep  bool        // put to sleep by Scale: it stops for good
+	cancel  context.CancelFunc
 }
 
 // How long a dead instance waits before it starts again: at first briefly,

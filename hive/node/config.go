@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -21,6 +22,9 @@ import (
 //	    command: [go, run, ./step05-beehive/menu]   # or a built binary
 //	    instances: 2                                # 1 if left out
 //	    env: {MENU_DELAY: 50ms}
+//	  kitchen:
+//	    command: [./bin/kitchen]
+//	    instances: {min: 1, max: 6, queue: order.placed} # by the work waiting
 //
 // Commands run in the current directory, like commands typed in a shell.
 type Config struct {
@@ -32,9 +36,37 @@ type Config struct {
 type Service struct {
 	Name      string
 	Command   []string          // the program and its arguments
-	Instances int               // how many copies run at once; at least 1
+	Instances int               // how many copies run at once (at the start, if Scale is set); at least 1
 	Env       map[string]string // for this service's instances, over Config.Env
+	Scale     *Scale            // nil: Instances is a fixed count
 }
+
+// Scale says how the number of a service's instances follows its work:
+// hive.yml's `instances: {min: 1, max: 6, queue: order.placed}`. The
+// service starts with Min instances.
+type Scale struct {
+	Min, Max int // the fewest and the most instances; 1 <= Min <= Max
+
+	// Queue names the event handler (its Subscription.Name, which is the
+	// event pattern for hive.On) whose shared queue's backlog drives the
+	// count. Empty: only `hive scale` changes it.
+	Queue string
+
+	// PerBee is how many waiting events one instance may have before
+	// another one comes; DefaultPerBee if 0.
+	PerBee int
+
+	// CoolDown is how long the count stays after a change, and how long
+	// the work must stay low, before an instance is put to sleep;
+	// DefaultCoolDown if 0.
+	CoolDown time.Duration
+}
+
+// The defaults of Scale.
+const (
+	DefaultPerBee   = 10
+	DefaultCoolDown = 30 * time.Second
+)
 
 // Load reads a hive.yml file. Its errors name the file, the line and the
 // key that is wrong, so that the fix is obvious.
@@ -120,10 +152,15 @@ func (f file) service(key, n *yaml.Node) (Service, error) {
 		svc.Command = append(svc.Command, word.Value)
 	}
 
-	if n, ok := fields.get("instances"); ok {
+	if n, ok := fields.get("instances"); ok && n.Kind == yaml.MappingNode {
+		if svc.Scale, err = f.scale(n, where+".instances"); err != nil {
+			return Service{}, err
+		}
+		svc.Instances = svc.Scale.Min
+	} else if ok {
 		count, err := strconv.Atoi(n.Value)
 		if n.Kind != yaml.ScalarNode || err != nil || count < 1 {
-			return Service{}, f.errorf(n, "%s.instances: want a whole number of at least 1, not %q", where, n.Value)
+			return Service{}, f.errorf(n, "%s.instances: want a whole number of at least 1 (or {min: 1, max: 4}), not %q", where, n.Value)
 		}
 		svc.Instances = count
 	}
@@ -134,6 +171,49 @@ func (f file) service(key, n *yaml.Node) (Service, error) {
 		}
 	}
 	return svc, nil
+}
+
+// scale reads `instances: {min: 1, max: 4, queue: order.placed}`.
+func (f file) scale(n *yaml.Node, where string) (*Scale, error) {
+	fields, err := f.mapping(n, where, "min", "max", "queue", "per_bee", "cool_down")
+	if err != nil {
+		return nil, err
+	}
+	sc := &Scale{PerBee: DefaultPerBee, CoolDown: DefaultCoolDown}
+	for _, field := range []struct {
+		key string
+		to  *int
+	}{{"min", &sc.Min}, {"max", &sc.Max}, {"per_bee", &sc.PerBee}} {
+		v, ok := fields.get(field.key)
+		if !ok {
+			if field.key == "per_bee" {
+				continue
+			}
+			return nil, f.errorf(n, "%s: %s is missing; for example {min: 1, max: 4}", where, field.key)
+		}
+		count, err := strconv.Atoi(v.Value)
+		if v.Kind != yaml.ScalarNode || err != nil || count < 1 {
+			return nil, f.errorf(v, "%s.%s: want a whole number of at least 1, not %q", where, field.key, v.Value)
+		}
+		*field.to = count
+	}
+	if sc.Max < sc.Min {
+		return nil, f.errorf(n, "%s: max (%d) is less than min (%d)", where, sc.Max, sc.Min)
+	}
+	if v, ok := fields.get("queue"); ok {
+		if v.Kind != yaml.ScalarNode || v.Value == "" {
+			return nil, f.errorf(v, "%s.queue: want the name of an event handler, such as order.placed", where)
+		}
+		sc.Queue = v.Value
+	}
+	if v, ok := fields.get("cool_down"); ok {
+		d, err := time.ParseDuration(v.Value)
+		if v.Kind != yaml.ScalarNode || err != nil || d <= 0 {
+			return nil, f.errorf(v, "%s.cool_down: want a duration such as 30s, not %q", where, v.Value)
+		}
+		sc.CoolDown = d
+	}
+	return sc, nil
 }
 
 // env reads a mapping of environment variables. Values are taken as

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,6 +25,9 @@ services:
   order:
     command:
       - ./bin/order
+  kitchen:
+    command: [./bin/kitchen]
+    instances: {min: 2, max: 6, queue: order.placed, cool_down: 1m}
 `), 0o644))
 
 	cfg, err := Load(path)
@@ -38,6 +42,8 @@ services:
 				Env:       map[string]string{"MENU_DELAY": "50ms", "PORT": "8080", "DEBUG": "true"},
 			},
 			{Name: "order", Command: []string{"./bin/order"}, Instances: 1}, // one unless told
+			{Name: "kitchen", Command: []string{"./bin/kitchen"}, Instances: 2, // its min to start with
+				Scale: &Scale{Min: 2, Max: 6, Queue: "order.placed", PerBee: DefaultPerBee, CoolDown: time.Minute}},
 		},
 	}, cfg)
 }
@@ -67,6 +73,11 @@ func TestParseErrors(t *testing.T) {
 		{"empty command", "services:\n  menu: {command: []}\n", []string{"hive.yml:2:", "services.menu.command: want a list"}},
 		{"zero instances", "services:\n  menu:\n    command: [x]\n    instances: 0\n", []string{"hive.yml:4:", "services.menu.instances", "at least 1", `"0"`}},
 		{"instances not a number", "services:\n  menu: {command: [x], instances: two}\n", []string{"hive.yml:2:", "services.menu.instances", `"two"`}},
+		{"no max", "services:\n  menu:\n    command: [x]\n    instances: {min: 1}\n", []string{"hive.yml:4:", "services.menu.instances: max is missing"}},
+		{"max below min", "services:\n  menu:\n    command: [x]\n    instances: {min: 3, max: 2}\n", []string{"hive.yml:4:", "max (2) is less than min (3)"}},
+		{"zero min", "services:\n  menu:\n    command: [x]\n    instances: {min: 0, max: 2}\n", []string{"hive.yml:4:", "services.menu.instances.min", "at least 1"}},
+		{"misspelt scale key", "services:\n  menu:\n    command: [x]\n    instances: {min: 1, max: 2, cooldown: 3s}\n", []string{"hive.yml:4:", `unknown key "cooldown"`, "cool_down"}},
+		{"bad cool-down", "services:\n  menu:\n    command: [x]\n    instances: {min: 1, max: 2, cool_down: soon}\n", []string{"hive.yml:4:", "cool_down: want a duration", `"soon"`}},
 		{"env value a list", "services:\n  menu:\n    command: [x]\n    env:\n      A: [1, 2]\n", []string{"hive.yml:5:", "services.menu.env.A: want a plain value"}},
 		{"service twice", "services:\n  menu: {command: [x]}\n  menu: {command: [y]}\n", []string{"hive.yml:3:", `"menu" appears twice`}},
 	} {

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
 )
 
 // EnvInstanceIndex tells each instance which one of its service it is:
@@ -40,7 +42,18 @@ type Options struct {
 	Grace  time.Duration // how long instances may take to stop; DefaultGrace if 0
 	Chaos  time.Duration // if > 0, kill a random instance this often (one that has run at least this long)
 	Logger *slog.Logger  // the node's own messages; slog.Default() if nil
+
+	// Backlog reads the queues that services with a Scale.Queue scale by
+	// (rabbitmq.Bus is one); it is needed only for those.
+	Backlog events.BacklogReader
+	// ScaleEvery is how often the node reads those queues and decides;
+	// DefaultScaleEvery if 0.
+	ScaleEvery time.Duration
 }
+
+// DefaultScaleEvery is how often a node looks at the work of the services
+// that scale by it.
+const DefaultScaleEvery = 2 * time.Second
 
 // State is what an instance is doing.
 type State string
@@ -69,9 +82,23 @@ func (i Instance) Name() string { return i.Service + "." + strconv.Itoa(i.Index)
 type Node struct {
 	opts   Options
 	logger *slog.Logger
+	cfg    Config
+	out    *lineWriter
+	colors bool
+	width  int
 
-	mu   sync.Mutex // guards the running state of the bees
-	bees []*bee
+	mu      sync.Mutex // guards what follows, and the running state of the bees
+	bees    []*bee     // in the order of the Config, a service's by index
+	started int        // how many bees were ever made: each gets the next colour
+	scalers map[string]*scaler
+	run     *runState // while Run runs, until its context ends
+}
+
+// runState is what a running Node needs to start a bee.
+type runState struct {
+	ctx  context.Context
+	wg   *sync.WaitGroup
+	fail func(error) // a bee cannot start at all: stop the node
 }
 
 // New returns a node that runs the instances cfg asks for.
@@ -85,22 +112,37 @@ func New(cfg Config, opts Options) *Node {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	n := &Node{opts: opts, logger: opts.Logger}
-	out := &lineWriter{w: opts.Stdout}
-	colors := opts.Color.enabled(opts.Stdout)
-	width := nameWidth(cfg)
+	if opts.ScaleEvery <= 0 {
+		opts.ScaleEvery = DefaultScaleEvery
+	}
+	n := &Node{
+		opts: opts, logger: opts.Logger, cfg: cfg,
+		out:     &lineWriter{w: opts.Stdout},
+		colors:  opts.Color.enabled(opts.Stdout),
+		width:   nameWidth(cfg),
+		scalers: make(map[string]*scaler),
+	}
 	for _, svc := range cfg.Services {
+		if svc.Scale != nil {
+			n.scalers[svc.Name] = newScaler(*svc.Scale)
+		}
 		for i := range svc.Instances {
-			b := &bee{
-				Instance: Instance{Service: svc.Name, Index: i, State: Stopped},
-				command:  svc.Command,
-				env:      environ(cfg, svc, i),
-			}
-			b.out = newPrefixer(out, b.Name(), width, len(n.bees), colors)
-			n.bees = append(n.bees, b)
+			n.bees = append(n.bees, n.newBee(svc, i))
 		}
 	}
 	return n
+}
+
+// newBee makes instance index of svc, not started yet.
+func (n *Node) newBee(svc Service, index int) *bee {
+	b := &bee{
+		Instance: Instance{Service: svc.Name, Index: index, State: Stopped},
+		command:  svc.Command,
+		env:      environ(n.cfg, svc, index),
+	}
+	b.out = newPrefixer(n.out, b.Name(), n.width, n.started, n.colors)
+	n.started++
+	return b
 }
 
 // environ returns the environment of instance index of svc: the node's
@@ -125,30 +167,63 @@ func environ(cfg Config, svc Service, index int) []string {
 // be started at all (not found, not executable) stops the node, and Run
 // returns why: starting it again would not help.
 func (n *Node) Run(ctx context.Context) error {
+	for _, svc := range n.cfg.Services {
+		if svc.Scale != nil && svc.Scale.Queue != "" && n.opts.Backlog == nil {
+			return fmt.Errorf("node: %s scales by the queue %s, but the node cannot read queues: give it Options.Backlog", svc.Name, svc.Scale.Queue)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	var wg sync.WaitGroup
-	errs := make(chan error, len(n.bees))
+	var (
+		wg     sync.WaitGroup
+		errsMu sync.Mutex
+		errs   []error
+	)
+	n.mu.Lock()
+	n.run = &runState{ctx: ctx, wg: &wg, fail: func(err error) {
+		errsMu.Lock()
+		errs = append(errs, err)
+		errsMu.Unlock()
+		cancel() // stop the others too
+	}}
 	for _, b := range n.bees {
-		wg.Go(func() {
-			if err := n.supervise(ctx, b); err != nil {
-				errs <- err
-				cancel() // stop the others too
-			}
-		})
+		n.launch(b)
 	}
+	n.mu.Unlock()
 	if n.opts.Chaos > 0 {
 		wg.Go(func() { n.chaos(ctx) })
 	}
-	wg.Wait()
-	close(errs)
-
-	var all []error
-	for err := range errs {
-		all = append(all, err)
+	if n.opts.Backlog != nil {
+		wg.Go(func() { n.autoscale(ctx) })
 	}
-	return errors.Join(all...)
+
+	<-ctx.Done()
+	// From now on no bee starts (see launch), so that wg.Wait is safe.
+	n.mu.Lock()
+	n.run = nil
+	n.mu.Unlock()
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// launch supervises b until the node stops or b is put to sleep. The
+// caller holds n.mu, and n.run is set.
+func (n *Node) launch(b *bee) {
+	ctx, cancel := context.WithCancel(n.run.ctx)
+	b.cancel = cancel
+	fail := n.run.fail
+	n.run.wg.Go(func() {
+		defer cancel()
+		if err := n.supervise(ctx, b); err != nil {
+			fail(err)
+		}
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if b.asleep { // gone for good
+			n.bees = slices.DeleteFunc(n.bees, func(o *bee) bool { return o == b })
+		}
+	})
 }
 
 // Instances reports every instance, in the order of the Config.
@@ -176,7 +251,7 @@ func (n *Node) killRandom(minAge time.Duration) (name string, pid int, err error
 	defer n.mu.Unlock()
 	var running []*bee
 	for _, b := range n.bees {
-		if b.State == Running && time.Since(b.started) >= minAge {
+		if b.State == Running && !b.asleep && time.Since(b.started) >= minAge {
 			running = append(running, b)
 		}
 	}

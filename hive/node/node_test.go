@@ -25,8 +25,12 @@ import (
 // The instances in these tests are real processes: the test binary itself,
 // started again with NODE_TEST_BEE=1, plays a tiny service (see playBee).
 func TestMain(m *testing.M) {
-	if os.Getenv("NODE_TEST_BEE") == "1" {
+	switch os.Getenv("NODE_TEST_BEE") {
+	case "1":
 		playBee()
+		return
+	case "kitchen":
+		playKitchen()
 		return
 	}
 	os.Exit(m.Run())

@@ -44,7 +44,11 @@ var palette = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94
 func nameWidth(cfg Config) int {
 	width := 0
 	for _, svc := range cfg.Services {
-		name := Instance{Service: svc.Name, Index: svc.Instances - 1}.Name()
+		most := svc.Instances
+		if svc.Scale != nil {
+			most = svc.Scale.Max
+		}
+		name := Instance{Service: svc.Name, Index: most - 1}.Name()
 		width = max(width, len(name))
 	}
 	return width

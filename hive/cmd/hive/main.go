@@ -48,7 +48,7 @@ func main() {
 }
 
 // commands are hive's commands, in the order "hive help" lists them.
-var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, node, conformCmd}
+var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, node, scale, conformCmd}
 
 // run runs the command that args name and returns the exit code: 0 for
 // success, 1 for a failure, 2 for a mistake in the command line.

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/hive-workshop/microservices-go/hive/env"
+	"github.com/hive-workshop/microservices-go/hive/events"
 	hivenode "github.com/hive-workshop/microservices-go/hive/node"
 )
 
@@ -33,7 +35,21 @@ hive.yml looks like this (commands run in the current folder):
 Each instance gets HIVE_LISTEN=127.0.0.1:0 (a free port), unless hive.yml
 sets it, and HIVE_INSTANCE_INDEX (0, 1, ...). With -chaos, a random instance
 is killed every so often, to show that the hive keeps working; one that
-started less than that interval ago is spared, so the hive can come up.`,
+started less than that interval ago is spared, so the hive can come up.
+
+A service can follow its work instead of a fixed count:
+
+    kitchen:
+      command: [go, run, ./step05-beehive/kitchen]
+      instances: {min: 1, max: 4, queue: order.placed, per_bee: 10, cool_down: 30s}
+
+It starts with min instances. Every 2 seconds the node reads how many events
+wait in the service's queue of that handler (RabbitMQ: a passive declare, no
+management plugin): more than per_bee (10) a bee, and bees come at once;
+little work for cool_down (30s), and the youngest go to sleep (SIGTERM: they
+leave the registry and finish their work). Each decision is logged:
+"kitchen: 412 order.placed waiting, 2 bees → 4". hive scale sets a count by
+hand, through the node's socket (-socket).`,
 	example: "hive node -c step05-beehive/hive.yml -chaos 5s",
 	run:     runNode,
 }
@@ -43,6 +59,7 @@ func runNode(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error
 	chaos := fs.Duration("chaos", 0, "kill a random instance, one that has run this long, at this interval (0: never)")
 	grace := fs.Duration("grace", hivenode.DefaultGrace, "how long instances may take to stop before they are killed")
 	color := fs.String("color", "auto", "colour the names: auto (on a terminal), always or never")
+	socket := fs.String("socket", "", "the unix `socket` that takes hive scale's commands (default: one per HIVE_NAMESPACE in the temporary folder)")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -58,17 +75,69 @@ func runNode(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error
 		return err
 	}
 
-	// The node's own messages (an instance died, chaos killed one) are the
-	// story of the beehive: they are logged from level info on.
+	// The node's own messages (an instance died, chaos killed one, a
+	// service scaled) are the story of the beehive: they are logged from
+	// level info on.
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: c.settings.LogLevel}))
-	n := hivenode.New(cfg, hivenode.Options{Stdout: c.stdout, Color: colors, Grace: *grace, Chaos: *chaos, Logger: logger})
+	settings := beehiveSettings(c.settings, cfg)
+	opts := hivenode.Options{Stdout: c.stdout, Color: colors, Grace: *grace, Chaos: *chaos, Logger: logger}
+	if scalesByQueue(cfg) {
+		bus, err := settings.ConnectBus(ctx, logger)
+		if err != nil {
+			return fmt.Errorf("a service scales by its queue, and reading queues needs the event bus: %w", err)
+		}
+		defer bus.Close()
+		reader, ok := bus.(events.BacklogReader)
+		if !ok {
+			return fmt.Errorf("a service scales by its queue, but the event bus %s=%s cannot tell how much waits in a queue: use rabbitmq", env.Events, settings.Events)
+		}
+		opts.Backlog = reader
+	}
+	n := hivenode.New(cfg, opts)
+
+	if *socket == "" {
+		*socket = hivenode.SocketPath(settings.Namespace)
+	}
+	l, err := hivenode.Listen(*socket)
+	if err != nil {
+		return err
+	}
+	control := make(chan error, 1)
+	go func() { control <- n.ServeControl(ctx, l) }()
+
 	fmt.Fprintf(c.stderr, "Starting %s of %s from %s. Ctrl-C stops them.\n",
 		count(len(n.Instances()), "instance"), count(len(cfg.Services), "service"), *path)
 	stopping := context.AfterFunc(ctx, func() {
 		fmt.Fprintf(c.stderr, "Stopping every instance: SIGTERM now, SIGKILL after %v.\n", *grace)
 	})
 	defer stopping()
-	return n.Run(ctx)
+	err = n.Run(ctx)
+	if ctx.Err() == nil { // Run failed by itself: the socket must close too
+		l.Close()
+	}
+	return errors.Join(err, <-control)
+}
+
+// beehiveSettings are the settings of the beehive's instances: the
+// node's own, with what hive.yml's env says for every instance over them.
+// The node reads the instances' queues, in their namespace.
+func beehiveSettings(s env.Settings, cfg hivenode.Config) env.Settings {
+	for key, to := range map[string]*string{env.Namespace: &s.Namespace, env.Events: &s.Events, env.AMQPURL: &s.AMQPURL} {
+		if v := cfg.Env[key]; v != "" {
+			*to = v
+		}
+	}
+	return s
+}
+
+// scalesByQueue reports whether a service of cfg scales by its work.
+func scalesByQueue(cfg hivenode.Config) bool {
+	for _, svc := range cfg.Services {
+		if svc.Scale != nil && svc.Scale.Queue != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func colorMode(s string) (hivenode.ColorMode, error) {

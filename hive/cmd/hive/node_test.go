@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -55,9 +56,31 @@ services:
 		}
 	}
 
+	// hive scale: a third bee comes; then two go to sleep, gracefully
+	// (they deregister), and the node does not start them again.
+	env := brokerEnv(t, n)
+	got := runHive(t, env, "", "scale", "menu", "3")
+	require.Equal(t, 0, got.code, got.stderr)
+	assert.Equal(t, "menu: 2 bees → 3\n", got.stdout)
+	three := waitForInstances(t, updates, func(list []registry.Instance) bool { return len(list) == 3 })
+	got = runHive(t, env, "", "scale", "menu", "1")
+	require.Equal(t, 0, got.code, got.stderr)
+	one := waitForInstances(t, updates, func(list []registry.Instance) bool { return len(list) == 1 })
+	beehive.stderr.waitFor(t, "menu: 3 bees → 1, by hand")
+	assert.Contains(t, pids, one[0].PID, "the oldest bee, menu.0, was put to sleep")
+	for _, inst := range three {
+		if !slices.Contains(pids, inst.PID) {
+			pids = append(pids, inst.PID)
+		}
+	}
+	got = runHive(t, env, "", "scale", "wasp", "1")
+	assert.Equal(t, 1, got.code)
+	assert.Contains(t, got.stderr, `no service is called "wasp"`)
+
 	// Ctrl-C: every instance deregisters (which only a graceful stop does)
 	// and ends.
 	assert.Equal(t, 0, beehive.interrupt(t))
+	assert.Equal(t, 1, strings.Count(beehive.stderr.String(), "instance died"), "a bee put to sleep was taken for dead")
 	assert.Contains(t, beehive.stderr.String(), "Stopping every instance: SIGTERM now")
 	waitForInstances(t, updates, func(list []registry.Instance) bool {
 		return !slices.ContainsFunc(list, func(i registry.Instance) bool { return i.PID != pids[0] })

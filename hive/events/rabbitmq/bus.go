@@ -365,11 +365,7 @@ func (b *Bus) eachDead(ctx context.Context, s events.Subscription, what string,
 	f func(sess *session, d amqp.Delivery, letter events.DeadLetter) (ack bool, err error)) error {
 	queue := b.layout.dead(s)
 	fail := func(err error) error { return fmt.Errorf("rabbitmq: %s of %s: %w", what, queue, err) }
-	sess, err := b.session(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	ch, err := sess.conn.Channel()
+	sess, ch, err := b.channel(ctx)
 	if err != nil {
 		return fail(err)
 	}

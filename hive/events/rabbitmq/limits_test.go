@@ -191,6 +191,7 @@ func TestOversizeMessageGoesToTheDeadLettersUnread(t *testing.T) {
 
 	letter := deadLetter(t, bus, s)
 	assert.Contains(t, letter.Reason, "too big", "the dead letter's reason does not say what was wrong")
+	assert.Equal(t, big[:1024], string(letter.Message), "the dead letter keeps the first KiB of the message, and no more")
 	assert.Zero(t, handled.Load(), "the handler got a message over the size limit")
 	assertShortLines(t, &logs)
 
@@ -348,4 +349,38 @@ func TestDeleteQueuesRemovesASubscriptionsQueuesWhoeverDeclaredThem(t *testing.T
 		}
 	}
 	require.NoError(t, bus.DeleteQueues(t.Context(), old), "deleting queues that are gone")
+}
+
+// TestDeadLetterQueueKeepsAtMostItsLimit: a dead-letter queue that nobody
+// reads must not grow without end (issue 21, N9); past DeadLetterLimit,
+// the oldest letters go.
+func TestDeadLetterQueueKeepsAtMostItsLimit(t *testing.T) {
+	t.Parallel()
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
+	bus := newBusOptions(t, url, rabbitmq.Options{Namespace: ns, Logger: eventstest.Logger(t), DeadLetterLimit: 3})
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	stop, err := bus.Subscribe(t.Context(), s, func(context.Context, events.Event) error {
+		return events.Permanent(errors.New("no recipe"))
+	})
+	require.NoError(t, err, "subscribing failed")
+	t.Cleanup(stop)
+
+	var ids []string
+	for i := range 5 {
+		e := events.Event{ID: fmt.Sprint("poison-", i), Type: "order.placed", Body: json.RawMessage(`{}`)}
+		require.NoError(t, bus.Publish(t.Context(), e))
+		ids = append(ids, e.ID)
+		// One at a time, so that the order in the dead letters is known.
+		require.Eventually(t, func() bool {
+			letters, err := bus.DeadLetters(t.Context(), s)
+			return err == nil && len(letters) > 0 && letters[len(letters)-1].Event.ID == e.ID
+		}, 10*time.Second, 10*time.Millisecond, "%s never reached the dead letters", e.ID)
+	}
+	require.Eventually(t, func() bool {
+		letters, err := bus.DeadLetters(t.Context(), s)
+		if err != nil || len(letters) != 3 {
+			return false
+		}
+		return letters[0].Event.ID == ids[2] && letters[2].Event.ID == ids[4]
+	}, 10*time.Second, 10*time.Millisecond, "the dead-letter queue does not hold the 3 newest of 5 dead letters")
 }

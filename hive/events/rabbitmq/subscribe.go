@@ -15,6 +15,10 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/internal/clip"
 )
 
+// keptOfTooBig is how many bytes of a message over MaxBodySize its dead
+// letter keeps.
+const keptOfTooBig = 1 << 10
+
 // Headers that the Bus sets on the messages it moves.
 const (
 	attemptHeader = "hive-attempt" // which attempt a retried message is on: 2, 3, ...
@@ -199,7 +203,12 @@ func (sub *subscription) resume(ctx context.Context) *consumer {
 // with care.
 func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
 	if limit := sub.bus.opts.MaxBodySize; len(d.Body) > limit {
-		sub.bury(c, d, fmt.Sprintf("too big: %d bytes, over the limit of %d", len(d.Body), limit))
+		reason := fmt.Sprintf("too big: %d bytes, over the limit of %d", len(d.Body), limit)
+		// The dead letter keeps only the start: enough for a person to
+		// tell what it was, without a copy of 50 MiB that nobody can
+		// handle.
+		d.Body = d.Body[:keptOfTooBig]
+		sub.bury(c, d, reason)
 		return
 	}
 	e, err := sub.decode(d)

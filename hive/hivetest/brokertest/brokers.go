@@ -27,6 +27,11 @@ const (
 	zooKeeperImage = "zookeeper:3.9"
 )
 
+// rabbitMQEnv is the broker's setting that docker-compose.yml makes too: a
+// message over 1 MiB, hive's limit on an event, is refused when it is
+// published.
+var rabbitMQEnv = map[string]string{"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-rabbit max_message_size 1048576"}
+
 // RequireEnv is the environment variable that makes a missing broker a
 // test failure instead of a skip: CI sets HIVE_REQUIRE_BROKERS=1, so that
 // no broker test can pass by silently skipping.
@@ -109,7 +114,7 @@ var (
 		probe:       probeRabbitMQ,
 		startup:     startup,
 		container: func() (string, error) {
-			return rabbitContainer.start("RabbitMQ", probeRabbitMQ, rabbitMQImage, "5672/tcp", nil, "Server startup complete")
+			return rabbitContainer.start("RabbitMQ", probeRabbitMQ, rabbitMQImage, "5672/tcp", rabbitMQEnv, "Server startup complete")
 		},
 	}
 	zooKeeper = broker{

@@ -2,6 +2,7 @@ package brokertest
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -37,16 +38,48 @@ func NewRabbitMQNetwork(t testing.TB) *hivetest.Network {
 	t.Helper()
 	amqpURL := RabbitMQ(t)
 	n := hivetest.NewNetwork(t)
+	bus := connectBus(t, amqpURL, n)
+	n.Bus.Close()
+	n.Bus = bus // the network closes it when the test ends
+	deleteWhenDone(t, "RabbitMQ", n.Namespace, bus.DeleteNamespace)
+	return n
+}
+
+// RabbitMQBehindProxy returns a second event bus for a network made by
+// NewRabbitMQNetwork or NewNetwork, in n's namespace, that reaches
+// RabbitMQ through a Proxy, and the proxy. Give the bus to one service
+// (n.StartWith, with Config.Bus set): cutting the proxy takes RabbitMQ
+// away from that service alone, as an outage would, while the others,
+// and every other test, keep theirs. The bus closes when the test ends.
+func RabbitMQBehindProxy(t testing.TB, n *hivetest.Network) (*rabbitmq.Bus, *Proxy) {
+	t.Helper()
+	amqpURL := RabbitMQ(t)
+	proxy, err := NewProxy(AMQPHost(amqpURL))
+	if err != nil {
+		t.Fatalf("brokertest: %v", err)
+	}
+	t.Cleanup(proxy.Close)
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		t.Fatalf("brokertest: %v", err)
+	}
+	u.Host = proxy.Addr()
+	bus := connectBus(t, u.String(), n)
+	t.Cleanup(func() { bus.Close() })
+	return bus, proxy
+}
+
+// connectBus connects a bus to amqpURL in n's namespace, with hivetest's
+// fast retries.
+func connectBus(t testing.TB, amqpURL string, n *hivetest.Network) *rabbitmq.Bus {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	bus, err := rabbitmq.New(ctx, amqpURL, rabbitmq.Options{Namespace: n.Namespace, Logger: n.Config().Logger, MaxAttempts: hivetest.MaxAttempts, RetryDelay: hivetest.RetryDelay})
 	if err != nil {
 		t.Fatalf("brokertest: %v", err)
 	}
-	n.Bus.Close()
-	n.Bus = bus // the network closes it when the test ends
-	deleteWhenDone(t, "RabbitMQ", n.Namespace, bus.DeleteNamespace)
-	return n
+	return bus
 }
 
 // useZooKeeper replaces n's registry with one on ZooKeeper, in n's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -76,19 +77,13 @@ func TestOrdersPlacedBeforeAnyKitchenAreCookedOnceOneCame(t *testing.T) {
 	if err != nil {
 		t.Fatalf("within 10s, %v", err)
 	}
-	// Stop waits for the handlers in flight, so a second cooking would be
-	// counted now.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := k.Stop(ctx); err != nil {
-		t.Fatalf("stopping the kitchen failed: %v", err)
-	}
+	all := cooked.stopAndCount(t, k)
 	for id := range ids {
-		if times := cooked.times(id); times != 1 {
+		if times := all[id]; times != 1 {
 			t.Errorf("order %s was cooked %d times; want once", id, times)
 		}
 	}
-	if all := cooked.all(); len(all) != orders {
+	if len(all) != orders {
 		t.Errorf("the kitchen cooked %d orders (%v); want the %d placed", len(all), all, orders)
 	}
 }
@@ -124,8 +119,17 @@ func (c *cookedOrders) times(id string) int {
 	return c.heard[id]
 }
 
-func (c *cookedOrders) all() map[string]int {
+// stopAndCount stops the kitchen k and returns how often it cooked each
+// order. Stop waits for the handlers in flight, so that a second cooking
+// is counted too.
+func (c *cookedOrders) stopAndCount(t *testing.T, k *hive.Service) map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := k.Stop(ctx); err != nil {
+		t.Fatalf("stopping the kitchen failed: %v", err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.heard
+	return maps.Clone(c.heard)
 }

@@ -93,6 +93,13 @@ const (
 
 	// ejectFor is how long a menu instance that failed a call sits out.
 	ejectFor = time.Second
+
+	// announceTimeout is the longest announce waits for RabbitMQ to take
+	// an event. While RabbitMQ is away, place then answers "unavailable"
+	// (the order is recorded, not yet announced) before its caller's
+	// deadline, rather than leave the caller with a timeout that says
+	// nothing; and the relay's next order is not held up.
+	announceTimeout = time.Second
 )
 
 // New returns the order service. It records orders in l, which all order
@@ -104,6 +111,10 @@ func New(l ledger.Ledger) *hive.Service {
 	svc.SetPicker(NewLeastInFlight(ejectFor))
 	o := &orders{svc: svc, ledger: l}
 	hive.Handle(svc, "place", o.place)
+	// The relay announces what was recorded but never announced (relay.go).
+	r := &relay{orders: o}
+	svc.OnStart(r.start)
+	svc.OnStop(r.stop)
 	return svc
 }
 
@@ -174,7 +185,7 @@ func (o *orders) place(ctx context.Context, req PlaceRequest) (PlaceReply, error
 		if errors.Is(err, events.ErrNoSubscriber) {
 			return PlaceReply{}, hive.Errorf(hive.Unavailable, "the order is recorded, but no kitchen has ever taken orders yet; send it again later, with the same idempotency key")
 		}
-		return PlaceReply{}, hive.Errorf(hive.Unavailable, "the order is recorded, but the kitchen could not be told yet; send it again, with the same idempotency key")
+		return PlaceReply{}, hive.Errorf(hive.Unavailable, "the order is recorded, but the kitchen could not be told yet (RabbitMQ did not take the event); send it again, with the same idempotency key")
 	}
 	log.InfoContext(ctx, "order placed", "order_id", order.ID, "total_cents", order.TotalCents)
 	return PlaceReply{OrderID: order.ID, TotalCents: order.TotalCents, PlacedBy: order.PlacedBy}, nil
@@ -222,9 +233,9 @@ func (o *orders) dish(ctx context.Context, id int) (dish, error) {
 // recorded. A key that comes back with other items is a mistake of the
 // customer's: the key names one order, and that one is taken.
 func (o *orders) earlier(recorded []byte, req PlaceRequest) (Order, error) {
-	var order Order
-	if err := json.Unmarshal(recorded, &order); err != nil {
-		return Order{}, fmt.Errorf("the ledger's record of key %q is not an order: %w", req.IdempotencyKey, err)
+	order, err := decodeOrder(req.IdempotencyKey, recorded)
+	if err != nil {
+		return Order{}, err
 	}
 	if !slices.Equal(order.Items, req.Items) {
 		// The items as the customer sent them, in JSON: they know that
@@ -257,7 +268,9 @@ func (o *orders) announce(ctx context.Context, order Order) error {
 	if announced {
 		return nil
 	}
-	if err := o.svc.Emit(ctx, "order.placed", OrderPlaced{OrderID: order.ID, Items: order.Lines}); err != nil {
+	emitCtx, cancel := context.WithTimeout(ctx, emitTimeout(ctx))
+	defer cancel()
+	if err := o.svc.Emit(emitCtx, "order.placed", OrderPlaced{OrderID: order.ID, Items: order.Lines}); err != nil {
 		return err
 	}
 	if _, _, err := o.ledger.Claim(ctx, key, nil); err != nil {
@@ -266,6 +279,26 @@ func (o *orders) announce(ctx context.Context, order Order) error {
 		o.svc.Logger().WarnContext(ctx, "cannot record that the order was announced", "order_id", order.ID, "error", err)
 	}
 	return nil
+}
+
+// decodeOrder decodes the order that the ledger recorded under
+// "orders/<key>".
+func decodeOrder(key string, recorded []byte) (Order, error) {
+	var order Order
+	if err := json.Unmarshal(recorded, &order); err != nil {
+		return Order{}, fmt.Errorf("the ledger's record of key %q is not an order: %w", key, err)
+	}
+	return order, nil
+}
+
+// emitTimeout is how long announce may wait for RabbitMQ: announceTimeout,
+// but no more than half of what is left before ctx's deadline, so that
+// there is time left to answer.
+func emitTimeout(ctx context.Context) time.Duration {
+	if deadline, ok := ctx.Deadline(); ok {
+		return min(announceTimeout, time.Until(deadline)/2)
+	}
+	return announceTimeout
 }
 
 // encode returns order as JSON. An Order always encodes: it holds only

@@ -1,0 +1,232 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hive-workshop/microservices-go/hive/events"
+)
+
+// A scaler decides how many instances a service should have, from the
+// work waiting for it. It holds what the decisions need to remember (when
+// the count last changed, since when the work has been low), and reads
+// the time only from its callers: a test hands it a fake clock.
+//
+// The rule, like Kubernetes' autoscaler with a stabilisation window:
+//   - Up at once: when more than PerBee events wait per instance, the count
+//     becomes what keeps each at PerBee or less (ceil(waiting/PerBee)).
+//   - Down slowly: only to a count where each instance would have at most
+//     half of PerBee waiting (hysteresis: the count is not taken down to
+//     where it would go up again at once), and only once the work has
+//     stayed that low for CoolDown, and CoolDown after the last change.
+//   - Always within Min and Max.
+type scaler struct {
+	rule    Scale
+	changed time.Time // when the count last changed; zero: never
+	lowFrom time.Time // since when fewer instances would do; zero: not now
+}
+
+func newScaler(rule Scale) *scaler {
+	if rule.PerBee <= 0 {
+		rule.PerBee = DefaultPerBee
+	}
+	if rule.CoolDown <= 0 {
+		rule.CoolDown = DefaultCoolDown
+	}
+	return &scaler{rule: rule}
+}
+
+// decide returns how many instances there should be at now, with bees
+// running and waiting events in the queue. If it differs from bees, the
+// caller changes the count: decide takes it as done.
+func (s *scaler) decide(now time.Time, bees, waiting int) int {
+	r := s.rule
+	if bees < r.Min || bees > r.Max { // set outside the rule: back inside it
+		return s.change(now, min(max(bees, r.Min), r.Max))
+	}
+	if up := s.clamp(ceilDiv(waiting, r.PerBee)); up > bees {
+		return s.change(now, up)
+	}
+	down := s.clamp(ceilDiv(2*waiting, r.PerBee))
+	if down >= bees {
+		s.lowFrom = time.Time{}
+		return bees
+	}
+	if s.lowFrom.IsZero() {
+		s.lowFrom = now
+	}
+	if now.Sub(s.lowFrom) < r.CoolDown || now.Sub(s.changed) < r.CoolDown {
+		return bees
+	}
+	return s.change(now, down)
+}
+
+// setBy notes that the count was set at now by someone else (`hive
+// scale`): the scaler leaves it for a cool-down.
+func (s *scaler) setBy(now time.Time) {
+	s.changed, s.lowFrom = now, time.Time{}
+}
+
+func (s *scaler) change(now time.Time, count int) int {
+	s.setBy(now)
+	return count
+}
+
+func (s *scaler) clamp(n int) int { return min(max(n, s.rule.Min), s.rule.Max) }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// Scale sets how many instances of service run, as `hive scale` does, and
+// returns how many there were. New instances start at once; those put to
+// sleep are the youngest (the highest indexes, the last to come), and they
+// stop as at the end: SIGTERM, so that a hive service leaves the registry
+// and finishes its work, then SIGKILL after the grace period. Scale does
+// not wait for them. A service that scales by its work must stay within
+// its min and max, and its scaler leaves the new count for a cool-down.
+func (n *Node) Scale(service string, count int) (from int, err error) {
+	i := slices.IndexFunc(n.cfg.Services, func(s Service) bool { return s.Name == service })
+	if i < 0 {
+		names := make([]string, len(n.cfg.Services))
+		for i, s := range n.cfg.Services {
+			names[i] = s.Name
+		}
+		return 0, fmt.Errorf("node: no service is called %q; the services are %v", service, names)
+	}
+	svc := n.cfg.Services[i]
+	if r := svc.Scale; r != nil && (count < r.Min || count > r.Max) {
+		return 0, fmt.Errorf("node: %s runs between %d and %d instances (hive.yml's min and max), not %d", service, r.Min, r.Max, count)
+	}
+	if count < 0 {
+		return 0, fmt.Errorf("node: %d instances of %s: want 0 or more", count, service)
+	}
+
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.run == nil {
+		return 0, fmt.Errorf("node: not running: cannot scale %s", service)
+	}
+	if s := n.scalers[service]; s != nil {
+		s.setBy(time.Now())
+	}
+	from = len(n.awake(service))
+	n.setCount(svc, count)
+	n.logger.Info(fmt.Sprintf("%s: %s → %d, by hand", service, count1(from, "bee"), count))
+	return from, nil
+}
+
+// awake returns the bees of service that are not put to sleep, by index.
+// The caller holds n.mu.
+func (n *Node) awake(service string) []*bee {
+	var list []*bee
+	for _, b := range n.bees {
+		if b.Service == service && !b.asleep {
+			list = append(list, b)
+		}
+	}
+	slices.SortFunc(list, func(a, b *bee) int { return a.Index - b.Index })
+	return list
+}
+
+// setCount starts or puts to sleep bees of svc until count are awake. The
+// caller holds n.mu, and the node runs.
+func (n *Node) setCount(svc Service, count int) {
+	awake := n.awake(svc.Name)
+	for _, b := range awake[min(count, len(awake)):] {
+		b.asleep = true
+		b.cancel() // supervise stops it, gracefully
+	}
+	for range count - len(awake) {
+		b := n.newBee(svc, n.freeIndex(svc.Name))
+		at := n.position(svc.Name)
+		n.bees = slices.Insert(n.bees, at, b)
+		n.launch(b)
+	}
+}
+
+// position is where a new bee of service goes in n.bees, so that
+// Instances keeps the order of the Config: after the last bee of service
+// or of a service before it. The caller holds n.mu.
+func (n *Node) position(service string) int {
+	upTo := map[string]bool{}
+	for _, s := range n.cfg.Services {
+		upTo[s.Name] = true
+		if s.Name == service {
+			break
+		}
+	}
+	at := 0
+	for i, b := range n.bees {
+		if upTo[b.Service] {
+			at = i + 1
+		}
+	}
+	return at
+}
+
+// freeIndex returns the lowest index that no bee of service has, awake or
+// still stopping. The caller holds n.mu.
+func (n *Node) freeIndex(service string) int {
+	for i := 0; ; i++ {
+		if !slices.ContainsFunc(n.bees, func(b *bee) bool { return b.Service == service && b.Index == i }) {
+			return i
+		}
+	}
+}
+
+// autoscale reads the backlog of every service that scales by its queue,
+// every opts.ScaleEvery, and lets its scaler decide, until ctx ends.
+func (n *Node) autoscale(ctx context.Context) {
+	tick := time.NewTicker(n.opts.ScaleEvery)
+	defer tick.Stop()
+	failing := map[string]bool{} // warned already
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, svc := range n.cfg.Services {
+			if svc.Scale == nil || svc.Scale.Queue == "" {
+				continue
+			}
+			sub := events.Subscription{Service: svc.Name, Name: svc.Scale.Queue}
+			backlog, err := n.opts.Backlog.Backlog(ctx, sub)
+			if err != nil {
+				if !failing[svc.Name] && ctx.Err() == nil {
+					n.logger.Warn(fmt.Sprintf("%s: cannot read its work; it keeps its bees until it can", svc.Name), "error", err)
+				}
+				failing[svc.Name] = true
+				continue
+			}
+			failing[svc.Name] = false
+			n.decide(svc, backlog.Ready)
+		}
+	}
+}
+
+// decide lets the scaler of svc decide with waiting events in its queue,
+// and carries the decision out.
+func (n *Node) decide(svc Service, waiting int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.run == nil {
+		return
+	}
+	bees := len(n.awake(svc.Name))
+	want := n.scalers[svc.Name].decide(time.Now(), bees, waiting)
+	if want == bees {
+		return
+	}
+	n.logger.Info(fmt.Sprintf("%s: %d %s waiting, %s → %d", svc.Name, waiting, svc.Scale.Queue, count1(bees, "bee"), want))
+	n.setCount(svc, want)
+}
+
+// count1 says "1 bee", "2 bees".
+func count1(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
