@@ -2,8 +2,6 @@ package zookeeper_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,19 +61,7 @@ func TestSplitChroot(t *testing.T) {
 // A service that starts while the ensemble has no quorum is told so, not
 // that no server answers: here one server of three runs.
 func TestNewSaysWhenTheEnsembleHasNoQuorum(t *testing.T) {
-	if os.Getenv("HIVE_CLUSTER_TESTS") != "1" {
-		t.Skip("starts a ZooKeeper server of its own (a JVM): HIVE_CLUSTER_TESTS=1 runs it (make test-cluster)")
-	}
-	if err := localcluster.Installed(); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "hive-ensemble-")
-	require.NoError(t, err)
-	c := localcluster.New(localcluster.Config{Dir: filepath.Join(dir, "zookeeper"), Base: 27800})
-	t.Cleanup(func() {
-		assert.NoError(t, c.Stop())
-		os.RemoveAll(dir)
-	})
+	c := localcluster.ForTest(t, 27800)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	require.NoError(t, c.SpawnZooKeeper(1)) // alone: no quorum, ever
@@ -83,7 +69,7 @@ func TestNewSaysWhenTheEnsembleHasNoQuorum(t *testing.T) {
 	// Until the server listens, no server answers; then it answers that
 	// it does not serve.
 	var last error
-	err = hivetest.Eventually(time.Minute, func() error {
+	err := hivetest.Eventually(time.Minute, func() error {
 		r, err := zookeeper.New(ctx, []string{addr}, zookeeper.Options{ConnectTimeout: time.Second})
 		if err == nil {
 			r.Close()
