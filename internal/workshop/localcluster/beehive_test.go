@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +90,10 @@ func TestBeehiveSurvivesBrokerNodesDying(t *testing.T) {
 	}
 	if !report.OK() {
 		t.Errorf("on the cluster, the beehive lost or doubled orders:\n  %s", strings.Join(report.Problems(), "\n  "))
+		path := filepath.Join(os.TempDir(), t.Name()+".log")
+		if err := os.WriteFile(path, []byte(output.String()), 0o644); err == nil {
+			t.Logf("the bees' output is in %s", path)
+		}
 	}
 }
 
