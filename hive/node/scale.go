@@ -180,7 +180,11 @@ func (n *Node) freeIndex(service string) int {
 func (n *Node) autoscale(ctx context.Context) {
 	tick := time.NewTicker(n.opts.ScaleEvery)
 	defer tick.Stop()
-	failing := map[string]bool{} // warned already
+	// A queue is missing until the service's first instance declares it,
+	// which takes a few seconds at the start: only a read that fails for
+	// longer is worth a warning (a queue misspelt in hive.yml, say).
+	failingSince := map[string]time.Time{}
+	warned := map[string]bool{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -194,17 +198,25 @@ func (n *Node) autoscale(ctx context.Context) {
 			sub := events.Subscription{Service: svc.Name, Name: svc.Scale.Queue}
 			backlog, err := n.opts.Backlog.Backlog(ctx, sub)
 			if err != nil {
-				if !failing[svc.Name] && ctx.Err() == nil {
-					n.logger.Warn(fmt.Sprintf("%s: cannot read its work; it keeps its bees until it can", svc.Name), "error", err)
+				if failingSince[svc.Name].IsZero() {
+					failingSince[svc.Name] = time.Now()
 				}
-				failing[svc.Name] = true
+				if !warned[svc.Name] && time.Since(failingSince[svc.Name]) >= unreadable && ctx.Err() == nil {
+					n.logger.Warn(fmt.Sprintf("%s: cannot read its work; it keeps its bees until it can", svc.Name), "error", err)
+					warned[svc.Name] = true
+				}
 				continue
 			}
-			failing[svc.Name] = false
+			delete(failingSince, svc.Name)
+			delete(warned, svc.Name)
 			n.decide(svc, backlog.Ready)
 		}
 	}
 }
+
+// unreadable is how long the work of a service may be unreadable before
+// the node warns.
+const unreadable = 15 * time.Second
 
 // decide lets the scaler of svc decide with waiting events in its queue,
 // and carries the decision out.
