@@ -15,6 +15,9 @@ import (
 // the time only from its callers: a test hands it a fake clock.
 //
 // The rule, like Kubernetes' autoscaler with a stabilisation window:
+// The work is events waiting in a queue, or calls in flight (PerBee is
+// then Scale.InFlight).
+//
 //   - Up at once: when more than PerBee events wait per instance, the count
 //     becomes what keeps each at PerBee or less (ceil(waiting/PerBee)).
 //   - Down slowly: only to a count where each instance would have at most
@@ -31,6 +34,9 @@ type scaler struct {
 func newScaler(rule Scale) *scaler {
 	if rule.PerBee <= 0 {
 		rule.PerBee = DefaultPerBee
+	}
+	if rule.InFlight > 0 { // the work is calls, and this many a bee
+		rule.PerBee = rule.InFlight
 	}
 	if rule.CoolDown <= 0 {
 		rule.CoolDown = DefaultCoolDown
@@ -175,8 +181,8 @@ func (n *Node) freeIndex(service string) int {
 	}
 }
 
-// autoscale reads the backlog of every service that scales by its queue,
-// every opts.ScaleEvery, and lets its scaler decide, until ctx ends.
+// autoscale reads the work of every service that scales by it, every
+// opts.ScaleEvery, and lets its scaler decide, until ctx ends.
 func (n *Node) autoscale(ctx context.Context) {
 	tick := time.NewTicker(n.opts.ScaleEvery)
 	defer tick.Stop()
@@ -192,11 +198,10 @@ func (n *Node) autoscale(ctx context.Context) {
 		case <-tick.C:
 		}
 		for _, svc := range n.cfg.Services {
-			if svc.Scale == nil || svc.Scale.Queue == "" {
-				continue
+			work, what, err := n.work(ctx, svc)
+			if what == "" {
+				continue // scaled by hand only, or not at all
 			}
-			sub := events.Subscription{Service: svc.Name, Name: svc.Scale.Queue}
-			backlog, err := n.opts.Backlog.Backlog(ctx, sub)
 			if err != nil {
 				if failingSince[svc.Name].IsZero() {
 					failingSince[svc.Name] = time.Now()
@@ -209,29 +214,47 @@ func (n *Node) autoscale(ctx context.Context) {
 			}
 			delete(failingSince, svc.Name)
 			delete(warned, svc.Name)
-			n.decide(svc, backlog.Ready)
+			n.decide(svc, work, what)
 		}
 	}
+}
+
+// work reads how much work svc has now, and says what the number counts
+// ("order.placed waiting", "calls in flight"); what is "" for a service
+// that does not scale by its work.
+func (n *Node) work(ctx context.Context, svc Service) (work int, what string, err error) {
+	switch {
+	case svc.Scale == nil:
+		return 0, "", nil
+	case svc.Scale.Queue != "":
+		what = svc.Scale.Queue + " waiting"
+		backlog, err := n.opts.Backlog.Backlog(ctx, events.Subscription{Service: svc.Name, Name: svc.Scale.Queue})
+		return backlog.Ready, what, err
+	case svc.Scale.InFlight > 0:
+		calls, err := n.opts.Calls.InFlight(ctx, svc.Name)
+		return calls, "calls in flight", err
+	}
+	return 0, "", nil
 }
 
 // unreadable is how long the work of a service may be unreadable before
 // the node warns.
 const unreadable = 15 * time.Second
 
-// decide lets the scaler of svc decide with waiting events in its queue,
-// and carries the decision out.
-func (n *Node) decide(svc Service, waiting int) {
+// decide lets the scaler of svc decide with work to do (what says what
+// it counts), and carries the decision out.
+func (n *Node) decide(svc Service, work int, what string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.run == nil {
 		return
 	}
 	bees := len(n.awake(svc.Name))
-	want := n.scalers[svc.Name].decide(time.Now(), bees, waiting)
+	want := n.scalers[svc.Name].decide(time.Now(), bees, work)
 	if want == bees {
 		return
 	}
-	n.logger.Info(fmt.Sprintf("%s: %d %s waiting, %s → %d", svc.Name, waiting, svc.Scale.Queue, count1(bees, "bee"), want))
+	n.logger.Info(fmt.Sprintf("%s: %d %s, %s → %d", svc.Name, work, what, count1(bees, "bee"), want))
 	n.setCount(svc, want)
 }
 
