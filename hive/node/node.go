@@ -8,6 +8,12 @@
 // first, so that they can finish their work, and SIGKILL for those that
 // are still there after a grace period. To show that a beehive survives
 // losing bees, it can kill a random instance every so often (chaos).
+//
+// The number of a service's instances can change while it runs: by hand
+// (Scale, which `hive scale` reaches through ServeControl's socket), or by
+// the service's work (a Scale rule in the Config: the events waiting in
+// its queue, or the calls it is answering). Bees come at once; the
+// youngest go to sleep gracefully, as at the end.
 package node
 
 import (
