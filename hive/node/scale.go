@@ -25,9 +25,12 @@ import (
 //     where it would go up again at once), and only once the work has
 //     stayed that low for CoolDown, and CoolDown after the last change.
 //   - Always within Min and Max.
+//   - A count set by hand (`hive scale`) stays for CoolDown, whatever
+//     the work.
 type scaler struct {
 	rule    Scale
 	changed time.Time // when the count last changed; zero: never
+	byHand  time.Time // when `hive scale` last set it; zero: never
 	lowFrom time.Time // since when fewer instances would do; zero: not now
 }
 
@@ -52,6 +55,9 @@ func (s *scaler) decide(now time.Time, bees, waiting int) int {
 	if bees < r.Min || bees > r.Max { // set outside the rule: back inside it
 		return s.change(now, min(max(bees, r.Min), r.Max))
 	}
+	if now.Sub(s.byHand) < r.CoolDown {
+		return bees
+	}
 	if up := s.clamp(ceilDiv(waiting, r.PerBee)); up > bees {
 		return s.change(now, up)
 	}
@@ -69,14 +75,16 @@ func (s *scaler) decide(now time.Time, bees, waiting int) int {
 	return s.change(now, down)
 }
 
-// setBy notes that the count was set at now by someone else (`hive
-// scale`): the scaler leaves it for a cool-down.
+// setBy notes that the count was set at now by hand (`hive scale`): the
+// scaler leaves it for a cool-down.
 func (s *scaler) setBy(now time.Time) {
-	s.changed, s.lowFrom = now, time.Time{}
+	s.change(now, 0)
+	s.byHand = now
 }
 
+// change notes that the count changes to count at now, and returns it.
 func (s *scaler) change(now time.Time, count int) int {
-	s.setBy(now)
+	s.changed, s.lowFrom = now, time.Time{}
 	return count
 }
 
