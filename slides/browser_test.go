@@ -47,7 +47,7 @@ func TestDeckInChromium(t *testing.T) {
 	if err != nil || len(decks) == 0 {
 		t.Fatalf("no .slide files: %v", err)
 	}
-	shots := screenshotDir(t)
+	shots := browser.ScreenshotDir(t)
 	for _, deck := range decks {
 		for _, p := range slideProblems(t, b, base, deck, shots) {
 			t.Error(p)
@@ -157,7 +157,7 @@ func TestREADMEsInChromium(t *testing.T) {
 	defer srv.Close()
 
 	b := browser.Start(t, chromium)
-	shots := screenshotDir(t)
+	shots := browser.ScreenshotDir(t)
 	for _, file := range files {
 		rel, _ := filepath.Rel("..", file)
 		if err := b.Open(srv.URL+"/"+filepath.ToSlash(rel), screenWidth, 800); err != nil {
@@ -265,22 +265,6 @@ func servePresent(t *testing.T) string {
 }
 
 var presentAddrRE = regexp.MustCompile(`visit (http://\S+)`)
-
-// screenshotDir returns the folder for the screenshots: HIVE_SCREENSHOTS,
-// or a folder of the test's in the system's temporary folder, emptied
-// first. It is kept after the test, to be looked at.
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("HIVE_SCREENSHOTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "hive-"+t.Name())
-		os.RemoveAll(dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // setupDeckJS turns present's slide transitions off, so that a slide is in
 // place at once, and returns the number of slides.

@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -54,6 +55,22 @@ func Require(t testing.TB) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// ScreenshotDir returns the folder for the screenshots: HIVE_SCREENSHOTS,
+// or a folder of the test's in the system's temporary folder, emptied
+// first. It is kept after the test, to be looked at.
+func ScreenshotDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("HIVE_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "hive-"+t.Name())
+		os.RemoveAll(dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // A Browser is a headless Chromium with one page open.
@@ -172,6 +189,14 @@ func (b *Browser) Open(url string, width, height int) error {
 	// Page.navigate returns once the new document is there; the script
 	// then waits for its load event.
 	return b.Eval(`new Promise(loaded => document.readyState === "complete" ? loaded() : addEventListener("load", () => loaded()))`, nil)
+}
+
+// PreferColorScheme makes the page see the system's colour scheme as
+// "light" or "dark", as CSS's prefers-color-scheme asks it.
+func (b *Browser) PreferColorScheme(scheme string) error {
+	return b.page.call("Emulation.setEmulatedMedia", map[string]any{
+		"features": []map[string]string{{"name": "prefers-color-scheme", "value": scheme}},
+	}, nil)
 }
 
 // Eval runs the JavaScript expression in the page, waits for it if it is
