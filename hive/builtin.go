@@ -3,6 +3,7 @@ package hive
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"runtime"
 	"slices"
@@ -42,6 +43,16 @@ type Status struct {
 	LatencyP99    float64   `json:"latency_p99_ms"`
 	Connections   int       `json:"connections"` // connections open now, this one included: at most Config.MaxConns
 	Goroutines    int       `json:"goroutines"`  // goroutines in the process now: one that only grows is a leak
+	// CallsOut counts the calls the instance made to other services
+	// (Service.Call), by the service called: the edges between services
+	// that hive web draws. Omitted while the instance has called nobody.
+	CallsOut map[string]CallCount `json:"calls_out,omitempty"`
+}
+
+// CallCount counts the calls made to one service, and those that failed.
+type CallCount struct {
+	Calls  int64 `json:"calls"`
+	Errors int64 `json:"errors"`
 }
 
 // Inspection is the answer to inspect: the methods and subscriptions of a
@@ -108,6 +119,7 @@ func (s *Service) status() Status {
 		LatencyP99:    ms(p99),
 		Connections:   s.connections(),
 		Goroutines:    runtime.NumGoroutine(),
+		CallsOut:      s.stats.callsOut(),
 	}
 }
 
@@ -225,6 +237,35 @@ type stats struct {
 	recent [LatencyWindow]time.Duration // a ring of the latest call latencies
 	next   int
 	filled bool
+	out    map[string]CallCount // calls made, by the service called
+}
+
+// maxCallees bounds the services that CallsOut counts: a method name comes
+// from the program, but nothing stops a program from making them up.
+const maxCallees = 64
+
+// called counts a call made to service.
+func (st *stats) called(service string, failed bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.out == nil {
+		st.out = map[string]CallCount{}
+	}
+	c, ok := st.out[service]
+	if !ok && len(st.out) >= maxCallees {
+		return
+	}
+	c.Calls++
+	if failed {
+		c.Errors++
+	}
+	st.out[service] = c
+}
+
+func (st *stats) callsOut() map[string]CallCount {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return maps.Clone(st.out)
 }
 
 func (st *stats) begin() { st.inFlight.Add(1) }
