@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -27,6 +28,16 @@ type picture struct {
 	Notes     []string      `json:"notes,omitempty"`
 	Viewers   int           `json:"viewers"`
 	Polled    time.Time     `json:"polled"` // when the instances were last asked
+	Edges     []edgeView    `json:"edges"`
+}
+
+// An edgeView is the calls of one service to another, from the callers'
+// status (calls_out), per second since the previous poll.
+type edgeView struct {
+	From   string  `json:"from"`
+	To     string  `json:"to"`
+	Calls  float64 `json:"calls_per_s"`
+	Errors float64 `json:"errors_per_s"`
 }
 
 // A serviceView is one service: its instances and, summed over them, its
@@ -100,8 +111,9 @@ type observer struct {
 
 // counts are an instance's counters at one moment.
 type counts struct {
-	at                                    time.Time
-	calls, errors, handled, failed, extra int64 // extra: the calls the observer made itself
+	at                             time.Time
+	calls, errors, handled, failed int64
+	out                            map[string]hive.CallCount
 }
 
 type subQueue struct{ name, pattern string }
@@ -188,6 +200,9 @@ func (o *observer) picture() picture {
 	}
 	if p.Timeline == nil {
 		p.Timeline = []moment{}
+	}
+	if p.Edges == nil {
+		p.Edges = []edgeView{}
 	}
 	return p
 }
@@ -282,6 +297,7 @@ func (o *observer) poll(ctx context.Context) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	views := map[string]*serviceView{}
+	edges := map[[2]string]*edgeView{}
 	var order []string
 	for i, inst := range all {
 		v := views[inst.Service]
@@ -302,8 +318,18 @@ func (o *observer) poll(ctx context.Context) {
 			continue
 		}
 		s := statuses[i]
-		now := counts{at: time.Now(), calls: s.Calls, errors: s.Errors, handled: s.EventsHandled, failed: s.EventsFailed}
+		now := counts{at: time.Now(), calls: s.Calls, errors: s.Errors, handled: s.EventsHandled, failed: s.EventsFailed, out: s.CallsOut}
+		for to := range s.CallsOut { // an edge once called, if only at 0 calls/s now
+			if edges[[2]string{inst.Service, to}] == nil {
+				edges[[2]string{inst.Service, to}] = &edgeView{From: inst.Service, To: to}
+			}
+		}
 		if prev, ok := o.last[inst.ID]; ok && wasUp {
+			for to, c := range s.CallsOut {
+				e, dt := edges[[2]string{inst.Service, to}], now.at.Sub(prev.at).Seconds()
+				e.Calls += rate(c.Calls-prev.out[to].Calls, dt)
+				e.Errors += rate(c.Errors-prev.out[to].Errors, dt)
+			}
 			dt := now.at.Sub(prev.at).Seconds()
 			// The previous status call is counted in s.Calls now: it
 			// is the observer's, not the hive's work.
@@ -337,8 +363,12 @@ func (o *observer) poll(ctx context.Context) {
 			o.queues[q.Subscription] = q
 		}
 	}
+	o.current.Edges = nil
+	for _, key := range slices.SortedFunc(maps.Keys(edges), func(a, b [2]string) int { return strings.Compare(a[0]+" "+a[1], b[0]+" "+b[1]) }) {
+		o.current.Edges = append(o.current.Edges, *edges[key])
+	}
 	o.current.Queues = reads
-	o.current.Notes = append(notes, "Calls are counted per service: an instance's status does not yet say whom it calls, so there are no edges between services.")
+	o.current.Notes = notes
 	o.current.Polled = time.Now()
 }
 

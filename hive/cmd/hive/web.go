@@ -21,8 +21,9 @@ var web = &command{
 	summary: "show the hive live in a browser: bees, rates, queues, what happened",
 	about: `Serve one page on 127.0.0.1 that shows the hive live: every service and
 its instances (a killed bee goes, a restarted one comes), each service's
-calls, errors and events per second, each subscription's queue (events
-waiting, consumers, dead letters), and a timeline of what happened. The
+calls, errors and events per second, whom it calls and how often those
+calls fail, each subscription's queue (events waiting, consumers, dead
+letters), and a timeline of what happened. The
 page is sent a new picture twice a second (server-sent events); the
 instances are asked for their status at most once a -poll, and only while
 a page is open. Open the URL it prints, then run the demo or hive node.`,

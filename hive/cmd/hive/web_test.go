@@ -30,6 +30,7 @@ type pageState struct {
 	Frames   int               `json:"frames"`
 	Bees     []pageBee         `json:"bees"`
 	Rates    map[string]string `json:"rates"`  // by service: its line of rates
+	Edges    map[string]string `json:"edges"`  // by "from→to": its line of rates
 	Queues   map[string]int    `json:"queues"` // by subscription: its dead letters
 	Timeline string            `json:"timeline"`
 }
@@ -54,6 +55,7 @@ const pageStateJS = `(() => ({
 	frames: +(document.body.dataset.frames || 0),
 	bees: [...document.querySelectorAll(".bee:not(.leaving)")].map(b => ({id: b.dataset.instance, pid: b.dataset.pid, state: b.dataset.state})),
 	rates: Object.fromEntries([...document.querySelectorAll(".service:not(.leaving)")].map(s => [s.dataset.service, s.querySelector(".rates").textContent])),
+	edges: Object.fromEntries([...document.querySelectorAll("[data-edge]")].map(e => [e.dataset.edge, e.textContent])),
 	queues: Object.fromEntries([...document.querySelectorAll("#queues tr[data-queue]")].map(r => [r.dataset.queue, +(r.querySelector("[data-dead]")?.dataset.dead ?? -1)])),
 	timeline: document.getElementById("timeline").innerText,
 }))()`
@@ -69,7 +71,8 @@ func TestWebShowsTheHiveLive(t *testing.T) {
 	chromium := browser.Require(t)
 	n := brokertest.NewNetwork(t)
 	env := brokerEnv(t, n)
-	first, second := startBee(t, env), startBee(t, env)
+	first, second := startBee(t, env, "menu"), startBee(t, env, "menu")
+	startBee(t, env, "front")
 
 	web := startHive(t, env, "web", "-addr", "127.0.0.1:0")
 	url := regexp.MustCompile(`http://\S+/`).FindString(web.stdout.waitFor(t, "live: http://"))
@@ -107,21 +110,24 @@ func TestWebShowsTheHiveLive(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	waitFor(20*time.Second, "two bees", func(p pageState) bool {
-		return len(p.Bees) == 2 && p.Bees[0].State == "up" && p.Bees[1].State == "up"
+	waitFor(20*time.Second, "three bees", func(p pageState) bool {
+		return len(p.Bees) == 3 && !slices.ContainsFunc(p.Bees, func(b pageBee) bool { return b.State != "up" })
 	})
 	framesBefore := page.Frames
 
-	// Calls to the menu show as its rate.
+	// The front's calls to the menu, one in five for a dish it does not
+	// have, show as the menu's rate and as an edge with an error rate.
 	go func() {
-		for ctx.Err() == nil {
+		for i := 0; ctx.Err() == nil; i++ {
 			var dish Dish
-			n.Call(ctx, "menu.get", GetRequest{ID: 1}, &dish)
+			n.Call(ctx, "front.dish", GetRequest{ID: 1 + max(i%5-3, 0)}, &dish)
 			time.Sleep(20 * time.Millisecond) // a steady trickle of calls, not a flood
 		}
 	}()
-	waitFor(10*time.Second, "the menu's calls", func(p pageState) bool {
-		return !strings.HasPrefix(p.Rates["menu"], "0 calls/s")
+	waitFor(10*time.Second, "the front's calls to the menu", func(p pageState) bool {
+		edge := p.Edges["front→menu"]
+		return !strings.HasPrefix(p.Rates["menu"], "0 calls/s") &&
+			strings.Contains(edge, "calls/s") && !strings.Contains(edge, " 0 calls/s") && !strings.Contains(edge, " 0 errors/s")
 	})
 
 	// A dead letter: an order.placed whose body the menu cannot read.
@@ -145,7 +151,7 @@ func TestWebShowsTheHiveLive(t *testing.T) {
 	}
 
 	// A restarted bee comes.
-	third := startBee(t, env)
+	third := startBee(t, env, "menu")
 	waitFor(20*time.Second, "the new bee", func(p pageState) bool {
 		bee, ok := p.bee(third.Process.Pid)
 		return ok && bee.State == "up" && strings.Contains(p.Timeline, "joined")
@@ -164,13 +170,13 @@ func TestWebShowsTheHiveLive(t *testing.T) {
 	}
 }
 
-// startBee starts a menu instance as a process of its own (this test
+// startBee starts an instance of service (menu or front) as a process of its own (this test
 // binary, see TestMain), which the test can kill; the test's cleanup
 // stops it.
-func startBee(t *testing.T, env []string) *exec.Cmd {
+func startBee(t *testing.T, env []string, service string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(slices.Clone(env), serviceEnv+"=menu")
+	cmd.Env = append(slices.Clone(env), serviceEnv+"="+service)
 	require.NoError(t, cmd.Start())
 	done := make(chan struct{})
 	go func() {

@@ -43,12 +43,13 @@ function leave(e) {
   setTimeout(() => e.remove(), leaveMs);
 }
 
-function drawService(s) {
+function drawService(s, edges) {
   let card = servicesEl.querySelector(`.service[data-service="${CSS.escape(s.name)}"]:not(.leaving)`);
   if (!card) {
     card = el("article", { class: "service", "data-service": s.name },
       el("h2", {}, el("span", { class: "name" }), el("span", { class: "count" })),
       el("p", { class: "rates" }),
+      el("ul", { class: "edges" }),
       el("div", { class: "bees" }));
     servicesEl.append(card);
   }
@@ -63,6 +64,12 @@ function drawService(s) {
     el("b", {}, rate(s.handled_per_s)), " events/s",
     ...(s.failed_per_s > 0 ? [" · ", el("b", { class: "bad" }, rate(s.failed_per_s)), " failing/s"] : []),
     ...(s.p99_ms > 0 ? [" · p99 ", el("b", {}, s.p99_ms >= 10 ? Math.round(s.p99_ms) : s.p99_ms.toFixed(1)), " ms"] : []));
+
+  // The calls it makes, to each service it calls: the edges of the hive.
+  card.querySelector(".edges").replaceChildren(...edges.filter(e => e.from === s.name).map(e =>
+    el("li", { "data-edge": `${e.from}→${e.to}` }, "→ ", el("b", { class: "to" }, e.to), " ",
+      el("b", {}, rate(e.calls_per_s)), " calls/s · ",
+      el("b", { class: e.errors_per_s > 0 ? "bad" : "" }, rate(e.errors_per_s)), " errors/s")));
 
   const bees = card.querySelector(".bees");
   const ids = new Set(s.instances.map(i => i.id));
@@ -116,7 +123,7 @@ function draw(p) {
   for (const card of servicesEl.querySelectorAll(".service:not(.leaving)")) {
     if (!names.has(card.dataset.service)) leave(card);
   }
-  p.services.forEach(drawService);
+  p.services.forEach(s => drawService(s, p.edges));
   document.getElementById("no-services").hidden = p.services.length > 0;
   drawQueues(p.queues);
   drawTimeline(p.timeline);
