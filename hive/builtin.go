@@ -35,7 +35,7 @@ type Status struct {
 	Started       time.Time `json:"started"`
 	Calls         int64     `json:"calls"`          // RPCs answered, built-ins included
 	Errors        int64     `json:"errors"`         // RPCs answered with an error
-	InFlight      int64     `json:"in_flight"`      // RPCs being answered now
+	InFlight      int64     `json:"in_flight"`      // RPCs being answered now, those whose body is still arriving included
 	EventsHandled int64     `json:"events_handled"` // events handled successfully
 	EventsFailed  int64     `json:"events_failed"`  // handler runs that returned an error
 	EventsEmitted int64     `json:"events_emitted"` // events published through Emit

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"go/format"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -40,9 +44,9 @@ func generateAll(root string) error {
 }
 
 // exerciseFiles returns the exercise's files, by path relative to its
-// folder, as generated from the solution.
+// folder, as generated from the solution, with their sums (sumsFile).
 func exerciseFiles(root string, s Step) (map[string][]byte, error) {
-	return stepFiles(root, s, func(src []byte) ([]byte, error) {
+	files, err := stepFiles(root, s, func(src []byte) ([]byte, error) {
 		src, err := stripSolutions(src)
 		if err != nil {
 			return nil, err
@@ -52,6 +56,57 @@ func exerciseFiles(root string, s Step) (map[string][]byte, error) {
 		// as well formatted as its solution.
 		return format.Source(src)
 	})
+	if err != nil {
+		return nil, err
+	}
+	files[sumsFile] = sums(files)
+	return files, nil
+}
+
+// sumsFile is the file of an exercise that lists its files as generated,
+// with a SHA-256 of each: so make status can tell an exercise not started
+// from one worked on, without the solution (a copy of the workshop may
+// come without solutions/).
+const sumsFile = ".generated"
+
+// sums lists the files with their SHA-256, in sha256sum's format, sorted
+// by path.
+func sums(files map[string][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("# make generate wrote this exercise; these are its files as generated,\n# so that make status can tell whether it was started. Do not edit.\n")
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if name != sumsFile {
+			fmt.Fprintf(&b, "%x  %s\n", sha256.Sum256(files[name]), filepath.ToSlash(name))
+		}
+	}
+	return b.Bytes()
+}
+
+// asGenerated reports whether the exercise in dir is as make generate
+// wrote it: every file that its sumsFile lists is there unchanged, and
+// there is no other. Without a sumsFile, nobody can tell: false.
+func asGenerated(dir string) (bool, error) {
+	listed, err := os.ReadFile(filepath.Join(dir, sumsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	files := make(map[string][]byte)
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		files[rel] = data
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(sums(files), listed), nil
 }
 
 // solvedFiles returns the solution's files as they belong in the exercise

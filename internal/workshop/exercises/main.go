@@ -14,6 +14,11 @@
 // Test files have no solution blocks, so exercise and solution run the same
 // tests, and an exercise cannot drift from its solution.
 //
+// The solution blocks are also the answers that make hint TASK=N CODE=1
+// shows: a block belongs to the task of the nearest TODO comment above it,
+// unless its BEGIN line names its tasks, as in "// BEGIN SOLUTION (tasks
+// 1, 2, 3)".
+//
 // Usage (from the repository's top folder, usually through make):
 //
 //	go run ./internal/workshop/exercises generate   # write stepNN-* from solutions/

@@ -48,15 +48,14 @@ func statusOf(root, under string, chaos bool, w io.Writer) ([]*stepStatus, error
 	for i, s := range steps {
 		found[i] = &stepStatus{Step: s, Tests: run{Tests: make(map[string]*result)}}
 		dirs[i] = "./" + filepath.ToSlash(filepath.Join(under, s.Dir))
-		if under == "" && !noSolutions(root, s) {
+		if under == "" {
 			// An exercise as it was generated fails every task: check-exercises
-			// proves it. Its tests need not run to say so. (Without its
-			// solution, the generated exercise is unknown: the tests say.)
-			want, err := exerciseFiles(root, s)
+			// proves it. Its tests need not run to say so.
+			untouched, err := asGenerated(filepath.Join(root, s.Dir))
 			if err != nil {
 				return nil, err
 			}
-			if len(staleFiles(filepath.Join(root, s.Dir), want)) == 0 {
+			if untouched {
 				markers, err := findMarkers(filepath.Join(root, s.Dir), s)
 				if err != nil {
 					return nil, err

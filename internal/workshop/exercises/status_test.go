@@ -80,3 +80,31 @@ func TestStatusRunsNoTestOfAnExerciseNotStarted(t *testing.T) {
 		assert.Contains(t, table.String(), statusLine(st))
 	}
 }
+
+func TestAsGeneratedTellsAnExerciseNotStarted(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{"README.md": []byte("# Step\n"), filepath.Join("svc", "svc.go"): []byte("package svc\n")}
+	files[sumsFile] = sums(files)
+	require.NoError(t, writeFiles(dir, files))
+	untouched, err := asGenerated(dir)
+	require.NoError(t, err)
+	assert.True(t, untouched, "as written")
+
+	svc := filepath.Join(dir, "svc", "svc.go")
+	require.NoError(t, os.WriteFile(svc, []byte("package svc\n\nvar x int\n"), 0o644))
+	untouched, err = asGenerated(dir)
+	require.NoError(t, err)
+	assert.False(t, untouched, "a file changed")
+
+	require.NoError(t, os.WriteFile(svc, files[filepath.Join("svc", "svc.go")], 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "svc", "more.go"), []byte("package svc\n"), 0o644))
+	untouched, err = asGenerated(dir)
+	require.NoError(t, err)
+	assert.False(t, untouched, "a file added")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "svc", "more.go")))
+	require.NoError(t, os.Remove(filepath.Join(dir, sumsFile)))
+	untouched, err = asGenerated(dir)
+	require.NoError(t, err)
+	assert.False(t, untouched, "no sums: nobody can tell")
+}
