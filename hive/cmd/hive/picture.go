@@ -107,6 +107,7 @@ type observer struct {
 	timeline  []moment
 	viewers   int
 	current   picture
+	arrived   chan struct{} // a first viewer came: poll now, not at the next tick
 }
 
 // counts are an instance's counters at one moment.
@@ -123,7 +124,7 @@ func newObserver(namespace string, reg registry.Registry, client *hive.Client, b
 		namespace: namespace, reg: reg, client: client, backlog: backlog, interval: interval, began: time.Now(),
 		instances: map[string][]registry.Instance{}, watching: map[string]bool{},
 		last: map[string]counts{}, up: map[string]bool{}, subs: map[string][]subQueue{},
-		queues: map[string]queueView{},
+		queues: map[string]queueView{}, arrived: make(chan struct{}, 1),
 	}
 }
 
@@ -132,14 +133,26 @@ func newObserver(namespace string, reg registry.Registry, client *hive.Client, b
 func (o *observer) run(ctx context.Context) {
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
+	var last time.Time
 	for {
 		if o.watchers() > 0 {
+			last = time.Now()
 			o.poll(ctx)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-o.arrived:
+			if time.Since(last) >= o.interval { // a page reloaded waits for the tick
+				tick.Reset(o.interval)
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
 		}
 	}
 }
@@ -154,6 +167,12 @@ func (o *observer) watchers() int {
 func (o *observer) look() (done func()) {
 	o.mu.Lock()
 	o.viewers++
+	if o.viewers == 1 {
+		select {
+		case o.arrived <- struct{}{}:
+		default: // a poll is on its way already
+		}
+	}
 	o.mu.Unlock()
 	return func() {
 		o.mu.Lock()
