@@ -358,9 +358,10 @@ func (s *Service) Call(ctx context.Context, method string, req, resp any) error 
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	err = in.client.Call(ctx, method, req, resp)
 	service, _, _ := strings.Cut(method, ".")
-	s.stats.called(service, err != nil)
+	s.stats.called(service, time.Since(start), err != nil)
 	return err
 }
 

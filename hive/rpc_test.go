@@ -278,7 +278,13 @@ func TestStatusCountsCallsOut(t *testing.T) {
 	require.Error(t, front.Call(ctx, "greeter.greet", greetRequest{}, nil))
 	require.Error(t, front.Call(ctx, "nobody.greet", greetRequest{Name: "Ada"}, nil))
 	require.NoError(t, n.Call(ctx, "front.status", nil, &status))
-	assert.Equal(t, map[string]hive.CallCount{"greeter": {Calls: 2, Errors: 1}, "nobody": {Calls: 1, Errors: 1}}, status.CallsOut)
+	require.Len(t, status.CallsOut, 2, "calls out: %+v", status.CallsOut)
+	for service, want := range map[string]hive.CallCount{"greeter": {Calls: 2, Errors: 1}, "nobody": {Calls: 1, Errors: 1}} {
+		got := status.CallsOut[service]
+		assert.Positive(t, got.LatencyP99, "the calls to %s took no time", service)
+		got.LatencyP99 = 0
+		assert.Equal(t, want, got, "the calls to %s", service)
+	}
 	var greeterStatus hive.Status
 	require.NoError(t, n.Call(ctx, "greeter.status", nil, &greeterStatus))
 	assert.Nil(t, greeterStatus.CallsOut, "the calls an instance answers count as its calls out")

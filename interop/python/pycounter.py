@@ -111,11 +111,21 @@ class Counter:
         with self.lock:
             self.stats[key] += by
 
-    def called(self, service, failed):
+    def called(self, service, seconds, failed):
         with self.lock:
-            count = self.calls_out.setdefault(service, {"calls": 0, "errors": 0})
+            count = self.calls_out.setdefault(service, {"calls": 0, "errors": 0, "latest": []})
             count["calls"] += 1
             count["errors"] += 1 if failed else 0
+            count["latest"] = (count["latest"] + [seconds])[-128:]  # the window of latency_p99_ms
+
+    def calls_out_status(self):
+        """calls_out as status says it; call with the lock held."""
+        out = {}
+        for service, count in self.calls_out.items():
+            latest = sorted(count["latest"])
+            out[service] = {"calls": count["calls"], "errors": count["errors"],
+                            "latency_p99_ms": round(latest[len(latest) * 99 // 100] * 1000, 3)}
+        return out
 
 
 STATE = Counter()
@@ -171,13 +181,13 @@ def call(method, request, work):
     """Calls "service.method" on one of its instances, in work's trace and
     within its deadline; another instance only when nothing was done.
     status counts it, by the service called (calls_out)."""
-    service = method.split(".", 1)[0]
+    service, start = method.split(".", 1)[0], time.monotonic()
     try:
         answer = call_instances(method, request, work)
     except HiveError:
-        STATE.called(service, failed=True)
+        STATE.called(service, time.monotonic() - start, failed=True)
         raise
-    STATE.called(service, failed=False)
+    STATE.called(service, time.monotonic() - start, failed=False)
     return answer
 
 
@@ -239,7 +249,7 @@ def status(request, work):
     with STATE.lock:
         stats = dict(STATE.stats, in_flight=STATE.stats["in_flight"] - 1)  # not counting this call
         if STATE.calls_out:  # omitted while it has called nobody
-            stats["calls_out"] = {service: dict(count) for service, count in STATE.calls_out.items()}
+            stats["calls_out"] = STATE.calls_out_status()
     return {"service": SERVICE, "instance": INSTANCE, "version": RECORD["version"], "endpoint": RECORD["endpoint"],
             "started": RECORD["started"], **stats, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0,
             "goroutines": threading.active_count()}  # Python has threads where Go has goroutines

@@ -38,6 +38,7 @@ type edgeView struct {
 	To     string  `json:"to"`
 	Calls  float64 `json:"calls_per_s"`
 	Errors float64 `json:"errors_per_s"`
+	P99    float64 `json:"p99_ms"` // the highest of the callers' p99 of their latest calls to To
 }
 
 // A serviceView is one service: its instances and, summed over them, its
@@ -348,6 +349,7 @@ func (o *observer) poll(ctx context.Context) {
 				e, dt := edges[[2]string{inst.Service, to}], now.at.Sub(prev.at).Seconds()
 				e.Calls += rate(c.Calls-prev.out[to].Calls, dt)
 				e.Errors += rate(c.Errors-prev.out[to].Errors, dt)
+				e.P99 = max(e.P99, c.LatencyP99)
 			}
 			dt := now.at.Sub(prev.at).Seconds()
 			// The previous status call is counted in s.Calls now: it

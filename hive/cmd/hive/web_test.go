@@ -127,7 +127,8 @@ func TestWebShowsTheHiveLive(t *testing.T) {
 	waitFor(10*time.Second, "the front's calls to the menu", func(p pageState) bool {
 		edge := p.Edges["front→menu"]
 		return !strings.HasPrefix(p.Rates["menu"], "0 calls/s") &&
-			strings.Contains(edge, "calls/s") && !strings.Contains(edge, " 0 calls/s") && !strings.Contains(edge, " 0 errors/s")
+			strings.Contains(edge, "calls/s") && !strings.Contains(edge, " 0 calls/s") && !strings.Contains(edge, " 0 errors/s") &&
+			strings.Contains(edge, "p99")
 	})
 
 	// A dead letter: an order.placed whose body the menu cannot read.

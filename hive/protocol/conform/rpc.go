@@ -202,7 +202,8 @@ func (r *rpcChecker) builtins(ctx context.Context) {
 }
 
 // callsOut checks status's optional calls_out: an object whose every
-// value has the numbers calls and errors, no more errors than calls.
+// value has the numbers calls, errors and latency_p99_ms, no more errors
+// than calls.
 func callsOut(status []byte) error {
 	var doc struct {
 		CallsOut json.RawMessage `json:"calls_out"`
@@ -212,10 +213,10 @@ func callsOut(status []byte) error {
 	}
 	var out map[string]json.RawMessage
 	if err := json.Unmarshal(doc.CallsOut, &out); err != nil || out == nil {
-		return fmt.Errorf("calls_out is %.100s, want an object of {\"calls\": n, \"errors\": m} by service", doc.CallsOut)
+		return fmt.Errorf("calls_out is %.100s, want an object of {\"calls\": n, \"errors\": m, \"latency_p99_ms\": ms} by service", doc.CallsOut)
 	}
 	for service, v := range out {
-		if err := fields(v, map[string]string{"calls": "number", "errors": "number"}); err != nil {
+		if err := fields(v, map[string]string{"calls": "number", "errors": "number", "latency_p99_ms": "number"}); err != nil {
 			return fmt.Errorf("calls_out[%q]: %w", service, err)
 		}
 		var c struct{ Calls, Errors float64 }

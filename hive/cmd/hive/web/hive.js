@@ -23,6 +23,11 @@ function rate(n) {
   return n < 10 ? n.toFixed(1) : Math.round(n).toString();
 }
 
+// ms writes a latency in milliseconds: 0.4, 12.
+function ms(n) {
+  return n >= 10 ? Math.round(n).toString() : n.toFixed(1);
+}
+
 function beeElement(inst) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", "-50 -55 100 110");
@@ -63,13 +68,14 @@ function drawService(s, edges) {
     el("b", { class: s.errors_per_s > 0 ? "bad" : "" }, rate(s.errors_per_s)), " errors/s · ",
     el("b", {}, rate(s.handled_per_s)), " events/s",
     ...(s.failed_per_s > 0 ? [" · ", el("b", { class: "bad" }, rate(s.failed_per_s)), " failing/s"] : []),
-    ...(s.p99_ms > 0 ? [" · p99 ", el("b", {}, s.p99_ms >= 10 ? Math.round(s.p99_ms) : s.p99_ms.toFixed(1)), " ms"] : []));
+    ...(s.p99_ms > 0 ? [" · p99 ", el("b", {}, ms(s.p99_ms)), " ms"] : []));
 
   // The calls it makes, to each service it calls: the edges of the hive.
   card.querySelector(".edges").replaceChildren(...edges.filter(e => e.from === s.name).map(e =>
     el("li", { "data-edge": `${e.from}→${e.to}` }, "→ ", el("b", { class: "to" }, e.to), " ",
       el("b", {}, rate(e.calls_per_s)), " calls/s · ",
-      el("b", { class: e.errors_per_s > 0 ? "bad" : "" }, rate(e.errors_per_s)), " errors/s")));
+      el("b", { class: e.errors_per_s > 0 ? "bad" : "" }, rate(e.errors_per_s)), " errors/s",
+      ...(e.p99_ms > 0 ? [" · p99 ", el("b", {}, ms(e.p99_ms)), " ms"] : []))));
 
   const bees = card.querySelector(".bees");
   const ids = new Set(s.instances.map(i => i.id));
