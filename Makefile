@@ -16,7 +16,7 @@ DEVCONTAINER_CLI ?= npx --yes @devcontainers/cli@0.89.0
 
 .DEFAULT_GOAL := help
 
-.PHONY: help up down pull doctor warm test fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo check-ci check-devcontainer generate catch-up status watch hint demo slides bench
+.PHONY: help up down pull doctor warm test fmt vet test-hive test-tools test-slides test-solutions test-interop check-exercises test-demo check-ci check-devcontainer generate catch-up status watch hint demo web slides bench
 
 # Every target with a "## " comment shows up in `make help`.
 help: ## List the targets
@@ -171,6 +171,12 @@ hint: ## Show the README's hint for a task: make hint STEP=step02-rpc TASK=2 (CO
 # flags: make demo DEMO="-mode memory -duration 30s -v"
 demo: ## Run the finished beehive, kill bees under load, and show that no order is lost or doubled
 	@$(GO) run ./internal/workshop/demo $(DEMO)
+
+# A live picture of the hive in the browser: its bees, each service's
+# rates, each queue, and what happened. Another hive or address:
+# HIVE_NAMESPACE=demo-1a2b3c4d make web WEB="-addr 127.0.0.1:7071"
+web: ## Show the hive live at http://127.0.0.1:7070/ (bees, rates, queues, what happened)
+	@$(GO) run ./hive/cmd/hive web $(WEB)
 
 # The talk, served by Go's present tool: a tool dependency in go.mod, so
 # there is nothing to install. Its pages and scripts ship inside the
