@@ -181,6 +181,27 @@ func TestEmitReachesASubscribedService(t *testing.T) {
 	}
 }
 
+// emit -after 1s: the event comes no earlier than a second later.
+func TestEmitAfterADelay(t *testing.T) {
+	t.Parallel()
+	n := brokertest.NewNetwork(t)
+	placed := make(chan hive.Event[OrderPlaced], 1)
+	n.Start(newMenu(placed))
+
+	start := time.Now()
+	res := runHive(t, brokerEnv(t, n), "", "emit", "-after", "1s", "order.placed", `{"order_id": "o-1"}`)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Regexp(t, `^emitted order.placed for 1s from now: id [0-9a-f]{16}, trace id [0-9a-f]+\n$`, res.stdout)
+
+	select {
+	case e := <-placed:
+		assert.Equal(t, OrderPlaced{OrderID: "o-1"}, e.Body)
+		assert.GreaterOrEqual(t, time.Since(start), time.Second, "the event came before its delay")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the menu service did not get the delayed event within 20s")
+	}
+}
+
 func TestEmitWithoutSubscriberSaysSo(t *testing.T) {
 	t.Parallel()
 	n := brokertest.NewNetwork(t)

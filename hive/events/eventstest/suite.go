@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
 )
 
 // The options the suite expects every bus to be built with. Prefetch must
@@ -72,6 +74,7 @@ func Run(t *testing.T, backend Backend) {
 		{"QueueKeepsEventsWhileNobodyConsumes", testKeptForLater},
 		{"IncompleteSubscriptionIsRefused", testIncompleteSubscription},
 		{"ClosedBusRefuses", testClosed},
+		{"DelayedEventsComeOnTime", testDelayed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -438,6 +441,69 @@ func testClosed(t *testing.T, connect func() Bus) {
 		func(context.Context, events.Event) error { return nil })
 	assert.ErrorIs(t, err, events.ErrClosed, "Subscribe after Close should fail with events.ErrClosed")
 	assert.NoError(t, bus.Close(), "a second Close should do nothing")
+}
+
+// Late is how much later than its delay, rounded up to whole seconds, a
+// delayed event may reach its handler: the hops from tier to tier and on
+// to the work queue, on a busy machine. (A delay of 2.5 s is rounded to
+// 3 s, so such an event comes between 2.5 s and 3 s + Late after it was
+// published.)
+const Late = time.Second
+
+// testDelayed publishes events with delays of 0.3 s, 2.5 s and 4.2 s (the
+// second waits in two tiers, 2 s and 1 s; the third in 4 s and 1 s, passing
+// 2 s by) and one with none: each comes once, never before its delay, and
+// no later than its rounded delay and Late.
+func testDelayed(t *testing.T, connect func() Bus) {
+	bus := connect()
+	var mu sync.Mutex
+	came := make(map[string][]time.Time)
+	subscribe(t, bus, events.Subscription{Service: "notifier", Name: "late", Pattern: "order.late"}, func(_ context.Context, e events.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		came[e.ID] = append(came[e.ID], time.Now())
+		return nil
+	})
+
+	type sent struct {
+		delay, rounded time.Duration
+		before, after  time.Time // just before PublishAfter, and when it returned
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	published := make(map[string]sent)
+	for _, d := range []struct{ delay, rounded time.Duration }{
+		{300 * time.Millisecond, time.Second},
+		{2500 * time.Millisecond, 3 * time.Second},
+		{4200 * time.Millisecond, 5 * time.Second},
+		{0, 0},
+	} {
+		e := newEvent("order.late")
+		before := time.Now()
+		require.NoError(t, bus.PublishAfter(ctx, d.delay, e), "publishing an event with a delay of %v failed", d.delay)
+		published[e.ID] = sent{d.delay, d.rounded, before, time.Now()}
+	}
+
+	require.NoError(t, hivetest.Eventually(timeout+5*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(came) < len(published) {
+			return fmt.Errorf("%d of %d delayed events came", len(came), len(published))
+		}
+		return nil
+	}))
+	mu.Lock()
+	defer mu.Unlock()
+	for id, p := range published {
+		require.Len(t, came[id], 1, "the event with a delay of %v came %d times, want once", p.delay, len(came[id]))
+		at := came[id][0]
+		waited := at.Sub(p.before)
+		t.Logf("delay %v: came after %v (%v after the rounded delay)", p.delay, waited.Round(time.Millisecond), at.Sub(p.after.Add(p.rounded)).Round(time.Millisecond))
+		assert.GreaterOrEqual(t, waited, p.delay, "the event with a delay of %v came %v after it was published: too early", p.delay, waited)
+		if late := at.Sub(p.after.Add(p.rounded)); late > Late {
+			t.Errorf("the event with a delay of %v (rounded to %v) came %v after that: later than eventstest.Late (%v)", p.delay, p.rounded, late, Late)
+		}
+	}
 }
 
 // subscribe subscribes h to s on bus, and stops it when t ends.

@@ -83,6 +83,7 @@ type Bus struct {
 	queues map[string]*queue // by name; a queue's bindings are guarded by mu too
 	marks  map[string]bool   // patterns of broadcast subscriptions, once made: they count as delivery
 	subs   map[*subscription]bool
+	later  map[*time.Timer]bool // delayed events waiting for their time
 	closed bool
 }
 
@@ -101,6 +102,7 @@ func New(opts Options) *Bus {
 		queues:    make(map[string]*queue),
 		marks:     make(map[string]bool),
 		subs:      make(map[*subscription]bool),
+		later:     make(map[*time.Timer]bool),
 	}
 }
 
@@ -148,6 +150,39 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 	if !delivered {
 		return fmt.Errorf("memory: publish %s: %w", e.Type, events.ErrNoSubscriber)
 	}
+	return nil
+}
+
+// PublishAfter publishes e once delay, rounded up to whole seconds as on
+// RabbitMQ, has passed; see events.Bus. The event waits in a timer of
+// this process: Close drops it, as it drops the events in the queues.
+func (b *Bus) PublishAfter(ctx context.Context, delay time.Duration, e events.Event) error {
+	if e.Type == "" {
+		return errors.New("memory: publish: the event has no Type")
+	}
+	delay, err := queues.Delay(delay)
+	if err != nil {
+		return fmt.Errorf("memory: publish %s: %w", e.Type, err)
+	}
+	if delay == 0 {
+		return b.Publish(ctx, e)
+	}
+	e.Body = bytes.Clone(e.Body) // the caller may change it meanwhile
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return fmt.Errorf("memory: publish %s: %w", e.Type, events.ErrClosed)
+	}
+	var timer *time.Timer
+	timer = time.AfterFunc(delay, func() {
+		b.mu.Lock()
+		delete(b.later, timer)
+		b.mu.Unlock()
+		if err := b.Publish(context.Background(), e); err != nil {
+			b.opts.Logger.Error("memory: a delayed event was due, and is dropped", "event", e.Type, "id", e.ID, "error", err)
+		}
+	})
+	b.later[timer] = true
 	return nil
 }
 
@@ -260,7 +295,8 @@ func (b *Bus) takeDead(s events.Subscription, ids []string) (*queue, []events.De
 }
 
 // Close stops every subscription, waiting for the handlers in flight, and
-// then the queues. Events still waiting in them are dropped.
+// then the queues. Events still waiting in them, or for their delay, are
+// dropped.
 func (b *Bus) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -269,6 +305,9 @@ func (b *Bus) Close() error {
 	}
 	b.closed = true
 	subs := slices.Collect(maps.Keys(b.subs))
+	for timer := range b.later {
+		timer.Stop()
+	}
 	b.mu.Unlock()
 
 	for _, sub := range subs {
