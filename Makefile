@@ -116,8 +116,8 @@ test-interop: ## Run a Python service (interop/python) next to Go services: the 
 # publishing bus, and stops the cluster: 2-2.5 minutes on 2 cores. Not
 # part of `make test`: GitHub's CI runs the brokers in containers and has
 # no rabbitmq-server package (.ci/run on Debian has it).
-test-cluster: ## Prove that a RabbitMQ node that dies under load loses no event (quorum queues, several brokers)
-	HIVE_CLUSTER_TESTS=1 $(GO) test $(TESTFLAGS) -count=1 -run 'TestClusterFaults' ./hive/events/rabbitmq/
+test-cluster: ## Prove that a RabbitMQ node that dies under load loses no event (quorum queues, several brokers), and that delayed events survive a restart
+	HIVE_CLUSTER_TESTS=1 $(GO) test $(TESTFLAGS) -count=1 -run 'TestClusterFaults|TestDelayedEventsSurviveABrokerRestart' ./hive/events/rabbitmq/
 
 check-exercises: ## Prove that every exercise is generated, fresh, and fails only on its tasks
 	$(GO) run ./internal/workshop/exercises check

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
 	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
+	"github.com/hive-workshop/microservices-go/internal/workshop/localcluster"
 )
 
 // TestDelayedEventsOutliveALostConnection: delayed events wait on the
@@ -101,4 +103,71 @@ func TestDelayedEventsOutliveALostConnection(t *testing.T) {
 		}
 		return nil
 	}))
+}
+
+// restartBase is the first port of the private broker that
+// TestDelayedEventsSurviveABrokerRestart restarts: apart from
+// TestClusterFaults' (clusterBase) and from `make cluster`'s.
+const restartBase = 26900
+
+// TestDelayedEventsSurviveABrokerRestart publishes delayed events to a
+// private RabbitMQ node (never the shared one), stops the node while they
+// wait and starts it again: every event comes, none before its delay.
+func TestDelayedEventsSurviveABrokerRestart(t *testing.T) {
+	if os.Getenv(clusterEnv) != "1" {
+		t.Skipf("starts and restarts a RabbitMQ node of its own, which takes half a minute: %s=1 runs it (make test-cluster)", clusterEnv)
+	}
+	if err := localcluster.Installed(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c := localcluster.New(localcluster.Config{Dir: dir, Base: restartBase})
+	t.Cleanup(func() { assert.NoError(t, c.Stop()) })
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	require.NoError(t, c.StartRabbitMQ(ctx, 1))
+	url, ns := c.AMQPURLs()[0], hivetest.Namespace(t)
+	bus := newBus(t, url, ns)
+
+	var mu sync.Mutex
+	came := make(map[string]time.Time)
+	s := events.Subscription{Service: "notifier", Name: "late", Pattern: "order.late"}
+	stop, err := bus.Subscribe(t.Context(), s, func(_ context.Context, e events.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		came[e.ID] = time.Now()
+		return nil
+	})
+	require.NoError(t, err, "subscribing failed")
+	t.Cleanup(stop)
+
+	// Delays from a few seconds, which end while the node is down, to
+	// more than the restart takes.
+	sent := make(map[string]time.Time)
+	delays := make(map[string]time.Duration)
+	for i, d := range []time.Duration{3 * time.Second, 7 * time.Second, 20 * time.Second, 45 * time.Second} {
+		e := events.Event{ID: fmt.Sprintf("late-%d", i), Type: "order.late", Time: time.Now(), Body: json.RawMessage(`{}`)}
+		sent[e.ID], delays[e.ID] = time.Now(), d
+		require.NoError(t, bus.PublishAfter(ctx, d, e), "publishing a delayed event failed")
+	}
+	stopped := time.Now()
+	require.NoError(t, c.StopRabbitMQ(1, false), "stopping the node")
+	require.NoError(t, c.StartRabbitMQ(ctx, 1), "starting the node again")
+	t.Logf("the node was away for %v", time.Since(stopped).Round(100*time.Millisecond))
+
+	require.NoError(t, hivetest.Eventually(2*time.Minute, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(came) < len(sent) {
+			return fmt.Errorf("%d of %d delayed events came after the restart", len(came), len(sent))
+		}
+		return nil
+	}))
+	mu.Lock()
+	defer mu.Unlock()
+	for id, at := range came {
+		waited := at.Sub(sent[id])
+		t.Logf("%s, delay %v: came after %v", id, delays[id], waited.Round(time.Millisecond))
+		assert.GreaterOrEqual(t, waited, delays[id], "%s came before its delay", id)
+	}
 }
