@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
 	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/broker/brokerfake"
 )
@@ -293,4 +294,39 @@ func TestChildShort(t *testing.T) {
 	}
 	RabbitMQ(t)
 	ZooKeeper(t)
+}
+
+// TestAContainerThatDoesNotStartIsRemoved: testcontainers.Run returns the
+// container with its error when it fails after creating it (here: the
+// broker never logs what the wait strategy waits for); startContainer
+// removes it, rather than leave it to Ryuk, which may be disabled. It
+// needs a Docker engine with the broker's image.
+func TestAContainerThatDoesNotStartIsRemoved(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a container: -short leaves it out")
+	}
+	if err := dockerRuns(t.Context()); err != nil {
+		t.Skip("needs a Docker engine: ", err)
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("needs the docker command, to list containers")
+	}
+	key, value := "hive-workshop.brokertest.test", hivetest.Namespace(t)
+	opts := append(containerOptions("2181/tcp", nil, "a line that ZooKeeper never logs"),
+		testcontainers.WithLabels(map[string]string{key: value}))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	ctr, _, err := startContainer(ctx, "ZooKeeper", probe.ZooKeeper, zooKeeperImage, "2181/tcp", opts)
+	if err == nil {
+		testcontainers.TerminateContainer(ctr)
+		t.Fatal("startContainer succeeded, although the broker never logs what it waits for")
+	}
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label="+key+"="+value).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker ps: %v: %s", err, out)
+	}
+	if ids := strings.Fields(string(out)); len(ids) > 0 {
+		exec.Command("docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
+		t.Errorf("the container that did not start is still there: %v", ids)
+	}
 }

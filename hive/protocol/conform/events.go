@@ -69,6 +69,13 @@ func (c *checker) subscription(ctx context.Context, conn *amqp.Connection, patte
 			return
 		}
 	}
+	// Where failed events wait for their next try, and where taps and
+	// broadcasts get their copies.
+	for _, x := range []string{c.t.Namespace + ".wait", c.t.Namespace + ".broadcast"} {
+		if !c.check(queues, "the exchange "+x+" exists", exchangeExists(conn, x)) {
+			return
+		}
+	}
 	// The routing key: the type the service fails on, if its pattern
 	// matches it; otherwise a type the pattern matches.
 	key := c.t.FailType
@@ -151,6 +158,15 @@ func queueExists(conn *amqp.Connection, q string) error {
 		return fmt.Errorf("%w (does the service subscribe, under this name?)", err)
 	}
 	return nil
+}
+
+func exchangeExists(conn *amqp.Connection, x string) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	return ch.ExchangeDeclarePassive(x, "", true, false, false, false, nil)
 }
 
 // publish publishes msg mandatory and confirmed, as a service does.

@@ -76,18 +76,20 @@ func (o *orders) announceRecorded(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	log := o.svc.Logger()
 	for key, data := range recorded {
 		order, err := decodeOrder(key, data)
 		if err != nil {
 			return err
 		}
-		if _, done := announced[order.ID]; done || time.Since(order.PlacedAt) < relayGrace {
-			continue
+		_, done := announced[order.ID]
+		if done || time.Since(order.PlacedAt) < relayGrace {
+			continue // announced, or place may be at it now
 		}
 		if err := o.announce(ctx, order); err != nil {
-			return err // RabbitMQ is still away, most likely: the next round tries again
+			return err // the next round tries again
 		}
-		o.svc.Logger().InfoContext(ctx, "relay: announced an order that was recorded but not announced", "order_id", order.ID, "idempotency_key", key)
+		log.InfoContext(ctx, "relay: announced a recorded order", "order_id", order.ID)
 	}
 	// END SOLUTION
 	return nil
