@@ -271,3 +271,10 @@ func TestSubscriptionsNameQueuesAfterPatterns(t *testing.T) {
 		assert.Equal(t, svc.ID(), s.Instance, "a started service's subscriptions carry its instance, which names broadcast queues")
 	}
 }
+
+// hive.InOrder reaches the bus: the handler's subscription is InOrder.
+func TestInOrderReachesTheBus(t *testing.T) {
+	kitchen := hive.New("kitchen")
+	hive.On(kitchen, "order.*", func(ctx context.Context, e hive.Event[orderPlaced]) error { return nil }, hive.InOrder(), hive.Queue("steps"))
+	assert.Equal(t, []events.Subscription{{Service: "kitchen", Name: "steps", Pattern: "order.*", InOrder: true}}, kitchen.Subscriptions())
+}

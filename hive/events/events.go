@@ -57,6 +57,18 @@ type Subscription struct {
 
 	// Instance is the subscribing instance's ID; it names broadcast queues.
 	Instance string
+
+	// InOrder hands the events of the queue to the handler one at a
+	// time, in the order the queue got them, across all instances of the
+	// service: one instance reads the queue while the others wait as
+	// standbys, and it handles one event at a time. A failing event is
+	// tried again in place, after the retry delays, and the events behind
+	// it wait: order costs throughput and lets one bad event hold up the
+	// rest until it is given up on. Without InOrder, events are handled
+	// in no promised order (see PROTOCOL.md, "Order"). It cannot be
+	// turned on or off for an existing queue: give the handler a new one.
+	// Not for Broadcast subscriptions.
+	InOrder bool
 }
 
 // Bus publishes events and delivers them to subscribers.

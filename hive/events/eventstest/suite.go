@@ -75,6 +75,8 @@ func Run(t *testing.T, backend Backend) {
 		{"IncompleteSubscriptionIsRefused", testIncompleteSubscription},
 		{"ClosedBusRefuses", testClosed},
 		{"DelayedEventsComeOnTime", testDelayed},
+		{"NoOrderWithoutInOrder", testNoOrder},
+		{"InOrderKeepsTheQueuesOrder", testInOrder},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -506,6 +508,89 @@ func testDelayed(t *testing.T, connect func() Bus) {
 	}
 }
 
+// testNoOrder shows what InOrder is for: without it, an instance handles
+// up to Prefetch events at once, so the event behind a slow one is handled
+// first. The handler of the first event waits until the second has been
+// handled; it would wait for ever if events were handled in order.
+func testNoOrder(t *testing.T, connect func() Bus) {
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	ids := []string{newEvent("order.placed").ID, newEvent("order.placed").ID}
+	secondDone := make(chan struct{})
+	subscribe(t, connect(), s, func(ctx context.Context, e events.Event) error {
+		switch e.ID {
+		case ids[0]:
+			select {
+			case <-secondDone:
+				return nil
+			case <-time.After(timeout):
+				return events.Permanent(errors.New("the second event was not handled while the first was"))
+			}
+		case ids[1]:
+			close(secondDone)
+		}
+		return nil
+	})
+	publishIDs(t, connect(), "order.placed", ids)
+	select {
+	case <-secondDone:
+	case <-time.After(timeout):
+		t.Fatal("the second event was not handled while the first one's handler ran: was the subscription InOrder?")
+	}
+}
+
+// testInOrder: two instances of a service read an InOrder subscription;
+// ten events are handled one at a time, in the order they were published,
+// though the first fails once (it is tried again in place, and the others
+// wait for it).
+func testInOrder(t *testing.T, connect func() Bus) {
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed", InOrder: true}
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = newEvent("order.placed").ID
+	}
+	var (
+		mu      sync.Mutex
+		handled []string
+		failed  bool
+		busy    int
+		overlap bool
+	)
+	handler := func(ctx context.Context, e events.Event) error {
+		mu.Lock()
+		busy++
+		overlap = overlap || busy > 1
+		handled = append(handled, e.ID)
+		fail := e.ID == ids[0] && !failed
+		failed = failed || fail
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			busy--
+			mu.Unlock()
+		}()
+		if fail {
+			return errors.New("the oven is not hot yet")
+		}
+		return nil
+	}
+	subscribe(t, connect(), s, handler)
+	subscribe(t, connect(), s, handler)
+	publishIDs(t, connect(), "order.placed", ids)
+	want := append([]string{ids[0]}, ids...) // the first twice: it failed once
+	require.NoError(t, hivetest.Eventually(timeout, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(handled) < len(want) {
+			return fmt.Errorf("%d of %d handler calls", len(handled), len(want))
+		}
+		return nil
+	}))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, want, handled, "the events were not handled in the order they were published")
+	assert.False(t, overlap, "two handler calls ran at once")
+}
+
 // subscribe subscribes h to s on bus, and stops it when t ends.
 func subscribe(t *testing.T, bus events.Bus, s events.Subscription, h events.Handler) (stop func()) {
 	t.Helper()
@@ -520,15 +605,25 @@ func subscribe(t *testing.T, bus events.Bus, s events.Subscription, h events.Han
 // publish publishes n new events of type eventType, and returns their IDs.
 func publish(t *testing.T, bus events.Bus, eventType string, n int) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
 	ids := make([]string, n)
 	for i := range ids {
-		e := newEvent(eventType)
-		require.NoError(t, bus.Publish(ctx, e), "publishing a %s event failed", eventType)
-		ids[i] = e.ID
+		ids[i] = newEvent(eventType).ID
 	}
+	publishIDs(t, bus, eventType, ids)
 	return ids
+}
+
+// publishIDs publishes events of type eventType with the given IDs, one
+// after the other.
+func publishIDs(t *testing.T, bus events.Bus, eventType string, ids []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	for _, id := range ids {
+		e := newEvent(eventType)
+		e.ID = id
+		require.NoError(t, bus.Publish(ctx, e), "publishing a %s event failed", eventType)
+	}
 }
 
 func newEvent(eventType string) events.Event {

@@ -215,12 +215,17 @@ func (b *Bus) Subscribe(ctx context.Context, s events.Subscription, h events.Han
 	sub := &subscription{
 		bus:      b,
 		queue:    q,
+		inOrder:  s.InOrder,
 		handler:  h,
 		ctx:      context.WithoutCancel(ctx),
 		stopping: make(chan struct{}),
 	}
 	b.subs[sub] = true
-	for range b.opts.Prefetch {
+	workers := b.opts.Prefetch
+	if s.InOrder {
+		workers = 1
+	}
+	for range workers {
 		sub.workers.Go(sub.work)
 	}
 	return sub.stop, nil
@@ -325,6 +330,7 @@ func (b *Bus) Close() error {
 type subscription struct {
 	bus      *Bus
 	queue    *queue
+	inOrder  bool // one event of the queue at a time, across its subscriptions
 	handler  events.Handler
 	ctx      context.Context // for the handler: the values of Subscribe's context, never cancelled
 	stopping chan struct{}   // closed by stop
@@ -333,22 +339,40 @@ type subscription struct {
 }
 
 func (sub *subscription) work() {
-	for {
+	for sub.next() {
+	}
+}
+
+// next takes one event and handles it, and reports whether to go on. An
+// InOrder subscription takes the queue's turn first, and keeps it until
+// the event is handled, so that the queue's events are handled one after
+// the other, as RabbitMQ's single active consumer with a prefetch of 1
+// does.
+func (sub *subscription) next() bool {
+	q := sub.queue
+	if sub.inOrder {
 		select {
 		case <-sub.stopping:
-			return
-		case m := <-sub.queue.out:
-			select {
-			case <-sub.stopping:
-				// select picks at random when both cases are ready: an
-				// event taken as the subscription stops is not handled,
-				// but put back, as RabbitMQ requeues an unacked message.
-				sub.queue.put(context.Background(), m)
-				return
-			default:
-			}
-			sub.handle(m)
+			return false
+		case q.turn <- struct{}{}:
+			defer func() { <-q.turn }()
 		}
+	}
+	select {
+	case <-sub.stopping:
+		return false
+	case m := <-q.out:
+		select {
+		case <-sub.stopping:
+			// select picks at random when both cases are ready: an
+			// event taken as the subscription stops is not handled,
+			// but put back, as RabbitMQ requeues an unacked message.
+			q.putBack(m)
+			return false
+		default:
+		}
+		sub.handle(m)
+		return true
 	}
 }
 
@@ -359,6 +383,22 @@ func (sub *subscription) work() {
 func (sub *subscription) handle(m message) {
 	opts, q := sub.bus.opts, sub.queue
 	err := queues.Call(sub.ctx, opts.Logger, sub.handler, m.event)
+	for sub.inOrder && err != nil && m.attempt < opts.MaxAttempts && !events.IsPermanent(err) {
+		// In place: the events behind it wait, as on RabbitMQ.
+		wait := queues.RetryDelay(m.attempt, opts.RetryDelay, opts.MaxRetryDelay)
+		opts.Logger.Warn("memory: handler failed; will retry in place, the events behind it wait", "queue", q.name,
+			"event", m.event.Type, "id", m.event.ID, "attempt", m.attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", wait)
+		timer := time.NewTimer(wait)
+		select {
+		case <-sub.stopping:
+			timer.Stop()
+			q.putBack(m)
+			return
+		case <-timer.C:
+		}
+		m.attempt++
+		err = queues.Call(sub.ctx, opts.Logger, sub.handler, m.event)
+	}
 	switch {
 	case err == nil:
 	case m.attempt < opts.MaxAttempts && !events.IsPermanent(err):

@@ -134,8 +134,13 @@ func (b *Bus) queuesOf(s events.Subscription, queueType string) []queue {
 	}
 	deadArgs := amqp.Table{"x-max-length": int64(o.DeadLetterLimit)}
 	if !s.Broadcast {
+		var workArgs amqp.Table
+		if s.InOrder {
+			// One consumer at a time; the others wait their turn.
+			workArgs = amqp.Table{"x-single-active-consumer": true}
+		}
 		return append(qs,
-			kept(queue{name: l.work(s), exchange: l.workExchange(), key: s.Pattern}),
+			kept(queue{name: l.work(s), args: workArgs, exchange: l.workExchange(), key: s.Pattern}),
 			kept(queue{name: l.dead(s), args: deadArgs}))
 	}
 	// A broadcast subscription's queues belong to its instance: exclusive
