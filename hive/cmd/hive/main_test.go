@@ -130,6 +130,30 @@ func TestInspect(t *testing.T) {
 	assert.Contains(t, res.stderr, "hive inspect: kitchen.inspect: unavailable: no instance of service kitchen is running")
 }
 
+// request -version: only instances in the range answer, and a range that
+// none runs names the versions that do.
+func TestRequestWithAVersionRange(t *testing.T) {
+	t.Parallel()
+	n := brokertest.NewNetwork(t)
+	for _, v := range []string{"1.4.0", "2.0.0"} {
+		svc := hive.New("menu")
+		svc.SetVersion(v)
+		hive.Handle(svc, "version", func(ctx context.Context, _ struct{}) (string, error) { return v, nil })
+		n.Start(svc)
+	}
+	env := brokerEnv(t, n)
+	for range 4 {
+		res := runHive(t, env, "", "request", "-version", "^1", "menu.version")
+		assert.Equal(t, "\"1.4.0\"\n", res.stdout, res.stderr)
+	}
+	res := runHive(t, env, "", "request", "-version", ">=2.0.0 <3", "menu.version")
+	assert.Equal(t, "\"2.0.0\"\n", res.stdout, res.stderr)
+
+	res = runHive(t, env, "", "request", "-version", "^3", "menu.version")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, "hive request: menu.version: unavailable: no instance of service menu runs a version in ^3: 2 run, of version 1.4.0 (1), 2.0.0 (1)")
+}
+
 func TestRequest(t *testing.T) {
 	t.Parallel()
 	n := brokertest.NewNetwork(t)
