@@ -35,6 +35,7 @@ const (
 type Client struct {
 	registry registry.Registry
 	picker   Picker
+	version  string // the range of versions a call accepts, unless its context says otherwise
 	timeout  time.Duration
 	maxResp  int64
 	http     *http.Client
@@ -53,6 +54,11 @@ type ClientOptions struct {
 	Timeout          time.Duration // for calls without a deadline; DefaultCallTimeout if 0
 	MaxResponseBytes int64         // the largest response body read; 1 MiB if 0
 	Logger           *slog.Logger  // slog.Default() if nil
+
+	// Version is the range of versions of the callee that every call
+	// accepts, such as "^1" (see registry.Range); WithVersion overrides it
+	// per call. "" accepts any instance, with or without a version.
+	Version string
 }
 
 // NewClient returns a client that finds instances through reg. Close it
@@ -74,6 +80,7 @@ func NewClient(reg registry.Registry, opts ClientOptions) *Client {
 	return &Client{
 		registry: reg,
 		picker:   opts.Picker,
+		version:  opts.Version,
 		timeout:  opts.Timeout,
 		maxResp:  opts.MaxResponseBytes,
 		http:     &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}},
@@ -100,6 +107,10 @@ func (c *Client) Close() error {
 // *Error: one the remote method returned, with its code, or one that says
 // why no answer came (Timeout, Unavailable).
 //
+// Only instances whose version is in the call's range are called (see
+// WithVersion and ClientOptions.Version); when none is, the call fails
+// Unavailable, naming the versions that run.
+//
 // When an instance cannot be reached, or says it is Unavailable, the call is
 // tried again on another instance: that is safe because the request was
 // never handled. After other failures, timeouts included, only methods
@@ -111,6 +122,10 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 	if !ok || service == "" || name == "" {
 		return fmt.Errorf("hive: call %q: write the method as service.method, for example menu.get", method)
 	}
+	rng, err := c.versionRange(ctx)
+	if err != nil {
+		return fmt.Errorf("hive: call %s: %w", method, err)
+	}
 	ctx, cancel := c.callContext(ctx)
 	defer cancel()
 	body, err := encode(method, req)
@@ -119,6 +134,9 @@ func (c *Client) Call(ctx context.Context, method string, req, resp any) error {
 	}
 
 	instances, err := c.instances(ctx, service)
+	if err == nil {
+		instances, err = inRange(service, rng, instances)
+	}
 	if err != nil {
 		return c.fail(ctx, method, err)
 	}

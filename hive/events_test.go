@@ -49,6 +49,33 @@ func TestEmitReachesTypedHandlers(t *testing.T) {
 	})
 }
 
+// EmitAfter: the event comes with its trace id, and not before its delay.
+func TestEmitAfterComesLater(t *testing.T) {
+	networks(t, func(t *testing.T, n *hivetest.Network) {
+		got := make(chan time.Time, 1)
+		notifier := hive.New("notifier")
+		hive.On(notifier, "order.late", func(ctx context.Context, e hive.Event[orderPlaced]) error {
+			assert.Equal(t, "trace-8", e.TraceID)
+			got <- time.Now()
+			return nil
+		})
+		order := hive.New("order")
+		n.Start(notifier)
+		n.Start(order)
+
+		start := time.Now()
+		ctx := hive.WithTraceID(context.Background(), "trace-8")
+		require.NoError(t, order.EmitAfter(ctx, 1200*time.Millisecond, "order.late", orderPlaced{OrderID: "o-1"}))
+		select {
+		case at := <-got:
+			assert.GreaterOrEqual(t, at.Sub(start), 1200*time.Millisecond, "the event came before its delay")
+		case <-time.After(20 * time.Second):
+			t.Fatal("the notifier got no order.late event within 20s")
+		}
+		assert.ErrorContains(t, order.EmitAfter(ctx, events.MaxDelay+time.Second, "order.late", nil), "events.MaxDelay")
+	})
+}
+
 func TestFailingHandlersAreRetriedAndCounted(t *testing.T) {
 	networks(t, func(t *testing.T, n *hivetest.Network) {
 		var calls atomic.Int64
@@ -243,4 +270,11 @@ func TestSubscriptionsNameQueuesAfterPatterns(t *testing.T) {
 	for _, s := range svc.Subscriptions() {
 		assert.Equal(t, svc.ID(), s.Instance, "a started service's subscriptions carry its instance, which names broadcast queues")
 	}
+}
+
+// hive.InOrder reaches the bus: the handler's subscription is InOrder.
+func TestInOrderReachesTheBus(t *testing.T) {
+	kitchen := hive.New("kitchen")
+	hive.On(kitchen, "order.*", func(ctx context.Context, e hive.Event[orderPlaced]) error { return nil }, hive.InOrder(), hive.Queue("steps"))
+	assert.Equal(t, []events.Subscription{{Service: "kitchen", Name: "steps", Pattern: "order.*", InOrder: true}}, kitchen.Subscriptions())
 }

@@ -380,6 +380,23 @@ func (s *Service) Call(ctx context.Context, method string, req, resp any) error 
 // Any error means the event may be lost; emitting it again is safe, since
 // handlers cope with duplicates.
 func (s *Service) Emit(ctx context.Context, eventType string, body any) error {
+	return s.emit(ctx, 0, eventType, body)
+}
+
+// EmitAfter is Emit for later: the event reaches its subscribers no
+// earlier than delay from now (rounded up to whole seconds, at most
+// events.MaxDelay), and waits on the bus meanwhile, a broker restart
+// included; see events.Bus.PublishAfter. It returns once the bus keeps
+// the event. Who subscribes is known only when its time comes, so it
+// never fails with events.ErrNoSubscriber: an event nobody takes then is
+// dropped. Use it for a check that must happen later ("if the order is not
+// cooked in 30 s, tell the customer"): the handler looks whether it still
+// has to act.
+func (s *Service) EmitAfter(ctx context.Context, delay time.Duration, eventType string, body any) error {
+	return s.emit(ctx, delay, eventType, body)
+}
+
+func (s *Service) emit(ctx context.Context, delay time.Duration, eventType string, body any) error {
 	in, err := s.instance("emit " + eventType)
 	if err != nil {
 		return err
@@ -393,11 +410,16 @@ func (s *Service) Emit(ctx context.Context, eventType string, body any) error {
 	}
 	ctx, trace := ensureTrace(ctx)
 	e := events.Event{ID: newID(), Type: eventType, Source: in.record.ID, TraceID: trace, Time: time.Now().UTC(), Body: data}
-	if err := in.cfg.Bus.Publish(ctx, e); err != nil {
+	if delay > 0 {
+		err = in.cfg.Bus.PublishAfter(ctx, delay, e)
+	} else {
+		err = in.cfg.Bus.Publish(ctx, e)
+	}
+	if err != nil {
 		return fmt.Errorf("hive: %s: emit %s: %w", s.name, eventType, err)
 	}
 	s.stats.eventsEmitted.Add(1)
-	in.logger.DebugContext(ctx, "event emitted", "event", eventType, "id", e.ID)
+	in.logger.DebugContext(ctx, "event emitted", "event", eventType, "id", e.ID, "delay", delay)
 	return nil
 }
 

@@ -71,6 +71,7 @@ type subscription struct {
 	pattern   string
 	queue     string // names the handler's queue; the pattern unless Queue says otherwise
 	broadcast bool
+	inOrder   bool
 	body      any // zero value, for inspect
 	handle    func(ctx context.Context, e events.Event) error
 }
@@ -161,6 +162,17 @@ type EventOption func(*subscription)
 // as "menu.changed" to clear a cache.
 func Broadcast() EventOption {
 	return func(s *subscription) { s.broadcast = true }
+}
+
+// InOrder makes the handler's events come one at a time, in the order its
+// queue got them, across all instances of the service: one instance
+// handles them while the others stand by, and a failing event is retried
+// in place while the events behind it wait (see events.Subscription's
+// InOrder). Use it where order matters more than throughput, such as the
+// steps of one order. It cannot be turned on for an existing queue: give
+// the handler a new one with Queue.
+func InOrder() EventOption {
+	return func(s *subscription) { s.inOrder = true }
 }
 
 // Queue names the handler's queue: the queue that holds its events while
@@ -261,6 +273,7 @@ func (sub *subscription) forBus(service, instance string) events.Subscription {
 		Name:      sub.queue,
 		Pattern:   sub.pattern,
 		Broadcast: sub.broadcast,
+		InOrder:   sub.inOrder,
 		Instance:  instance,
 	}
 }

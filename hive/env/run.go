@@ -111,6 +111,14 @@ func (l *lazyBus) Publish(ctx context.Context, e events.Event) error {
 	return bus.Publish(ctx, e)
 }
 
+func (l *lazyBus) PublishAfter(ctx context.Context, delay time.Duration, e events.Event) error {
+	bus, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
+	return bus.PublishAfter(ctx, delay, e)
+}
+
 func (l *lazyBus) Subscribe(ctx context.Context, s events.Subscription, h events.Handler) (stop func(), err error) {
 	bus, err := l.get(ctx)
 	if err != nil {

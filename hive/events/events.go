@@ -57,6 +57,18 @@ type Subscription struct {
 
 	// Instance is the subscribing instance's ID; it names broadcast queues.
 	Instance string
+
+	// InOrder hands the events of the queue to the handler one at a
+	// time, in the order the queue got them, across all instances of the
+	// service: one instance reads the queue while the others wait as
+	// standbys, and it handles one event at a time. A failing event is
+	// tried again in place, after the retry delays, and the events behind
+	// it wait: order costs throughput and lets one bad event hold up the
+	// rest until it is given up on. Without InOrder, events are handled
+	// in no promised order (see PROTOCOL.md, "Order"). It cannot be
+	// turned on or off for an existing queue: give the handler a new one.
+	// Not for Broadcast subscriptions.
+	InOrder bool
 }
 
 // Bus publishes events and delivers them to subscribers.
@@ -77,6 +89,19 @@ type Bus interface {
 	// (its running instances get it). Taps get a copy but do not count,
 	// so an event that only a tap sees fails with ErrNoSubscriber.
 	Publish(ctx context.Context, e Event) error
+
+	// PublishAfter publishes e to be delivered no earlier than delay
+	// from now: it returns nil once the bus keeps the event safely
+	// waiting (for RabbitMQ: confirmed, in durable delay tiers that
+	// survive a broker restart). The delay is rounded up to whole
+	// seconds, and may be at most MaxDelay; 0 or less is Publish.
+	// When its time comes, the event goes to the subscriptions that
+	// match it then, as if published at that moment. Whether any service
+	// subscribes is known only then: PublishAfter does not return
+	// ErrNoSubscriber, and an event that no service takes when it is due
+	// is dropped (RabbitMQ drops it silently, as it drops any dead letter
+	// that no queue takes; the memory bus logs it).
+	PublishAfter(ctx context.Context, delay time.Duration, e Event) error
 
 	// Subscribe starts delivering events that match s to h. Delivery goes
 	// on until the returned stop function is called; stop waits for
@@ -171,3 +196,8 @@ type BacklogReader interface {
 	// queue does not exist yet: no instance of s.Service has started.
 	Backlog(ctx context.Context, s Subscription) (Backlog, error)
 }
+
+// MaxDelay is the longest delay that Bus.PublishAfter accepts: 2^17 - 1
+// seconds, about 36 hours. The delay tiers of PROTOCOL.md add up to it. An
+// event meant for next week belongs in a database until its week comes.
+const MaxDelay = (1<<17 - 1) * time.Second

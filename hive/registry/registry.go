@@ -25,7 +25,7 @@ type Instance struct {
 	ID       string    `json:"id"`                // unique per process, e.g. "menu-3f9a1c"
 	Service  string    `json:"service"`           // the service's name, e.g. "menu"
 	Endpoint string    `json:"endpoint"`          // host:port where its RPC server listens
-	Version  string    `json:"version,omitempty"` // free-form build or release version
+	Version  string    `json:"version,omitempty"` // semver ("1.4.0") for callers to ask for, or a label that no Range matches; see version.go
 	Host     string    `json:"host,omitempty"`    // the machine's host name
 	PID      int       `json:"pid,omitempty"`     // the process id
 	Started  time.Time `json:"started"`           // when the instance started
@@ -53,6 +53,9 @@ func (inst Instance) Validate() error {
 	}
 	if err := checkEndpoint(inst.Endpoint); err != nil {
 		return fmt.Errorf("registry: instance %q: endpoint %q: %w", inst.ID, inst.Endpoint, err)
+	}
+	if err := checkVersion(inst.Version); err != nil {
+		return fmt.Errorf("registry: instance %q: version %w", inst.ID, err)
 	}
 	if data, err := json.Marshal(inst); err == nil && len(data) > MaxRecordBytes {
 		return TooLarge(inst.Service, inst.ID, len(data)) // no caller would read it

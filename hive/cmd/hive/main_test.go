@@ -130,6 +130,30 @@ func TestInspect(t *testing.T) {
 	assert.Contains(t, res.stderr, "hive inspect: kitchen.inspect: unavailable: no instance of service kitchen is running")
 }
 
+// request -version: only instances in the range answer, and a range that
+// none runs names the versions that do.
+func TestRequestWithAVersionRange(t *testing.T) {
+	t.Parallel()
+	n := brokertest.NewNetwork(t)
+	for _, v := range []string{"1.4.0", "2.0.0"} {
+		svc := hive.New("menu")
+		svc.SetVersion(v)
+		hive.Handle(svc, "version", func(ctx context.Context, _ struct{}) (string, error) { return v, nil })
+		n.Start(svc)
+	}
+	env := brokerEnv(t, n)
+	for range 4 {
+		res := runHive(t, env, "", "request", "-version", "^1", "menu.version")
+		assert.Equal(t, "\"1.4.0\"\n", res.stdout, res.stderr)
+	}
+	res := runHive(t, env, "", "request", "-version", ">=2.0.0 <3", "menu.version")
+	assert.Equal(t, "\"2.0.0\"\n", res.stdout, res.stderr)
+
+	res = runHive(t, env, "", "request", "-version", "^3", "menu.version")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, "hive request: menu.version: unavailable: no instance of service menu runs a version in ^3: 2 run, of version 1.4.0 (1), 2.0.0 (1)")
+}
+
 func TestRequest(t *testing.T) {
 	t.Parallel()
 	n := brokertest.NewNetwork(t)
@@ -178,6 +202,27 @@ func TestEmitReachesASubscribedService(t *testing.T) {
 		assert.Equal(t, "t-1", e.TraceID)
 	case <-time.After(20 * time.Second):
 		t.Fatal("the menu service did not get the event within 20s")
+	}
+}
+
+// emit -after 1s: the event comes no earlier than a second later.
+func TestEmitAfterADelay(t *testing.T) {
+	t.Parallel()
+	n := brokertest.NewNetwork(t)
+	placed := make(chan hive.Event[OrderPlaced], 1)
+	n.Start(newMenu(placed))
+
+	start := time.Now()
+	res := runHive(t, brokerEnv(t, n), "", "emit", "-after", "1s", "order.placed", `{"order_id": "o-1"}`)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Regexp(t, `^emitted order.placed for 1s from now: id [0-9a-f]{16}, trace id [0-9a-f]+\n$`, res.stdout)
+
+	select {
+	case e := <-placed:
+		assert.Equal(t, OrderPlaced{OrderID: "o-1"}, e.Body)
+		assert.GreaterOrEqual(t, time.Since(start), time.Second, "the event came before its delay")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the menu service did not get the delayed event within 20s")
 	}
 }
 

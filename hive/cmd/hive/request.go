@@ -18,15 +18,19 @@ var request = &command{
 Without JSON, the request is read from standard input; from a terminal, the
 request is empty. On failure it prints the error's code and message, and
 exits with status 1. The trace id goes to standard error, so that you can
-find the call in the services' logs.`,
+find the call in the services' logs. With -version, only instances whose
+version is in the range are called (during a rolling deploy: -version '^1'
+for the old major version).`,
 	example: `hive request greeter.greet '{"name":"Ada"}'
-echo '{"name":"Ada"}' | hive request -timeout 1s greeter.greet`,
+echo '{"name":"Ada"}' | hive request -timeout 1s greeter.greet
+hive request -version '^1' menu.get '{"id":1}'`,
 	run: runRequest,
 }
 
 func runRequest(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
 	timeout := fs.Duration("timeout", hive.DefaultCallTimeout, "how long to wait for the response")
 	traceID := fs.String("trace-id", "", "the trace id to send with the call (default: a new one)")
+	version := fs.String("version", "", "call only instances whose version is in this range, such as '^1' (1.x) or '~1.4' (1.4.x)")
 	args, err := parse(fs, args, 1, 2)
 	if err != nil {
 		return err
@@ -44,6 +48,9 @@ func runRequest(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) er
 	}
 	defer closeClient()
 
+	if *version != "" {
+		ctx = hive.WithVersion(ctx, *version)
+	}
 	ctx, cancel := context.WithTimeout(hive.WithTraceID(ctx, *traceID), *timeout)
 	defer cancel()
 	fmt.Fprintf(c.stderr, "trace id %s\n", *traceID)

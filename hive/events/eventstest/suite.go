@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
+	"github.com/hive-workshop/microservices-go/hive/hivetest"
 )
 
 // The options the suite expects every bus to be built with. Prefetch must
@@ -72,6 +74,9 @@ func Run(t *testing.T, backend Backend) {
 		{"QueueKeepsEventsWhileNobodyConsumes", testKeptForLater},
 		{"IncompleteSubscriptionIsRefused", testIncompleteSubscription},
 		{"ClosedBusRefuses", testClosed},
+		{"DelayedEventsComeOnTime", testDelayed},
+		{"NoOrderWithoutInOrder", testNoOrder},
+		{"InOrderKeepsTheQueuesOrder", testInOrder},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -440,6 +445,152 @@ func testClosed(t *testing.T, connect func() Bus) {
 	assert.NoError(t, bus.Close(), "a second Close should do nothing")
 }
 
+// Late is how much later than its delay, rounded up to whole seconds, a
+// delayed event may reach its handler: the hops from tier to tier and on
+// to the work queue, on a busy machine. (A delay of 2.5 s is rounded to
+// 3 s, so such an event comes between 2.5 s and 3 s + Late after it was
+// published.)
+const Late = time.Second
+
+// testDelayed publishes events with delays of 0.3 s, 2.5 s and 4.2 s (the
+// second waits in two tiers, 2 s and 1 s; the third in 4 s and 1 s, passing
+// 2 s by) and one with none: each comes once, never before its delay, and
+// no later than its rounded delay and Late.
+func testDelayed(t *testing.T, connect func() Bus) {
+	bus := connect()
+	var mu sync.Mutex
+	came := make(map[string][]time.Time)
+	subscribe(t, bus, events.Subscription{Service: "notifier", Name: "late", Pattern: "order.late"}, func(_ context.Context, e events.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		came[e.ID] = append(came[e.ID], time.Now())
+		return nil
+	})
+
+	type sent struct {
+		delay, rounded time.Duration
+		before, after  time.Time // just before PublishAfter, and when it returned
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	published := make(map[string]sent)
+	for _, d := range []struct{ delay, rounded time.Duration }{
+		{300 * time.Millisecond, time.Second},
+		{2500 * time.Millisecond, 3 * time.Second},
+		{4200 * time.Millisecond, 5 * time.Second},
+		{0, 0},
+	} {
+		e := newEvent("order.late")
+		before := time.Now()
+		require.NoError(t, bus.PublishAfter(ctx, d.delay, e), "publishing an event with a delay of %v failed", d.delay)
+		published[e.ID] = sent{d.delay, d.rounded, before, time.Now()}
+	}
+
+	require.NoError(t, hivetest.Eventually(timeout+5*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(came) < len(published) {
+			return fmt.Errorf("%d of %d delayed events came", len(came), len(published))
+		}
+		return nil
+	}))
+	mu.Lock()
+	defer mu.Unlock()
+	for id, p := range published {
+		require.Len(t, came[id], 1, "the event with a delay of %v came %d times, want once", p.delay, len(came[id]))
+		at := came[id][0]
+		waited := at.Sub(p.before)
+		t.Logf("delay %v: came after %v (%v after the rounded delay)", p.delay, waited.Round(time.Millisecond), at.Sub(p.after.Add(p.rounded)).Round(time.Millisecond))
+		assert.GreaterOrEqual(t, waited, p.delay, "the event with a delay of %v came %v after it was published: too early", p.delay, waited)
+		if late := at.Sub(p.after.Add(p.rounded)); late > Late {
+			t.Errorf("the event with a delay of %v (rounded to %v) came %v after that: later than eventstest.Late (%v)", p.delay, p.rounded, late, Late)
+		}
+	}
+}
+
+// testNoOrder shows what InOrder is for: without it, an instance handles
+// up to Prefetch events at once, so the event behind a slow one is handled
+// first. The handler of the first event waits until the second has been
+// handled; it would wait for ever if events were handled in order.
+func testNoOrder(t *testing.T, connect func() Bus) {
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	ids := []string{newEvent("order.placed").ID, newEvent("order.placed").ID}
+	secondDone := make(chan struct{})
+	subscribe(t, connect(), s, func(ctx context.Context, e events.Event) error {
+		switch e.ID {
+		case ids[0]:
+			select {
+			case <-secondDone:
+				return nil
+			case <-time.After(timeout):
+				return events.Permanent(errors.New("the second event was not handled while the first was"))
+			}
+		case ids[1]:
+			close(secondDone)
+		}
+		return nil
+	})
+	publishIDs(t, connect(), "order.placed", ids)
+	select {
+	case <-secondDone:
+	case <-time.After(timeout):
+		t.Fatal("the second event was not handled while the first one's handler ran: was the subscription InOrder?")
+	}
+}
+
+// testInOrder: two instances of a service read an InOrder subscription;
+// ten events are handled one at a time, in the order they were published,
+// though the first fails once (it is tried again in place, and the others
+// wait for it).
+func testInOrder(t *testing.T, connect func() Bus) {
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed", InOrder: true}
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = newEvent("order.placed").ID
+	}
+	var (
+		mu      sync.Mutex
+		handled []string
+		failed  bool
+		busy    int
+		overlap bool
+	)
+	handler := func(ctx context.Context, e events.Event) error {
+		mu.Lock()
+		busy++
+		overlap = overlap || busy > 1
+		handled = append(handled, e.ID)
+		fail := e.ID == ids[0] && !failed
+		failed = failed || fail
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			busy--
+			mu.Unlock()
+		}()
+		if fail {
+			return errors.New("the oven is not hot yet")
+		}
+		return nil
+	}
+	subscribe(t, connect(), s, handler)
+	subscribe(t, connect(), s, handler)
+	publishIDs(t, connect(), "order.placed", ids)
+	want := append([]string{ids[0]}, ids...) // the first twice: it failed once
+	require.NoError(t, hivetest.Eventually(timeout, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(handled) < len(want) {
+			return fmt.Errorf("%d of %d handler calls", len(handled), len(want))
+		}
+		return nil
+	}))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, want, handled, "the events were not handled in the order they were published")
+	assert.False(t, overlap, "two handler calls ran at once")
+}
+
 // subscribe subscribes h to s on bus, and stops it when t ends.
 func subscribe(t *testing.T, bus events.Bus, s events.Subscription, h events.Handler) (stop func()) {
 	t.Helper()
@@ -454,15 +605,25 @@ func subscribe(t *testing.T, bus events.Bus, s events.Subscription, h events.Han
 // publish publishes n new events of type eventType, and returns their IDs.
 func publish(t *testing.T, bus events.Bus, eventType string, n int) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
 	ids := make([]string, n)
 	for i := range ids {
-		e := newEvent(eventType)
-		require.NoError(t, bus.Publish(ctx, e), "publishing a %s event failed", eventType)
-		ids[i] = e.ID
+		ids[i] = newEvent(eventType).ID
 	}
+	publishIDs(t, bus, eventType, ids)
 	return ids
+}
+
+// publishIDs publishes events of type eventType with the given IDs, one
+// after the other.
+func publishIDs(t *testing.T, bus events.Bus, eventType string, ids []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	for _, id := range ids {
+		e := newEvent(eventType)
+		e.ID = id
+		require.NoError(t, bus.Publish(ctx, e), "publishing a %s event failed", eventType)
+	}
 }
 
 func newEvent(eventType string) events.Event {

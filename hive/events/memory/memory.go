@@ -83,6 +83,7 @@ type Bus struct {
 	queues map[string]*queue // by name; a queue's bindings are guarded by mu too
 	marks  map[string]bool   // patterns of broadcast subscriptions, once made: they count as delivery
 	subs   map[*subscription]bool
+	later  map[*time.Timer]bool // delayed events waiting for their time
 	closed bool
 }
 
@@ -101,6 +102,7 @@ func New(opts Options) *Bus {
 		queues:    make(map[string]*queue),
 		marks:     make(map[string]bool),
 		subs:      make(map[*subscription]bool),
+		later:     make(map[*time.Timer]bool),
 	}
 }
 
@@ -151,6 +153,39 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 	return nil
 }
 
+// PublishAfter publishes e once delay, rounded up to whole seconds as on
+// RabbitMQ, has passed; see events.Bus. The event waits in a timer of
+// this process: Close drops it, as it drops the events in the queues.
+func (b *Bus) PublishAfter(ctx context.Context, delay time.Duration, e events.Event) error {
+	if e.Type == "" {
+		return errors.New("memory: publish: the event has no Type")
+	}
+	delay, err := queues.Delay(delay)
+	if err != nil {
+		return fmt.Errorf("memory: publish %s: %w", e.Type, err)
+	}
+	if delay == 0 {
+		return b.Publish(ctx, e)
+	}
+	e.Body = bytes.Clone(e.Body) // the caller may change it meanwhile
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return fmt.Errorf("memory: publish %s: %w", e.Type, events.ErrClosed)
+	}
+	var timer *time.Timer
+	timer = time.AfterFunc(delay, func() {
+		b.mu.Lock()
+		delete(b.later, timer)
+		b.mu.Unlock()
+		if err := b.Publish(context.Background(), e); err != nil {
+			b.opts.Logger.Error("memory: a delayed event was due, and is dropped", "event", e.Type, "id", e.ID, "error", err)
+		}
+	})
+	b.later[timer] = true
+	return nil
+}
+
 // Subscribe binds the queue of s (see events/rabbitmq for the names) with
 // s.Pattern, creating the queue if needed, and starts Prefetch workers that
 // hand its events to h.
@@ -180,12 +215,17 @@ func (b *Bus) Subscribe(ctx context.Context, s events.Subscription, h events.Han
 	sub := &subscription{
 		bus:      b,
 		queue:    q,
+		inOrder:  s.InOrder,
 		handler:  h,
 		ctx:      context.WithoutCancel(ctx),
 		stopping: make(chan struct{}),
 	}
 	b.subs[sub] = true
-	for range b.opts.Prefetch {
+	workers := b.opts.Prefetch
+	if s.InOrder {
+		workers = 1
+	}
+	for range workers {
 		sub.workers.Go(sub.work)
 	}
 	return sub.stop, nil
@@ -260,7 +300,8 @@ func (b *Bus) takeDead(s events.Subscription, ids []string) (*queue, []events.De
 }
 
 // Close stops every subscription, waiting for the handlers in flight, and
-// then the queues. Events still waiting in them are dropped.
+// then the queues. Events still waiting in them, or for their delay, are
+// dropped.
 func (b *Bus) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -269,6 +310,9 @@ func (b *Bus) Close() error {
 	}
 	b.closed = true
 	subs := slices.Collect(maps.Keys(b.subs))
+	for timer := range b.later {
+		timer.Stop()
+	}
 	b.mu.Unlock()
 
 	for _, sub := range subs {
@@ -286,6 +330,7 @@ func (b *Bus) Close() error {
 type subscription struct {
 	bus      *Bus
 	queue    *queue
+	inOrder  bool // one event of the queue at a time, across its subscriptions
 	handler  events.Handler
 	ctx      context.Context // for the handler: the values of Subscribe's context, never cancelled
 	stopping chan struct{}   // closed by stop
@@ -294,22 +339,40 @@ type subscription struct {
 }
 
 func (sub *subscription) work() {
-	for {
+	for sub.next() {
+	}
+}
+
+// next takes one event and handles it, and reports whether to go on. An
+// InOrder subscription takes the queue's turn first, and keeps it until
+// the event is handled, so that the queue's events are handled one after
+// the other, as RabbitMQ's single active consumer with a prefetch of 1
+// does.
+func (sub *subscription) next() bool {
+	q := sub.queue
+	if sub.inOrder {
 		select {
 		case <-sub.stopping:
-			return
-		case m := <-sub.queue.out:
-			select {
-			case <-sub.stopping:
-				// select picks at random when both cases are ready: an
-				// event taken as the subscription stops is not handled,
-				// but put back, as RabbitMQ requeues an unacked message.
-				sub.queue.put(context.Background(), m)
-				return
-			default:
-			}
-			sub.handle(m)
+			return false
+		case q.turn <- struct{}{}:
+			defer func() { <-q.turn }()
 		}
+	}
+	select {
+	case <-sub.stopping:
+		return false
+	case m := <-q.out:
+		select {
+		case <-sub.stopping:
+			// select picks at random when both cases are ready: an
+			// event taken as the subscription stops is not handled,
+			// but put back, as RabbitMQ requeues an unacked message.
+			q.putBack(m)
+			return false
+		default:
+		}
+		sub.handle(m)
+		return true
 	}
 }
 
@@ -320,6 +383,22 @@ func (sub *subscription) work() {
 func (sub *subscription) handle(m message) {
 	opts, q := sub.bus.opts, sub.queue
 	err := queues.Call(sub.ctx, opts.Logger, sub.handler, m.event)
+	for sub.inOrder && err != nil && m.attempt < opts.MaxAttempts && !events.IsPermanent(err) {
+		// In place: the events behind it wait, as on RabbitMQ.
+		wait := queues.RetryDelay(m.attempt, opts.RetryDelay, opts.MaxRetryDelay)
+		opts.Logger.Warn("memory: handler failed; will retry in place, the events behind it wait", "queue", q.name,
+			"event", m.event.Type, "id", m.event.ID, "attempt", m.attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", wait)
+		timer := time.NewTimer(wait)
+		select {
+		case <-sub.stopping:
+			timer.Stop()
+			q.putBack(m)
+			return
+		case <-timer.C:
+		}
+		m.attempt++
+		err = queues.Call(sub.ctx, opts.Logger, sub.handler, m.event)
+	}
 	switch {
 	case err == nil:
 	case m.attempt < opts.MaxAttempts && !events.IsPermanent(err):

@@ -24,7 +24,9 @@ type queue struct {
 	consumers int             // subscriptions reading it; guarded by Bus.mu
 
 	in      chan message  // put sends events in
+	back    chan message  // putBack sends events in, ahead of the others
 	out     chan message  // consumers take events out
+	turn    chan struct{} // an InOrder consumer holds it (a send) while it takes and handles an event
 	deleted chan struct{} // closed by delete
 
 	mu   sync.Mutex
@@ -37,7 +39,9 @@ func newQueue(name string, broadcast bool) *queue {
 		broadcast: broadcast,
 		bindings:  make(map[string]bool),
 		in:        make(chan message),
+		back:      make(chan message),
 		out:       make(chan message),
+		turn:      make(chan struct{}, 1),
 		deleted:   make(chan struct{}),
 	}
 }
@@ -58,6 +62,8 @@ func (q *queue) run() {
 		select {
 		case m := <-q.in:
 			waiting = append(waiting, m)
+		case m := <-q.back:
+			waiting = append([]message{m}, waiting...)
 		case out <- next:
 			waiting[0] = message{} // so the garbage collector can have it
 			waiting = waiting[1:]
@@ -77,6 +83,15 @@ func (q *queue) put(ctx context.Context, m message) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// putBack puts m at the head of the queue, where an event that was taken
+// and not handled was: RabbitMQ requeues an unacked message in its place.
+func (q *queue) putBack(m message) {
+	select {
+	case q.back <- m:
+	case <-q.deleted:
 	}
 }
 

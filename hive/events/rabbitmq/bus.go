@@ -12,10 +12,16 @@
 //	                                    then expire back into their work queue
 //	exchange hive.broadcast             topic: a transient copy of every event,
 //	                                    for queues of one instance each
+//	exchange hive.delay                 headers: the entry of the delay chain
+//	queue    hive.delay.4s              a delay tier: delayed events wait here 4s,
+//	                                    then expire to exchange hive.delay.4s.past,
+//	                                    on to the next tier or to exchange hive
 //
 // The delay tiers are shared by the whole namespace, one per delay of the
 // retry schedule (1s, 2s, 4s, ... 30s by default): a queue's messages
 // expire only from its head, so each tier holds messages of one delay.
+// Delayed events (PublishAfter) have 17 tiers of their own, 1s to 65536s,
+// and wait in those whose delays add up to theirs (see delayChain).
 //
 // A broadcast subscription gets a queue per instance (named
 // hive.kitchen.orders.<instance>), bound to exchange hive.broadcast,
@@ -155,6 +161,7 @@ type Bus struct {
 	current  *session        // the newest connection; it may have died since
 	replaced chan struct{}   // closed when current is replaced
 	durable  map[string]bool // names of the durable queues declared, for DeleteNamespace
+	delaying bool            // the delay chain is declared (see PublishAfter)
 
 	// routed holds the event types that a queue took once. RabbitMQ
 	// returns an event whose queue is down on a node of a cluster (a
@@ -244,25 +251,9 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 // confirm came, Publish sends e again on the next connection, so a
 // subscriber may see it twice; at-least-once delivery allows that.
 func (b *Bus) Publish(ctx context.Context, e events.Event) error {
-	if e.Type == "" {
-		return errors.New("rabbitmq: publish: the event has no Type")
-	}
-	body, err := json.Marshal(e)
+	msg, err := b.message(e)
 	if err != nil {
-		return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
-	}
-	if len(body) > b.opts.MaxBodySize {
-		// Every subscription would refuse it unread.
-		return fmt.Errorf("rabbitmq: publish %s: the event is %d bytes, over the limit of %d (Options.MaxBodySize)",
-			e.Type, len(body), b.opts.MaxBodySize)
-	}
-	msg := amqp.Publishing{
-		ContentType:  "application/json",
-		DeliveryMode: amqp.Persistent, // written to disk, kept across a broker restart
-		MessageId:    e.ID,
-		Type:         e.Type,
-		Timestamp:    e.Time,
-		Body:         body,
+		return err
 	}
 	// Broadcast queues are not durable: a persistent copy would only cost.
 	copied := msg
@@ -298,6 +289,107 @@ func (b *Bus) Publish(ctx context.Context, e events.Event) error {
 			return fmt.Errorf("rabbitmq: publish %s: %w: %w", e.Type, events.ErrNotStored, err)
 		}
 	}
+}
+
+// message returns the persistent message that carries e.
+func (b *Bus) message(e events.Event) (amqp.Publishing, error) {
+	if e.Type == "" {
+		return amqp.Publishing{}, errors.New("rabbitmq: publish: the event has no Type")
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return amqp.Publishing{}, fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
+	}
+	if len(body) > b.opts.MaxBodySize {
+		// Every subscription would refuse it unread.
+		return amqp.Publishing{}, fmt.Errorf("rabbitmq: publish %s: the event is %d bytes, over the limit of %d (Options.MaxBodySize)",
+			e.Type, len(body), b.opts.MaxBodySize)
+	}
+	return amqp.Publishing{
+		ContentType:  "application/json",
+		DeliveryMode: amqp.Persistent, // written to disk, kept across a broker restart
+		MessageId:    e.ID,
+		Type:         e.Type,
+		Timestamp:    e.Time,
+		Body:         body,
+	}, nil
+}
+
+// PublishAfter sends e into the delay tiers, and returns nil once the
+// broker has confirmed that it has the message; see events.Bus. The delay
+// is rounded up to whole seconds, and e waits in the tiers whose delays
+// add up to it, longest first (PROTOCOL.md, "Delay tiers"); when the last
+// one dead-letters it, the chain's end passes it to the namespace's
+// exchanges with e.Type as routing key, as if it were published then.
+// The first delayed event of a Bus declares the tiers and their chain of
+// exchanges.
+//
+// The broker cannot tell now who will subscribe then, so no
+// events.ErrNoSubscriber; other errors are those of Publish.
+func (b *Bus) PublishAfter(ctx context.Context, delay time.Duration, e events.Event) error {
+	delay, err := queues.Delay(delay)
+	if err != nil {
+		return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
+	}
+	if delay == 0 {
+		return b.Publish(ctx, e)
+	}
+	msg, err := b.message(e)
+	if err != nil {
+		return err
+	}
+	msg.Headers = delayHeaders(delay)
+	for redeclared := false; ; {
+		if err := b.declareDelays(ctx, redeclared); err != nil {
+			return fmt.Errorf("rabbitmq: publish %s: %w: %w", e.Type, events.ErrNotStored, err)
+		}
+		s, err := b.session(ctx)
+		if err == nil {
+			err = s.publish(ctx, outgoing{exchange: b.layout.delayExchange(), key: e.Type, msg: msg, mandatory: true})
+		}
+		switch {
+		case errors.Is(err, errLost):
+			continue
+		case err == nil:
+			return nil
+		case errors.Is(err, errUnroutable) && !redeclared:
+			// Somebody deleted a tier: declare them again, once.
+			redeclared = true
+			continue
+		case errors.Is(err, events.ErrClosed):
+			return fmt.Errorf("rabbitmq: publish %s: %w", e.Type, err)
+		default:
+			return fmt.Errorf("rabbitmq: publish %s: %w: %w", e.Type, events.ErrNotStored, err)
+		}
+	}
+}
+
+// declareDelays declares the delay chain, unless this Bus has done so
+// already and again is false. The chain is durable: once declared, it
+// stays on the broker, restarts included, until the namespace is deleted.
+func (b *Bus) declareDelays(ctx context.Context, again bool) error {
+	b.mu.Lock()
+	done := b.delaying && !again
+	b.mu.Unlock()
+	if done {
+		return nil
+	}
+	_, ch, err := b.channel(ctx)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	names, err := b.layout.declareDelayChain(ch, b.opts.QueueType)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, q := range names {
+		b.durable[q] = true
+	}
+	b.delaying = true
+	return nil
 }
 
 // DeadLetters returns the messages in the dead-letter queue of s, oldest

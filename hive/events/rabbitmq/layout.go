@@ -39,6 +39,43 @@ const waitHeader = "hive-wait"
 // back to their work queue: "<namespace>.retry.<d>", such as hive.retry.4s.
 func (l layout) retryTier(d time.Duration) string { return l.namespace + ".retry." + d.String() }
 
+// delayExchange is where a delayed event is published: a headers
+// exchange, the entry of the chain of delay tiers (see delayQueues).
+func (l layout) delayExchange() string { return l.namespace + ".delay" }
+
+// delayTier is the queue where delayed events wait for d:
+// "<namespace>.delay.<d>", such as hive.delay.4s.
+func (l layout) delayTier(d time.Duration) string { return l.namespace + ".delay." + d.String() }
+
+// delayPast is the headers exchange where an event goes once it has
+// waited in tier d, or has no need to: "<namespace>.delay.<d>.past".
+func (l layout) delayPast(d time.Duration) string { return l.delayTier(d) + ".past" }
+
+// delayHeader says, on a delayed event, whether it waits in tier d
+// ("wait") or passes it by ("skip").
+func delayHeader(d time.Duration) string { return "hive-delay-" + d.String() }
+
+// The values of a delayHeader.
+const (
+	waitInTier = "wait"
+	skipTier   = "skip"
+)
+
+// delayHeaders returns the headers that make an event of delay d (whole
+// seconds, at most events.MaxDelay) wait in the tiers that add up to d.
+func delayHeaders(d time.Duration) amqp.Table {
+	headers := amqp.Table{}
+	left := d
+	for _, tier := range queues.DelayTiers() {
+		headers[delayHeader(tier)] = skipTier
+		if left >= tier {
+			headers[delayHeader(tier)] = waitInTier
+			left -= tier
+		}
+	}
+	return headers
+}
+
 // work is the queue that s reads from.
 func (l layout) work(s events.Subscription) string { return queues.Name(l.namespace, s) }
 
@@ -93,23 +130,17 @@ func (b *Bus) queuesOf(s events.Subscription, queueType string) []queue {
 		// After the TTL a message is dead-lettered through the default
 		// exchange, which routes by queue name, with the routing key it
 		// was sent with: its work queue's name.
-		args := amqp.Table{"x-message-ttl": d.Milliseconds(), "x-dead-letter-exchange": ""}
-		if queueType == Quorum {
-			// The tier keeps a message until its work queue has it: a
-			// node that fails in between cannot lose it. RabbitMQ does
-			// this only for queues that refuse what they cannot take.
-			args["x-dead-letter-strategy"] = "at-least-once"
-			args["x-overflow"] = "reject-publish"
-		}
-		qs = append(qs, kept(queue{
-			name: name, args: args,
-			exchange: l.waitExchange(), bindArgs: amqp.Table{"x-match": "all", waitHeader: name},
-		}))
+		qs = append(qs, tier(name, d, "", queueType, l.waitExchange(), amqp.Table{"x-match": "all", waitHeader: name}))
 	}
 	deadArgs := amqp.Table{"x-max-length": int64(o.DeadLetterLimit)}
 	if !s.Broadcast {
+		var workArgs amqp.Table
+		if s.InOrder {
+			// One consumer at a time; the others wait their turn.
+			workArgs = amqp.Table{"x-single-active-consumer": true}
+		}
 		return append(qs,
-			kept(queue{name: l.work(s), exchange: l.workExchange(), key: s.Pattern}),
+			kept(queue{name: l.work(s), args: workArgs, exchange: l.workExchange(), key: s.Pattern}),
 			kept(queue{name: l.dead(s), args: deadArgs}))
 	}
 	// A broadcast subscription's queues belong to its instance: exclusive
@@ -124,6 +155,77 @@ func (b *Bus) queuesOf(s events.Subscription, queueType string) []queue {
 	}
 	mark := kept(queue{name: l.mark(s), args: amqp.Table{"x-max-length": int64(0)}, exchange: l.workExchange(), key: s.Pattern})
 	return append(qs, mark, work, dead)
+}
+
+// tier returns a delay tier of queueType: the queue called name, where
+// messages wait for d and are then dead-lettered to exchange next, with
+// the routing key they were sent with. It is bound to exchange from with
+// bindArgs.
+func tier(name string, d time.Duration, next, queueType, from string, bindArgs amqp.Table) queue {
+	args := amqp.Table{"x-message-ttl": d.Milliseconds(), "x-dead-letter-exchange": next}
+	if queueType == Quorum {
+		// The tier keeps a message until its next queue has it: a node
+		// that fails in between cannot lose it. RabbitMQ does this only
+		// for queues that refuse what they cannot take.
+		args["x-dead-letter-strategy"] = "at-least-once"
+		args["x-overflow"] = "reject-publish"
+	}
+	return kept(queue{name: name, args: args, exchange: from, bindArgs: bindArgs}, queueType)
+}
+
+// delayChain returns what delayed events need, in the order to declare
+// it: a chain of headers exchanges, one past each delay tier, from the
+// entry (delayExchange) down to the shortest tier's, which passes events
+// on to the work and broadcast exchanges as if they were published then.
+// Each exchange of the chain sends an event into the next tier if its
+// delayHeader says "wait", and past it if it says "skip"; the tier, when
+// the time is up, dead-letters it to the exchange past it. The routing key
+// stays the event's type all along.
+func (l layout) delayChain(queueType string) (exchanges []string, qs []queue, links []link) {
+	exchanges = []string{l.delayExchange()}
+	from := l.delayExchange()
+	for _, d := range queues.DelayTiers() {
+		past := l.delayPast(d)
+		exchanges = append(exchanges, past)
+		qs = append(qs, tier(l.delayTier(d), d, past, queueType, from, amqp.Table{"x-match": "all", delayHeader(d): waitInTier}))
+		links = append(links, link{from: from, to: past, args: amqp.Table{"x-match": "all", delayHeader(d): skipTier}})
+		from = past
+	}
+	// With no header to match, x-match all takes every event.
+	links = append(links,
+		link{from: from, to: l.workExchange(), args: amqp.Table{"x-match": "all"}},
+		link{from: from, to: l.broadcastExchange(), args: amqp.Table{"x-match": "all"}})
+	return exchanges, qs, links
+}
+
+// A link binds exchange to to exchange from.
+type link struct {
+	from, to string
+	args     amqp.Table
+}
+
+// declareDelayChain declares the delayChain on ch, and returns the names
+// of its queues.
+func (l layout) declareDelayChain(ch *amqp.Channel, queueType string) ([]string, error) {
+	exchanges, qs, links := l.delayChain(queueType)
+	for _, x := range exchanges {
+		if err := ch.ExchangeDeclare(x, amqp.ExchangeHeaders, true, false, false, false, nil); err != nil {
+			return nil, fmt.Errorf("declare exchange %s: %w", x, err)
+		}
+	}
+	var names []string
+	for _, q := range qs {
+		if err := declare(ch, q); err != nil {
+			return nil, err
+		}
+		names = append(names, q.name)
+	}
+	for _, k := range links {
+		if err := ch.ExchangeBind(k.to, "", k.from, false, k.args); err != nil {
+			return nil, fmt.Errorf("bind exchange %s to %s: %w", k.to, k.from, err)
+		}
+	}
+	return names, nil
 }
 
 // kept makes q a durable queue of queueType.
@@ -203,8 +305,9 @@ func (l layout) declareExchanges(ch *amqp.Channel) error {
 	return nil
 }
 
-// exchanges are the names of the namespace's exchanges, for
-// DeleteNamespace.
+// exchanges are the names of the namespace's exchanges, those of the
+// delay chain too, for DeleteNamespace.
 func (l layout) exchanges() []string {
-	return []string{l.workExchange(), l.broadcastExchange(), l.waitExchange()}
+	delays, _, _ := l.delayChain(Classic)
+	return append([]string{l.workExchange(), l.broadcastExchange(), l.waitExchange()}, delays...)
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -94,7 +95,7 @@ func (sub *subscription) consume(sess *session) (c *consumer, err error) {
 	if err := sub.declare(sess.conn, ch); err != nil {
 		return nil, err
 	}
-	if err := ch.Qos(sub.bus.opts.Prefetch, 0, false); err != nil {
+	if err := ch.Qos(sub.prefetch(), 0, false); err != nil {
 		return nil, fmt.Errorf("set prefetch: %w", err)
 	}
 	deliveries, err := ch.Consume(sub.queue, "", false, false, false, false, nil)
@@ -125,6 +126,15 @@ func (sub *subscription) declare(conn *amqp.Connection, ch *amqp.Channel) error 
 	return nil
 }
 
+// prefetch is how many events sub takes at once: one for an InOrder
+// subscription.
+func (sub *subscription) prefetch() int {
+	if sub.s.InOrder {
+		return 1
+	}
+	return sub.bus.opts.Prefetch
+}
+
 // run hands deliveries to the handler until ctx ends. When the channel
 // closes under it, it consumes again on the next session.
 func (sub *subscription) run(ctx context.Context, c *consumer) {
@@ -151,7 +161,7 @@ func (sub *subscription) run(ctx context.Context, c *consumer) {
 func (sub *subscription) serve(ctx context.Context, c *consumer) {
 	var workers sync.WaitGroup
 	defer workers.Wait()
-	for range sub.bus.opts.Prefetch {
+	for range sub.prefetch() {
 		workers.Go(func() {
 			for {
 				select {
@@ -165,7 +175,7 @@ func (sub *subscription) serve(ctx context.Context, c *consumer) {
 						// the channel.
 						return
 					}
-					sub.handle(c, d)
+					sub.handle(ctx, c, d)
 				}
 			}
 		})
@@ -201,7 +211,7 @@ func (sub *subscription) resume(ctx context.Context) *consumer {
 // Anyone may publish to the exchange, so nothing about d is trusted: its
 // size is checked before it is decoded, and its attempt header is read
 // with care.
-func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
+func (sub *subscription) handle(ctx context.Context, c *consumer, d amqp.Delivery) {
 	if limit := sub.bus.opts.MaxBodySize; len(d.Body) > limit {
 		reason := fmt.Sprintf("too big: %d bytes, over the limit of %d", len(d.Body), limit)
 		// The dead letter keeps only the start: enough for a person to
@@ -219,11 +229,26 @@ func (sub *subscription) handle(c *consumer, d amqp.Delivery) {
 	}
 	err = queues.Call(sub.ctx, sub.bus.log, sub.handler, e)
 	attempt := attemptOf(d.Headers, sub.bus.opts.MaxAttempts)
+	o := sub.bus.opts
+	for sub.s.InOrder && err != nil && attempt < o.MaxAttempts && !events.IsPermanent(err) {
+		// In place: a tier would let the events behind this one pass it.
+		wait := queues.RetryDelay(attempt, o.RetryDelay, o.MaxRetryDelay)
+		sub.bus.log.Warn("rabbitmq: handler failed; will retry in place, the events behind it wait", "queue", sub.queue,
+			"event", e.Type, "id", e.ID, "attempt", attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			// Unacked, it goes back to the head of the queue when the
+			// channel closes, for the next consumer.
+			return
+		case <-time.After(wait):
+		}
+		attempt++
+		err = queues.Call(sub.ctx, sub.bus.log, sub.handler, e)
+	}
 	switch {
 	case err == nil:
 		sub.ack(d)
-	case attempt < sub.bus.opts.MaxAttempts && !events.IsPermanent(err):
-		o := sub.bus.opts
+	case attempt < o.MaxAttempts && !events.IsPermanent(err):
 		wait := queues.RetryDelay(attempt, o.RetryDelay, o.MaxRetryDelay)
 		sub.bus.log.Warn("rabbitmq: handler failed; will retry", "queue", sub.queue, "event", e.Type, "id", e.ID,
 			"attempt", attempt, "error", clip.Text(err.Error(), clip.ForLog), "retry_in", wait)

@@ -77,12 +77,12 @@ func registerThenList(t *testing.T, connect func() registry.Registry) {
 	assert.Empty(t, nobody, "a service without instances must have an empty list")
 
 	again := instance("menu", "menu-1")
-	again.Version = "v2"
+	again.Version = "v2.0.0"
 	require.NoError(t, r.Register(ctx, again))
 	menu, err = r.Instances(ctx, "menu")
 	require.NoError(t, err)
 	require.Len(t, menu, 2, "registering an ID again must replace its record, not add one")
-	assert.Equal(t, "v2", menu[0].Version, "registering an ID again must replace its record")
+	assert.Equal(t, "v2.0.0", menu[0].Version, "registering an ID again must replace its record")
 }
 
 func rejectBadInstances(t *testing.T, connect func() registry.Registry) {

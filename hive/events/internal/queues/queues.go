@@ -41,6 +41,8 @@ func Check(s events.Subscription) error {
 		return errors.New("subscription has no Pattern")
 	case s.Broadcast && s.Instance == "":
 		return errors.New("broadcast subscription has no Instance")
+	case s.InOrder && s.Broadcast:
+		return errors.New("broadcast subscription is InOrder: every instance of a broadcast gets its own queue, in order already")
 	case s.Tap && !s.Broadcast:
 		return errors.New("tap subscription is not Broadcast: a tap gets a queue of its own")
 	}
