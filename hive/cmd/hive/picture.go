@@ -61,9 +61,7 @@ type instanceView struct {
 	ID       string `json:"id"`
 	Endpoint string `json:"endpoint"`
 	PID      int    `json:"pid,omitempty"`
-	Up       bool   `json:"up"`
-	Known    bool   `json:"known"` // asked at least once
-	Calls    int64  `json:"calls"`
+	Up       bool   `json:"up"` // or not asked yet
 }
 
 // A queueView is the work queue of one subscription, and its dead letters.
@@ -207,7 +205,7 @@ func (o *observer) picture() picture {
 			_, known := o.last[inst.ID]
 			view.Instances = append(view.Instances, instanceView{
 				ID: inst.ID, Endpoint: inst.Endpoint, PID: inst.PID,
-				Up: o.up[inst.ID] || !known, Known: known, Calls: o.last[inst.ID].calls,
+				Up: o.up[inst.ID] || !known,
 			})
 		}
 		p.Services = append(p.Services, view)
@@ -238,6 +236,7 @@ func (o *observer) note(kind, format string, args ...any) {
 // poll asks the registry for new services, every instance for its status,
 // a new service for its subscriptions, and the bus for every queue.
 func (o *observer) poll(ctx context.Context) {
+	watches := ctx // they go on until hive web ends
 	ctx, cancel := context.WithTimeout(ctx, o.interval*9/10)
 	defer cancel()
 	services, err := o.reg.Services(ctx)
@@ -246,7 +245,7 @@ func (o *observer) poll(ctx context.Context) {
 		notes = append(notes, fmt.Sprintf("the registry: %v", err))
 	}
 	for _, svc := range services {
-		o.watch(ctx, svc)
+		o.watch(watches, svc)
 	}
 
 	o.mu.Lock()
@@ -393,15 +392,15 @@ func (o *observer) poll(ctx context.Context) {
 	o.current.Polled = time.Now()
 }
 
-// watch follows the instances of svc through the registry, once, and
-// notes who joins and who leaves.
+// watch follows the instances of svc through the registry until ctx
+// ends, once, and notes who joins and who leaves.
 func (o *observer) watch(ctx context.Context, svc string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.watching[svc] {
 		return
 	}
-	updates, err := o.reg.Watch(context.WithoutCancel(ctx), svc) // for as long as hive web runs
+	updates, err := o.reg.Watch(ctx, svc)
 	if err != nil {
 		return // tried again at the next poll
 	}
