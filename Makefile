@@ -74,10 +74,17 @@ test: fmt vet test-hive test-tools test-slides test-solutions test-interop check
 	@echo
 	@echo "make test: all checks passed."
 
-fmt: ## Check that every Go file is formatted with gofmt
+fmt: ## Check that every Go file is formatted with gofmt, and no file holds conflict markers
 	@files=$$($(GOFMT) -l .); \
 	if [ -n "$$files" ]; then \
 		echo "These files are not formatted; run gofmt -w on them:"; \
+		echo "$$files" | sed 's/^/  /'; \
+		exit 1; \
+	fi
+	@# A merge's conflict markers break no build in a README or PROTOCOL.md.
+	@files=$$(grep -rlE '^(<<<<<<<|>>>>>>>) ' --exclude-dir=.git --exclude-dir=node_modules --exclude-dir=.cluster . || true); \
+	if [ -n "$$files" ]; then \
+		echo "These files hold a merge's conflict markers (<<<<<<< or >>>>>>>): resolve them:"; \
 		echo "$$files" | sed 's/^/  /'; \
 		exit 1; \
 	fi
