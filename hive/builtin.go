@@ -1,6 +1,7 @@
 package hive
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"reflect"
@@ -42,7 +43,24 @@ type Status struct {
 	LatencyP99    float64   `json:"latency_p99_ms"`
 	Connections   int       `json:"connections"` // connections open now, this one included: at most Config.MaxConns
 	Goroutines    int       `json:"goroutines"`  // goroutines in the process now: one that only grows is a leak
+	// CallsOut counts the calls the instance made to other services
+	// (Service.Call), by the service called: the edges between services
+	// that hive web draws. Omitted while the instance has called nobody.
+	CallsOut map[string]CallCount `json:"calls_out,omitempty"`
 }
+
+// CallCount counts the calls made to one service, and those that failed,
+// with the 99th percentile of the latest calls' latency, from the call to
+// its answer, in milliseconds.
+type CallCount struct {
+	Calls      int64   `json:"calls"`
+	Errors     int64   `json:"errors"`
+	LatencyP99 float64 `json:"latency_p99_ms"`
+}
+
+// CalleeWindow is how many of the latest calls to a service the latency of
+// CallsOut covers.
+const CalleeWindow = 128
 
 // Inspection is the answer to inspect: the methods and subscriptions of a
 // service, with the shapes of their JSON.
@@ -108,6 +126,7 @@ func (s *Service) status() Status {
 		LatencyP99:    ms(p99),
 		Connections:   s.connections(),
 		Goroutines:    runtime.NumGoroutine(),
+		CallsOut:      s.stats.callsOut(),
 	}
 }
 
@@ -222,9 +241,91 @@ type stats struct {
 	eventsHandled, eventsFailed, eventsEmitted atomic.Int64
 
 	mu     sync.Mutex
-	recent [LatencyWindow]time.Duration // a ring of the latest call latencies
+	recent window                  // the latest call latencies
+	out    map[string]*calleeStats // calls made, by the service called
+}
+
+// calleeStats count the calls made to one service.
+type calleeStats struct {
+	calls, errors int64
+	recent        window
+}
+
+// A window is a ring of the latest size latencies; the zero window holds
+// LatencyWindow of them.
+type window struct {
+	size   int
+	recent []time.Duration
 	next   int
 	filled bool
+}
+
+func (w *window) add(d time.Duration) {
+	if w.recent == nil {
+		w.recent = make([]time.Duration, cmp.Or(w.size, LatencyWindow))
+	}
+	w.recent[w.next] = d
+	w.next = (w.next + 1) % len(w.recent)
+	w.filled = w.filled || w.next == 0
+}
+
+// latest returns a copy of the latencies in the window.
+func (w *window) latest() []time.Duration {
+	n := w.next
+	if w.filled {
+		n = len(w.recent)
+	}
+	return slices.Clone(w.recent[:n])
+}
+
+// percentile returns the pth percentile of sorted latencies, or 0 for
+// none: of the n latencies, the one at index ⌊n·p/100⌋ (PROTOCOL.md).
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[len(sorted)*p/100]
+}
+
+// maxCallees bounds the services that CallsOut counts: a method name comes
+// from the program, but nothing stops a program from making them up.
+const maxCallees = 64
+
+// called counts a call made to service, which took d.
+func (st *stats) called(service string, d time.Duration, failed bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.out == nil {
+		st.out = map[string]*calleeStats{}
+	}
+	c, ok := st.out[service]
+	if !ok {
+		if len(st.out) >= maxCallees {
+			return
+		}
+		c = &calleeStats{recent: window{size: CalleeWindow}}
+		st.out[service] = c
+	}
+	c.calls++
+	if failed {
+		c.errors++
+	}
+	c.recent.add(d)
+}
+
+func (st *stats) callsOut() map[string]CallCount {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.out) == 0 {
+		return nil
+	}
+	out := make(map[string]CallCount, len(st.out))
+	for service, c := range st.out {
+		sorted := c.recent.latest()
+		slices.Sort(sorted)
+		out[service] = CallCount{Calls: c.calls, Errors: c.errors, LatencyP99: ms(percentile(sorted, 99))}
+	}
+	return out
 }
 
 func (st *stats) begin() { st.inFlight.Add(1) }
@@ -241,24 +342,15 @@ func (st *stats) end(failed bool) {
 // answer.
 func (st *stats) observe(d time.Duration) {
 	st.mu.Lock()
-	st.recent[st.next] = d
-	st.next = (st.next + 1) % len(st.recent)
-	st.filled = st.filled || st.next == 0
+	st.recent.add(d)
 	st.mu.Unlock()
 }
 
 // latencies returns the 50th and 99th percentile of the latest calls.
 func (st *stats) latencies() (p50, p99 time.Duration) {
 	st.mu.Lock()
-	n := st.next
-	if st.filled {
-		n = len(st.recent)
-	}
-	sorted := slices.Clone(st.recent[:n])
+	sorted := st.recent.latest()
 	st.mu.Unlock()
-	if n == 0 {
-		return 0, 0
-	}
-	slices.Sort(sorted)
-	return sorted[n*50/100], sorted[n*99/100]
+	slices.Sort(sorted) // outside the lock: calls need not wait for it
+	return percentile(sorted, 50), percentile(sorted, 99)
 }

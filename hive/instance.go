@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/events"
@@ -357,7 +358,11 @@ func (s *Service) Call(ctx context.Context, method string, req, resp any) error 
 	if err != nil {
 		return err
 	}
-	return in.client.Call(ctx, method, req, resp)
+	start := time.Now()
+	err = in.client.Call(ctx, method, req, resp)
+	service, _, _ := strings.Cut(method, ".")
+	s.stats.called(service, time.Since(start), err != nil)
+	return err
 }
 
 // Emit publishes an event of the given type, with body encoded as JSON. It

@@ -262,6 +262,34 @@ func TestBuiltinMethods(t *testing.T) {
 	assert.JSONEq(t, `{"greeting":""}`, string(greet.Response))
 }
 
+// status counts the calls an instance makes, by the service called, and
+// those that failed: the edges of hive web's picture.
+func TestStatusCountsCallsOut(t *testing.T) {
+	n := hivetest.NewNetwork(t)
+	n.Start(greeter())
+	front := n.Start(hive.New("front"))
+	ctx := context.Background()
+
+	var status hive.Status
+	require.NoError(t, n.Call(ctx, "front.status", nil, &status))
+	assert.Nil(t, status.CallsOut, "an instance that called nobody counts no calls out")
+
+	require.NoError(t, front.Call(ctx, "greeter.greet", greetRequest{Name: "Ada"}, nil))
+	require.Error(t, front.Call(ctx, "greeter.greet", greetRequest{}, nil))
+	require.Error(t, front.Call(ctx, "nobody.greet", greetRequest{Name: "Ada"}, nil))
+	require.NoError(t, n.Call(ctx, "front.status", nil, &status))
+	require.Len(t, status.CallsOut, 2, "calls out: %+v", status.CallsOut)
+	for service, want := range map[string]hive.CallCount{"greeter": {Calls: 2, Errors: 1}, "nobody": {Calls: 1, Errors: 1}} {
+		got := status.CallsOut[service]
+		assert.Positive(t, got.LatencyP99, "the calls to %s took no time", service)
+		got.LatencyP99 = 0
+		assert.Equal(t, want, got, "the calls to %s", service)
+	}
+	var greeterStatus hive.Status
+	require.NoError(t, n.Call(ctx, "greeter.status", nil, &greeterStatus))
+	assert.Nil(t, greeterStatus.CallsOut, "the calls an instance answers count as its calls out")
+}
+
 func TestCallsOverCurlStyleHTTP(t *testing.T) {
 	n := hivetest.NewNetwork(t)
 	svc := n.Start(greeter())

@@ -122,6 +122,16 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 		}
 	})
 
+	t.Run("its status counts its calls to Go", func(t *testing.T) {
+		var status hive.Status
+		if err := n.Call(ctx, "pycounter.status", nil, &status); err != nil {
+			t.Fatalf("pycounter.status: %v", err)
+		}
+		if got := status.CallsOut["dictionary"]; got.Calls < 1 || got.LatencyP99 <= 0 {
+			t.Errorf("pycounter's calls_out = %+v, want its calls to dictionary counted", status.CallsOut)
+		}
+	})
+
 	t.Run("its failures are typed hive errors", func(t *testing.T) {
 		for _, c := range []struct {
 			method string

@@ -2,7 +2,7 @@ package slides
 
 // The checks that need a browser: the deck as present serves it, every
 // slide at 1280×720, and the READMEs as GitHub shows them. They run in
-// make test-slides when Chromium is there (see requireChromium).
+// make test-slides when Chromium is there (see browser.Require).
 
 import (
 	"bufio"
@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hive-workshop/microservices-go/internal/browser"
 )
 
 // The room's screen, in CSS pixels: present scales its 900×700 slides
@@ -37,15 +39,15 @@ const (
 // a screenshot of each slide that fails; HIVE_SCREENSHOTS=DIR keeps one
 // of every slide, to look at them.
 func TestDeckInChromium(t *testing.T) {
-	chromium := requireChromium(t)
+	chromium := browser.Require(t)
 	base := servePresent(t)
-	b := startBrowser(t, chromium)
+	b := browser.Start(t, chromium)
 
 	decks, err := filepath.Glob("*.slide")
 	if err != nil || len(decks) == 0 {
 		t.Fatalf("no .slide files: %v", err)
 	}
-	shots := screenshotDir(t)
+	shots := browser.ScreenshotDir(t)
 	for _, deck := range decks {
 		for _, p := range slideProblems(t, b, base, deck, shots) {
 			t.Error(p)
@@ -60,9 +62,9 @@ func TestDeckInChromium(t *testing.T) {
 // is for, in testdata/screen.slide: a line of code that wraps, code that
 // runs off its slide, and a diagram with labels too small to read.
 func TestScreenFixtureInChromium(t *testing.T) {
-	chromium := requireChromium(t)
+	chromium := browser.Require(t)
 	base := servePresent(t)
-	b := startBrowser(t, chromium)
+	b := browser.Start(t, chromium)
 	problems := strings.Join(slideProblems(t, b, base, "testdata/screen.slide", t.TempDir()), "\n")
 	for _, want := range []string{
 		`screen.slide#2 "A wrapped line": code block 1: its 1 lines take 2 rows`,
@@ -79,13 +81,13 @@ func TestScreenFixtureInChromium(t *testing.T) {
 // slideProblems opens the deck in the browser and returns what is wrong
 // with each of its slides on the screen, keeping a screenshot of each
 // slide with a problem in shots (of every slide with HIVE_SCREENSHOTS).
-func slideProblems(t *testing.T, b *browser, base, deck, shots string) []string {
+func slideProblems(t *testing.T, b *browser.Browser, base, deck, shots string) []string {
 	t.Helper()
-	if err := b.open(base+"/"+deck, screenWidth, screenHeight); err != nil {
+	if err := b.Open(base+"/"+deck, screenWidth, screenHeight); err != nil {
 		t.Fatal(err)
 	}
 	var count int
-	if err := b.eval(setupDeckJS, &count); err != nil {
+	if err := b.Eval(setupDeckJS, &count); err != nil {
 		t.Fatal(err)
 	}
 	if count < 2 {
@@ -99,7 +101,7 @@ func slideProblems(t *testing.T, b *browser, base, deck, shots string) []string 
 			Problems []string
 		}
 		js := fmt.Sprintf("(%s)(%d, %d, %d)", measureSlideJS, i, minCodePixels, minLabelPixels)
-		if err := b.eval(js, &slide); err != nil {
+		if err := b.Eval(js, &slide); err != nil {
 			t.Fatalf("%s slide %d: %v", deck, i+1, err)
 		}
 		for _, p := range slide.Problems {
@@ -107,7 +109,7 @@ func slideProblems(t *testing.T, b *browser, base, deck, shots string) []string 
 		}
 		if len(slide.Problems) > 0 || os.Getenv("HIVE_SCREENSHOTS") != "" {
 			shot := filepath.Join(shots, fmt.Sprintf("%s-%02d.png", strings.TrimSuffix(name, ".slide"), i+1))
-			if err := b.screenshot(shot); err != nil {
+			if err := b.Screenshot(shot); err != nil {
 				t.Error(err)
 			}
 		}
@@ -121,7 +123,7 @@ func slideProblems(t *testing.T, b *browser, base, deck, shots string) []string 
 // fails on anything that scrolls sideways there: the page, a code block, a
 // table.
 func TestREADMEsInChromium(t *testing.T) {
-	chromium := requireChromium(t)
+	chromium := browser.Require(t)
 	render := requireRenderer(t)
 	files := []string{"../README.md", "../PROTOCOL.md"}
 	for _, pattern := range []string{"../step*/README.md", "../docs/*.md"} {
@@ -154,15 +156,15 @@ func TestREADMEsInChromium(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	b := startBrowser(t, chromium)
-	shots := screenshotDir(t)
+	b := browser.Start(t, chromium)
+	shots := browser.ScreenshotDir(t)
 	for _, file := range files {
 		rel, _ := filepath.Rel("..", file)
-		if err := b.open(srv.URL+"/"+filepath.ToSlash(rel), screenWidth, 800); err != nil {
+		if err := b.Open(srv.URL+"/"+filepath.ToSlash(rel), screenWidth, 800); err != nil {
 			t.Fatal(err)
 		}
 		var problems []string
-		if err := b.eval(measureREADMEJS, &problems); err != nil {
+		if err := b.Eval(measureREADMEJS, &problems); err != nil {
 			t.Fatalf("%s: %v", rel, err)
 		}
 		for _, p := range problems {
@@ -170,7 +172,7 @@ func TestREADMEsInChromium(t *testing.T) {
 		}
 		if len(problems) > 0 {
 			name := strings.ReplaceAll(rel, string(filepath.Separator), "_") + ".png"
-			if err := b.screenshot(filepath.Join(shots, name)); err != nil {
+			if err := b.Screenshot(filepath.Join(shots, name)); err != nil {
 				t.Error(err)
 			}
 		}
@@ -263,22 +265,6 @@ func servePresent(t *testing.T) string {
 }
 
 var presentAddrRE = regexp.MustCompile(`visit (http://\S+)`)
-
-// screenshotDir returns the folder for the screenshots: HIVE_SCREENSHOTS,
-// or a folder of the test's in the system's temporary folder, emptied
-// first. It is kept after the test, to be looked at.
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("HIVE_SCREENSHOTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "hive-"+t.Name())
-		os.RemoveAll(dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // setupDeckJS turns present's slide transitions off, so that a slide is in
 // place at once, and returns the number of slides.

@@ -50,7 +50,7 @@ const (
 	Advertise = "HIVE_ADVERTISE" // the host:port others reach it at; the listener's address
 	LogLevel  = "HIVE_LOG_LEVEL" // debug, info, warn or error; "info"
 	Registry  = "HIVE_REGISTRY"  // zookeeper, static or memory; "zookeeper"
-	ZooKeeper = "HIVE_ZOOKEEPER" // comma-separated host:port list; "127.0.0.1:2181"
+	ZooKeeper = "HIVE_ZOOKEEPER" // comma-separated host:port list, a chroot after the last if any (h1:2181,h2:2181/chroot); "127.0.0.1:2181"
 	Static    = "HIVE_STATIC"    // for HIVE_REGISTRY=static: "menu=127.0.0.1:8002,order=127.0.0.1:8003"
 	Events    = "HIVE_EVENTS"    // rabbitmq or memory; "rabbitmq"
 	AMQPURL   = "HIVE_AMQP_URL"  // "amqp://guest:guest@127.0.0.1:5672/"; a cluster's nodes: comma-separated URLs
@@ -61,6 +61,13 @@ const (
 	// queues of a namespace made by an earlier hive are. Every service of
 	// a namespace must use the same type (PROTOCOL.md, Events).
 	QueueType = "HIVE_QUEUE_TYPE"
+
+	// How long ZooKeeper keeps the session of an instance it no longer
+	// hears from, and so its record: a duration; "4s", the least that
+	// ZooKeeper grants with its default tick of 2s. Callers stop seeing a
+	// crashed instance that soon; a longer one rides out longer pauses (a
+	// leader election of the ensemble takes a second or two).
+	ZooKeeperSessionTimeout = "HIVE_ZOOKEEPER_SESSION_TIMEOUT"
 
 	// How long a call the service makes may take when its context has no
 	// deadline (hive.Config.CallTimeout): a duration such as 2s; "5s".
@@ -96,10 +103,11 @@ type Settings struct {
 	AMQPURL   string
 	QueueType string
 
-	CallTimeout        time.Duration // 0: hive's default
-	EventAttempts      int           // 0: the bus's default
-	EventRetryDelay    time.Duration // 0: the bus's default
-	EventMaxRetryDelay time.Duration // 0: the bus's default
+	ZooKeeperSessionTimeout time.Duration // 0: the registry's default
+	CallTimeout             time.Duration // 0: hive's default
+	EventAttempts           int           // 0: the bus's default
+	EventRetryDelay         time.Duration // 0: the bus's default
+	EventMaxRetryDelay      time.Duration // 0: the bus's default
 
 	ShowErrors bool
 }
@@ -129,6 +137,9 @@ func Read() (Settings, error) {
 		return Settings{}, fmt.Errorf("%s=%q: use %s or %s", QueueType, s.QueueType, rabbitmq.Classic, rabbitmq.Quorum)
 	}
 	var err error
+	if s.ZooKeeperSessionTimeout, err = duration(ZooKeeperSessionTimeout); err != nil {
+		return Settings{}, err
+	}
 	if s.CallTimeout, err = duration(CallTimeout); err != nil {
 		return Settings{}, err
 	}
@@ -186,7 +197,7 @@ func (s Settings) Logger() *slog.Logger {
 func (s Settings) ConnectRegistry(ctx context.Context, logger *slog.Logger) (registry.Registry, error) {
 	switch s.Registry {
 	case "zookeeper":
-		return zookeeper.New(ctx, s.ZooKeeper, zookeeper.Options{Namespace: s.Namespace, Logger: logger})
+		return zookeeper.New(ctx, s.ZooKeeper, zookeeper.Options{Namespace: s.Namespace, Logger: logger, SessionTimeout: s.ZooKeeperSessionTimeout})
 	case "static":
 		return static.Parse(s.Static)
 	case "memory":

@@ -20,7 +20,7 @@ import (
 )
 
 func TestReadDefaults(t *testing.T) {
-	for _, key := range []string{"HIVE_NAMESPACE", "HIVE_LISTEN", "HIVE_REGISTRY", "HIVE_ZOOKEEPER", "HIVE_EVENTS", "HIVE_AMQP_URL", "HIVE_LOG_LEVEL", "HIVE_CALL_TIMEOUT", "HIVE_EVENT_ATTEMPTS", "HIVE_EVENT_RETRY_DELAY", "HIVE_SHOW_ERRORS", "HIVE_QUEUE_TYPE"} {
+	for _, key := range []string{"HIVE_NAMESPACE", "HIVE_LISTEN", "HIVE_REGISTRY", "HIVE_ZOOKEEPER", "HIVE_EVENTS", "HIVE_AMQP_URL", "HIVE_LOG_LEVEL", "HIVE_CALL_TIMEOUT", "HIVE_EVENT_ATTEMPTS", "HIVE_EVENT_RETRY_DELAY", "HIVE_SHOW_ERRORS", "HIVE_QUEUE_TYPE", "HIVE_ZOOKEEPER_SESSION_TIMEOUT"} {
 		t.Setenv(key, "")
 	}
 	s, err := env.Read()
@@ -50,6 +50,19 @@ func TestReadEventRetries(t *testing.T) {
 	t.Setenv("HIVE_EVENT_ATTEMPTS", "zero")
 	_, err = env.Read()
 	assert.ErrorContains(t, err, `HIVE_EVENT_ATTEMPTS="zero": want a whole number of tries, at least 1`)
+}
+
+func TestReadZooKeeper(t *testing.T) {
+	t.Setenv("HIVE_ZOOKEEPER", "10.0.0.1:2181,10.0.0.2:2181/apps/hive")
+	t.Setenv("HIVE_ZOOKEEPER_SESSION_TIMEOUT", "10s")
+	s, err := env.Read()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"10.0.0.1:2181", "10.0.0.2:2181/apps/hive"}, s.ZooKeeper, "the chroot stays with the last server, as the zookeeper package takes it")
+	assert.Equal(t, 10*time.Second, s.ZooKeeperSessionTimeout)
+
+	t.Setenv("HIVE_ZOOKEEPER_SESSION_TIMEOUT", "long")
+	_, err = env.Read()
+	assert.ErrorContains(t, err, `HIVE_ZOOKEEPER_SESSION_TIMEOUT="long": want a duration`)
 }
 
 func TestReadQueueType(t *testing.T) {

@@ -177,12 +177,14 @@ type permanentError struct{ error }
 func (p permanentError) Unwrap() error { return p.error }
 
 // Backlog is how much work waits in a subscription's shared queue, as the
-// broker counts it: the events no instance has taken yet, and how many
-// instances are reading the queue. Events that an instance has taken and
-// not yet acked are not in Ready.
+// broker counts it: the events no instance has taken yet, how many
+// instances are reading the queue, and the dead letters that wait for a
+// person. Events that an instance has taken and not yet acked are not in
+// Ready.
 type Backlog struct {
 	Ready     int // events waiting for an instance
 	Consumers int // instances reading the queue now
+	Dead      int // dead letters in the subscription's dead-letter queue
 }
 
 // A BacklogReader reads the backlog of a subscription's queue. It is what

@@ -47,14 +47,20 @@ type Service struct {
 type Scale struct {
 	Min, Max int // the fewest and the most instances; 1 <= Min <= Max
 
+	// What drives the count: at most one of Queue and InFlight. Neither:
+	// only `hive scale` changes it.
+	//
 	// Queue names the event handler (its Subscription.Name, which is the
 	// event pattern for hive.On) whose shared queue's backlog drives the
-	// count. Empty: only `hive scale` changes it.
-	Queue string
-
-	// PerBee is how many waiting events one instance may have before
-	// another one comes; DefaultPerBee if 0.
-	PerBee int
+	// count; PerBee is how many waiting events one instance may have
+	// before another one comes (DefaultPerBee if 0).
+	//
+	// InFlight, for a service that answers calls, is how many calls one
+	// instance may be answering at once (its status built-in's in_flight)
+	// before another one comes.
+	Queue    string
+	PerBee   int
+	InFlight int
 
 	// CoolDown is how long the count stays after a change, and how long
 	// the work must stay low, before an instance is put to sleep;
@@ -175,7 +181,7 @@ func (f file) service(key, n *yaml.Node) (Service, error) {
 
 // scale reads `instances: {min: 1, max: 4, queue: order.placed}`.
 func (f file) scale(n *yaml.Node, where string) (*Scale, error) {
-	fields, err := f.mapping(n, where, "min", "max", "queue", "per_bee", "cool_down")
+	fields, err := f.mapping(n, where, "min", "max", "queue", "per_bee", "in_flight", "cool_down")
 	if err != nil {
 		return nil, err
 	}
@@ -183,10 +189,10 @@ func (f file) scale(n *yaml.Node, where string) (*Scale, error) {
 	for _, field := range []struct {
 		key string
 		to  *int
-	}{{"min", &sc.Min}, {"max", &sc.Max}, {"per_bee", &sc.PerBee}} {
+	}{{"min", &sc.Min}, {"max", &sc.Max}, {"per_bee", &sc.PerBee}, {"in_flight", &sc.InFlight}} {
 		v, ok := fields.get(field.key)
 		if !ok {
-			if field.key == "per_bee" {
+			if field.key == "per_bee" || field.key == "in_flight" {
 				continue
 			}
 			return nil, f.errorf(n, "%s: %s is missing; for example {min: 1, max: 4}", where, field.key)
@@ -205,6 +211,13 @@ func (f file) scale(n *yaml.Node, where string) (*Scale, error) {
 			return nil, f.errorf(v, "%s.queue: want the name of an event handler, such as order.placed", where)
 		}
 		sc.Queue = v.Value
+	}
+	_, perBee := fields.get("per_bee")
+	switch {
+	case sc.Queue != "" && sc.InFlight > 0:
+		return nil, f.errorf(n, "%s: queue and in_flight both given; a service scales by one of them", where)
+	case perBee && sc.Queue == "":
+		return nil, f.errorf(n, "%s: per_bee is the events waiting a bee in the queue: it needs queue", where)
 	}
 	if v, ok := fields.get("cool_down"); ok {
 		d, err := time.ParseDuration(v.Value)

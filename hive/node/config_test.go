@@ -28,6 +28,9 @@ services:
   kitchen:
     command: [./bin/kitchen]
     instances: {min: 2, max: 6, queue: order.placed, cool_down: 1m}
+  menu2:
+    command: [./bin/menu]
+    instances: {min: 1, max: 3, in_flight: 4}
 `), 0o644))
 
 	cfg, err := Load(path)
@@ -44,6 +47,8 @@ services:
 			{Name: "order", Command: []string{"./bin/order"}, Instances: 1}, // one unless told
 			{Name: "kitchen", Command: []string{"./bin/kitchen"}, Instances: 2, // its min to start with
 				Scale: &Scale{Min: 2, Max: 6, Queue: "order.placed", PerBee: DefaultPerBee, CoolDown: time.Minute}},
+			{Name: "menu2", Command: []string{"./bin/menu"}, Instances: 1,
+				Scale: &Scale{Min: 1, Max: 3, InFlight: 4, PerBee: DefaultPerBee, CoolDown: DefaultCoolDown}},
 		},
 	}, cfg)
 }
@@ -77,6 +82,8 @@ func TestParseErrors(t *testing.T) {
 		{"max below min", "services:\n  menu:\n    command: [x]\n    instances: {min: 3, max: 2}\n", []string{"hive.yml:4:", "max (2) is less than min (3)"}},
 		{"zero min", "services:\n  menu:\n    command: [x]\n    instances: {min: 0, max: 2}\n", []string{"hive.yml:4:", "services.menu.instances.min", "at least 1"}},
 		{"misspelt scale key", "services:\n  menu:\n    command: [x]\n    instances: {min: 1, max: 2, cooldown: 3s}\n", []string{"hive.yml:4:", `unknown key "cooldown"`, "cool_down"}},
+		{"queue and in_flight", "services:\n  menu:\n    command: [x]\n    instances: {min: 1, max: 2, queue: a, in_flight: 4}\n", []string{"hive.yml:4:", "queue and in_flight both given"}},
+		{"per_bee without queue", "services:\n  menu:\n    command: [x]\n    instances: {min: 1, max: 2, per_bee: 4}\n", []string{"hive.yml:4:", "per_bee", "needs queue"}},
 		{"bad cool-down", "services:\n  menu:\n    command: [x]\n    instances: {min: 1, max: 2, cool_down: soon}\n", []string{"hive.yml:4:", "cool_down: want a duration", `"soon"`}},
 		{"env value a list", "services:\n  menu:\n    command: [x]\n    env:\n      A: [1, 2]\n", []string{"hive.yml:5:", "services.menu.env.A: want a plain value"}},
 		{"service twice", "services:\n  menu: {command: [x]}\n  menu: {command: [y]}\n", []string{"hive.yml:3:", `"menu" appears twice`}},

@@ -8,6 +8,12 @@
 // first, so that they can finish their work, and SIGKILL for those that
 // are still there after a grace period. To show that a beehive survives
 // losing bees, it can kill a random instance every so often (chaos).
+//
+// The number of a service's instances can change while it runs: by hand
+// (Scale, which `hive scale` reaches through ServeControl's socket), or by
+// the service's work (a Scale rule in the Config: the events waiting in
+// its queue, or the calls it is answering). Bees come at once; the
+// youngest go to sleep gracefully, as at the end.
 package node
 
 import (
@@ -46,9 +52,18 @@ type Options struct {
 	// Backlog reads the queues that services with a Scale.Queue scale by
 	// (rabbitmq.Bus is one); it is needed only for those.
 	Backlog events.BacklogReader
-	// ScaleEvery is how often the node reads those queues and decides;
+	// Calls counts the calls in flight of services with a Scale.InFlight;
+	// it is needed only for those.
+	Calls CallCounter
+	// ScaleEvery is how often the node reads their work and decides;
 	// DefaultScaleEvery if 0.
 	ScaleEvery time.Duration
+}
+
+// A CallCounter counts the calls that the instances of a service are
+// answering now. `hive node` asks each instance's status built-in.
+type CallCounter interface {
+	InFlight(ctx context.Context, service string) (int, error)
 }
 
 // DefaultScaleEvery is how often a node looks at the work of the services
@@ -171,6 +186,9 @@ func (n *Node) Run(ctx context.Context) error {
 		if svc.Scale != nil && svc.Scale.Queue != "" && n.opts.Backlog == nil {
 			return fmt.Errorf("node: %s scales by the queue %s, but the node cannot read queues: give it Options.Backlog", svc.Name, svc.Scale.Queue)
 		}
+		if svc.Scale != nil && svc.Scale.InFlight > 0 && n.opts.Calls == nil {
+			return fmt.Errorf("node: %s scales by its calls in flight, but the node cannot count them: give it Options.Calls", svc.Name)
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -194,7 +212,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.opts.Chaos > 0 {
 		wg.Go(func() { n.chaos(ctx) })
 	}
-	if n.opts.Backlog != nil {
+	if n.opts.Backlog != nil || n.opts.Calls != nil {
 		wg.Go(func() { n.autoscale(ctx) })
 	}
 

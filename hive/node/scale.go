@@ -15,6 +15,9 @@ import (
 // the time only from its callers: a test hands it a fake clock.
 //
 // The rule, like Kubernetes' autoscaler with a stabilisation window:
+// The work is events waiting in a queue, or calls in flight (PerBee is
+// then Scale.InFlight).
+//
 //   - Up at once: when more than PerBee events wait per instance, the count
 //     becomes what keeps each at PerBee or less (ceil(waiting/PerBee)).
 //   - Down slowly: only to a count where each instance would have at most
@@ -22,15 +25,21 @@ import (
 //     where it would go up again at once), and only once the work has
 //     stayed that low for CoolDown, and CoolDown after the last change.
 //   - Always within Min and Max.
+//   - A count set by hand (`hive scale`) stays for CoolDown, whatever
+//     the work.
 type scaler struct {
 	rule    Scale
 	changed time.Time // when the count last changed; zero: never
+	byHand  time.Time // when `hive scale` last set it; zero: never
 	lowFrom time.Time // since when fewer instances would do; zero: not now
 }
 
 func newScaler(rule Scale) *scaler {
 	if rule.PerBee <= 0 {
 		rule.PerBee = DefaultPerBee
+	}
+	if rule.InFlight > 0 { // the work is calls, and this many a bee
+		rule.PerBee = rule.InFlight
 	}
 	if rule.CoolDown <= 0 {
 		rule.CoolDown = DefaultCoolDown
@@ -45,6 +54,9 @@ func (s *scaler) decide(now time.Time, bees, waiting int) int {
 	r := s.rule
 	if bees < r.Min || bees > r.Max { // set outside the rule: back inside it
 		return s.change(now, min(max(bees, r.Min), r.Max))
+	}
+	if now.Sub(s.byHand) < r.CoolDown {
+		return bees
 	}
 	if up := s.clamp(ceilDiv(waiting, r.PerBee)); up > bees {
 		return s.change(now, up)
@@ -63,14 +75,16 @@ func (s *scaler) decide(now time.Time, bees, waiting int) int {
 	return s.change(now, down)
 }
 
-// setBy notes that the count was set at now by someone else (`hive
-// scale`): the scaler leaves it for a cool-down.
+// setBy notes that the count was set at now by hand (`hive scale`): the
+// scaler leaves it for a cool-down.
 func (s *scaler) setBy(now time.Time) {
-	s.changed, s.lowFrom = now, time.Time{}
+	s.change(now, 0)
+	s.byHand = now
 }
 
+// change notes that the count changes to count at now, and returns it.
 func (s *scaler) change(now time.Time, count int) int {
-	s.setBy(now)
+	s.changed, s.lowFrom = now, time.Time{}
 	return count
 }
 
@@ -175,12 +189,16 @@ func (n *Node) freeIndex(service string) int {
 	}
 }
 
-// autoscale reads the backlog of every service that scales by its queue,
-// every opts.ScaleEvery, and lets its scaler decide, until ctx ends.
+// autoscale reads the work of every service that scales by it, every
+// opts.ScaleEvery, and lets its scaler decide, until ctx ends.
 func (n *Node) autoscale(ctx context.Context) {
 	tick := time.NewTicker(n.opts.ScaleEvery)
 	defer tick.Stop()
-	failing := map[string]bool{} // warned already
+	// A queue is missing until the service's first instance declares it,
+	// which takes a few seconds at the start: only a read that fails for
+	// longer is worth a warning (a queue misspelt in hive.yml, say).
+	failingSince := map[string]time.Time{}
+	warned := map[string]bool{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -188,38 +206,63 @@ func (n *Node) autoscale(ctx context.Context) {
 		case <-tick.C:
 		}
 		for _, svc := range n.cfg.Services {
-			if svc.Scale == nil || svc.Scale.Queue == "" {
-				continue
+			work, what, err := n.work(ctx, svc)
+			if what == "" {
+				continue // scaled by hand only, or not at all
 			}
-			sub := events.Subscription{Service: svc.Name, Name: svc.Scale.Queue}
-			backlog, err := n.opts.Backlog.Backlog(ctx, sub)
 			if err != nil {
-				if !failing[svc.Name] && ctx.Err() == nil {
-					n.logger.Warn(fmt.Sprintf("%s: cannot read its work; it keeps its bees until it can", svc.Name), "error", err)
+				if failingSince[svc.Name].IsZero() {
+					failingSince[svc.Name] = time.Now()
 				}
-				failing[svc.Name] = true
+				if !warned[svc.Name] && time.Since(failingSince[svc.Name]) >= unreadable && ctx.Err() == nil {
+					n.logger.Warn(fmt.Sprintf("%s: cannot read its work; it keeps its bees until it can", svc.Name), "error", err)
+					warned[svc.Name] = true
+				}
 				continue
 			}
-			failing[svc.Name] = false
-			n.decide(svc, backlog.Ready)
+			delete(failingSince, svc.Name)
+			delete(warned, svc.Name)
+			n.decide(svc, work, what)
 		}
 	}
 }
 
-// decide lets the scaler of svc decide with waiting events in its queue,
-// and carries the decision out.
-func (n *Node) decide(svc Service, waiting int) {
+// work reads how much work svc has now, and says what the number counts
+// ("order.placed waiting", "calls in flight"); what is "" for a service
+// that does not scale by its work.
+func (n *Node) work(ctx context.Context, svc Service) (work int, what string, err error) {
+	switch {
+	case svc.Scale == nil:
+		return 0, "", nil
+	case svc.Scale.Queue != "":
+		what = svc.Scale.Queue + " waiting"
+		backlog, err := n.opts.Backlog.Backlog(ctx, events.Subscription{Service: svc.Name, Name: svc.Scale.Queue})
+		return backlog.Ready, what, err
+	case svc.Scale.InFlight > 0:
+		calls, err := n.opts.Calls.InFlight(ctx, svc.Name)
+		return calls, "calls in flight", err
+	}
+	return 0, "", nil
+}
+
+// unreadable is how long the work of a service may be unreadable before
+// the node warns.
+const unreadable = 15 * time.Second
+
+// decide lets the scaler of svc decide with work to do (what says what
+// it counts), and carries the decision out.
+func (n *Node) decide(svc Service, work int, what string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.run == nil {
 		return
 	}
 	bees := len(n.awake(svc.Name))
-	want := n.scalers[svc.Name].decide(time.Now(), bees, waiting)
+	want := n.scalers[svc.Name].decide(time.Now(), bees, work)
 	if want == bees {
 		return
 	}
-	n.logger.Info(fmt.Sprintf("%s: %d %s waiting, %s → %d", svc.Name, waiting, svc.Scale.Queue, count1(bees, "bee"), want))
+	n.logger.Info(fmt.Sprintf("%s: %d %s, %s → %d", svc.Name, work, what, count1(bees, "bee"), want))
 	n.setCount(svc, want)
 }
 

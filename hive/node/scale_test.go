@@ -66,6 +66,16 @@ func TestScalerLeavesACountSetByHand(t *testing.T) {
 	s.decide(start, 1, 0) // work has been low for a long time
 	s.setBy(start.Add(time.Hour))
 	assert.Equal(t, 3, s.decide(start.Add(time.Hour+10*time.Second), 3, 0), "the scaler undid `hive scale` at once")
-	assert.Equal(t, 3, s.decide(start.Add(time.Hour+35*time.Second), 3, 0), "low only since the last decision, 25s")
-	assert.Equal(t, 1, s.decide(start.Add(time.Hour+45*time.Second), 3, 0))
+	// After the cool-down the scaler follows the work again, by its rule:
+	// down once the work has been low for a cool-down.
+	assert.Equal(t, 3, s.decide(start.Add(time.Hour+35*time.Second), 3, 0))
+	assert.Equal(t, 3, s.decide(start.Add(time.Hour+60*time.Second), 3, 0), "low only since 35s")
+	assert.Equal(t, 1, s.decide(start.Add(time.Hour+65*time.Second), 3, 0))
+
+	// Down by hand while work waits: the scaler does not bring bees back
+	// until the cool-down is over.
+	s.setBy(start.Add(2 * time.Hour))
+	assert.Equal(t, 1, s.decide(start.Add(2*time.Hour+time.Second), 1, 500), "the scaler undid `hive scale` at once")
+	assert.Equal(t, 1, s.decide(start.Add(2*time.Hour+29*time.Second), 1, 500))
+	assert.Equal(t, 4, s.decide(start.Add(2*time.Hour+30*time.Second), 1, 500))
 }

@@ -4,9 +4,12 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -98,4 +101,41 @@ func TestScaleOverTheControlSocket(t *testing.T) {
 	l, err = Listen(path) // the socket file is stale now
 	require.NoError(t, err)
 	l.Close()
+}
+
+// A service that answers calls scales by its calls in flight.
+func TestScaleByCallsInFlight(t *testing.T) {
+	cfg := testConfig(1, nil)
+	cfg.Services[0].Scale = &Scale{Min: 1, Max: 4, InFlight: 4, CoolDown: 300 * time.Millisecond}
+	calls := &fakeCalls{}
+	h := startNode(t, cfg, Options{Calls: calls, ScaleEvery: 20 * time.Millisecond})
+	h.waitForLines(t, "ready", 1)
+
+	calls.set(9) // 3 bees' worth, at 4 each
+	h.waitForLines(t, "ready", 3)
+	assert.Contains(t, h.log.String(), "bee: 9 calls in flight, 1 bee → 3")
+	calls.set(0)
+	h.waitFor(t, "one bee again", func() bool { return len(h.node.Instances()) == 1 })
+	assert.Contains(t, h.log.String(), "bee: 0 calls in flight, 3 bees → 1")
+}
+
+// fakeCalls is a CallCounter that says what the test sets.
+type fakeCalls struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *fakeCalls) set(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n = n
+}
+
+func (f *fakeCalls) InFlight(_ context.Context, service string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if service != "bee" {
+		return 0, fmt.Errorf("no service %q", service)
+	}
+	return f.n, nil
 }

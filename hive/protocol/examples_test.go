@@ -201,6 +201,8 @@ func TestBuiltinsAsDocumented(t *testing.T) {
 	hive.Handle(svc, "get", func(ctx context.Context, d dish) (dish, error) { return d, nil }, hive.Idempotent())
 	hive.On(svc, "menu.changed", func(ctx context.Context, e hive.Event[dish]) error { return nil }, hive.Broadcast())
 	n.Start(svc)
+	// A call to a service that is not there counts in calls_out too.
+	require.Error(t, svc.Call(context.Background(), "stock.get", nil, nil))
 
 	for _, name := range []string{"ping", "status", "inspect"} {
 		t.Run(name, func(t *testing.T) {

@@ -100,6 +100,7 @@ class Counter:
         self.words = {}
         self.stats = dict(calls=0, errors=0, in_flight=0, events_handled=0, events_failed=0, events_emitted=0,
                           connections=0)
+        self.calls_out = {}  # by the service called: {"calls": n, "errors": m}
 
     def add(self, word):
         with self.lock:
@@ -109,6 +110,22 @@ class Counter:
     def bump(self, key, by=1):
         with self.lock:
             self.stats[key] += by
+
+    def called(self, service, seconds, failed):
+        with self.lock:
+            count = self.calls_out.setdefault(service, {"calls": 0, "errors": 0, "latest": []})
+            count["calls"] += 1
+            count["errors"] += 1 if failed else 0
+            count["latest"] = (count["latest"] + [seconds])[-128:]  # the window of latency_p99_ms
+
+    def calls_out_status(self):
+        """calls_out as status says it; call with the lock held."""
+        out = {}
+        for service, count in self.calls_out.items():
+            latest = sorted(count["latest"])
+            out[service] = {"calls": count["calls"], "errors": count["errors"],
+                            "latency_p99_ms": round(latest[len(latest) * 99 // 100] * 1000, 3)}
+        return out
 
 
 STATE = Counter()
@@ -162,7 +179,19 @@ def instances(service):
 
 def call(method, request, work):
     """Calls "service.method" on one of its instances, in work's trace and
-    within its deadline; another instance only when nothing was done."""
+    within its deadline; another instance only when nothing was done.
+    status counts it, by the service called (calls_out)."""
+    service, start = method.split(".", 1)[0], time.monotonic()
+    try:
+        answer = call_instances(method, request, work)
+    except HiveError:
+        STATE.called(service, time.monotonic() - start, failed=True)
+        raise
+    STATE.called(service, time.monotonic() - start, failed=False)
+    return answer
+
+
+def call_instances(method, request, work):
     service, name = method.split(".", 1)
     failure = HiveError("unavailable", f"{method}: no instance of {service} is registered")
     for record in instances(service):
@@ -219,6 +248,8 @@ def ping(request, work):
 def status(request, work):
     with STATE.lock:
         stats = dict(STATE.stats, in_flight=STATE.stats["in_flight"] - 1)  # not counting this call
+        if STATE.calls_out:  # omitted while it has called nobody
+            stats["calls_out"] = STATE.calls_out_status()
     return {"service": SERVICE, "instance": INSTANCE, "version": RECORD["version"], "endpoint": RECORD["endpoint"],
             "started": RECORD["started"], **stats, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0,
             "goroutines": threading.active_count()}  # Python has threads where Go has goroutines

@@ -44,7 +44,8 @@ type BeehiveOptions struct {
 	Bee       string   // the bee program (see BuildBee)
 	Namespace string   // a namespace of its own, such as hivetest.Namespace gives
 	ZooKeeper []string // host:port of each server
-	AMQPURL   string   // amqp://user:password@host:port/
+	AMQPURL   string   // amqp://user:password@host:port/, or several, comma-separated
+	QueueType string   // rabbitmq.Classic (if empty) or rabbitmq.Quorum, for the bees and the beehive's own bus
 
 	Menus, Orders, Kitchens int               // how many bees of each
 	Env                     map[string]string // for every bee, such as KITCHEN_COOK_TIME
@@ -102,7 +103,7 @@ func StartBeehive(ctx context.Context, opts BeehiveOptions) (_ *Beehive, err err
 	if b.registry, err = zookeeper.New(ctx, opts.ZooKeeper, zookeeper.Options{Namespace: opts.Namespace, Logger: quiet}); err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
-	if b.bus, err = rabbitmq.New(ctx, opts.AMQPURL, rabbitmq.Options{Namespace: opts.Namespace, Logger: quiet}); err != nil {
+	if b.bus, err = rabbitmq.New(ctx, opts.AMQPURL, rabbitmq.Options{Namespace: opts.Namespace, Logger: quiet, QueueType: opts.QueueType}); err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
 	}
 	if b.ledger, err = ledger.Dial(ctx, opts.ZooKeeper, opts.Namespace, quiet); err != nil {
@@ -158,6 +159,9 @@ func (b *Beehive) config() node.Config {
 		"HIVE_ZOOKEEPER": strings.Join(o.ZooKeeper, ","),
 		"HIVE_EVENTS":    "rabbitmq",
 		"HIVE_AMQP_URL":  o.AMQPURL,
+	}
+	if o.QueueType != "" {
+		env["HIVE_QUEUE_TYPE"] = o.QueueType
 	}
 	for k, v := range o.Env {
 		env[k] = v

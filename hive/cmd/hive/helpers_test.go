@@ -27,13 +27,17 @@ import (
 // hiveBinary is the path of the built binary; TestMain sets it.
 var hiveBinary string
 
-// serviceEnv makes the test binary run the menu service with env.Run, so
-// that `hive node` has a real service to start.
+// serviceEnv makes the test binary run the menu service (or the front
+// service, which calls it) with env.Run, so that `hive node` and hive web
+// have real services to start.
 const serviceEnv = "HIVE_CLI_TEST_SERVICE"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(serviceEnv) == "menu" {
-		if err := env.Run(newMenu(nil)); err != nil {
+	if svc := map[string]func() *hive.Service{
+		"menu":  func() *hive.Service { return newMenu(nil) },
+		"front": newFront,
+	}[os.Getenv(serviceEnv)]; svc != nil {
+		if err := env.Run(svc()); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -83,6 +87,18 @@ func newMenu(placed chan<- hive.Event[OrderPlaced]) *hive.Service {
 			placed <- e
 		}
 		return nil
+	})
+	return svc
+}
+
+// newFront returns the front service: its method dish gets a dish from
+// the menu, so that the front calls the menu.
+func newFront() *hive.Service {
+	svc := hive.New("front")
+	hive.Handle(svc, "dish", func(ctx context.Context, req GetRequest) (Dish, error) {
+		var d Dish
+		err := svc.Call(ctx, "menu.get", req, &d)
+		return d, err
 	})
 	return svc
 }

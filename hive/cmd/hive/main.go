@@ -8,6 +8,7 @@
 //	hive subscribe [PATTERN]               print events as they pass (or: hive tail)
 //	hive dead list|show|replay|purge SUB   a subscription's dead letters
 //	hive status                            every instance's counters
+//	hive web                               the hive live in a browser
 //	hive node [-c hive.yml] [-chaos 5s]    run many instances of each service
 //	hive conform SERVICE                   check a service against PROTOCOL.md
 //
@@ -48,7 +49,7 @@ func main() {
 }
 
 // commands are hive's commands, in the order "hive help" lists them.
-var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, node, scale, conformCmd}
+var commands = []*command{discover, inspect, request, emit, subscribe, dead, status, web, node, scale, conformCmd}
 
 // run runs the command that args name and returns the exit code: 0 for
 // success, 1 for a failure, 2 for a mistake in the command line.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
+	"github.com/hive-workshop/microservices-go/hive"
 	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	hivenode "github.com/hive-workshop/microservices-go/hive/node"
@@ -48,8 +50,11 @@ wait in the service's queue of that handler (RabbitMQ: a passive declare, no
 management plugin): more than per_bee (10) a bee, and bees come at once;
 little work for cool_down (30s), and the youngest go to sleep (SIGTERM: they
 leave the registry and finish their work). Each decision is logged:
-"kitchen: 412 order.placed waiting, 2 bees → 4". hive scale sets a count by
-hand, through the node's socket (-socket).`,
+"kitchen: 412 order.placed waiting, 2 bees → 4". A service that answers calls
+can scale by them instead: instances: {min: 1, max: 4, in_flight: 4} adds a
+bee when its instances answer more than 4 calls each at once (the in_flight of
+their status built-ins). hive scale sets a count by hand, through the node's
+socket (-socket).`,
 	example: "hive node -c step05-beehive/hive.yml -chaos 5s",
 	run:     runNode,
 }
@@ -81,7 +86,17 @@ func runNode(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: c.settings.LogLevel}))
 	settings := beehiveSettings(c.settings, cfg)
 	opts := hivenode.Options{Stdout: c.stdout, Color: colors, Grace: *grace, Chaos: *chaos, Logger: logger}
-	if scalesByQueue(cfg) {
+	if scalesBy(cfg, func(s hivenode.Scale) bool { return s.InFlight > 0 }) {
+		reg, err := settings.ConnectRegistry(ctx, logger)
+		if err != nil {
+			return fmt.Errorf("a service scales by its calls in flight, and counting them needs the registry: %w", err)
+		}
+		defer reg.Close()
+		client := hive.NewClient(reg, hive.ClientOptions{Logger: logger})
+		defer client.Close()
+		opts.Calls = callCounter{reg: reg, client: client}
+	}
+	if scalesBy(cfg, func(s hivenode.Scale) bool { return s.Queue != "" }) {
 		bus, err := settings.ConnectBus(ctx, logger)
 		if err != nil {
 			return fmt.Errorf("a service scales by its queue, and reading queues needs the event bus: %w", err)
@@ -122,18 +137,22 @@ func runNode(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error
 // node's own, with what hive.yml's env says for every instance over them.
 // The node reads the instances' queues, in their namespace.
 func beehiveSettings(s env.Settings, cfg hivenode.Config) env.Settings {
-	for key, to := range map[string]*string{env.Namespace: &s.Namespace, env.Events: &s.Events, env.AMQPURL: &s.AMQPURL} {
+	for key, to := range map[string]*string{env.Namespace: &s.Namespace, env.Events: &s.Events, env.AMQPURL: &s.AMQPURL,
+		env.Registry: &s.Registry, env.Static: &s.Static} {
 		if v := cfg.Env[key]; v != "" {
 			*to = v
 		}
 	}
+	if v := cfg.Env[env.ZooKeeper]; v != "" {
+		s.ZooKeeper = strings.Split(v, ",")
+	}
 	return s
 }
 
-// scalesByQueue reports whether a service of cfg scales by its work.
-func scalesByQueue(cfg hivenode.Config) bool {
+// scalesBy reports whether a service of cfg scales as by says.
+func scalesBy(cfg hivenode.Config, by func(hivenode.Scale) bool) bool {
 	for _, svc := range cfg.Services {
-		if svc.Scale != nil && svc.Scale.Queue != "" {
+		if svc.Scale != nil && by(*svc.Scale) {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -76,13 +77,7 @@ func statusTable(ctx context.Context, out io.Writer, reg registry.Registry, clie
 		fmt.Fprintln(out, "No instances are running.")
 		return nil
 	}
-	answers := make([]hive.Status, len(instances))
-	errs := make([]error, len(instances))
-	var wg sync.WaitGroup
-	for i, inst := range instances {
-		wg.Go(func() { errs[i] = client.CallInstance(ctx, inst, "status", nil, &answers[i]) })
-	}
-	wg.Wait()
+	answers, errs := statuses(ctx, client, instances)
 
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "SERVICE\tINSTANCE\tENDPOINT\tCALLS\tERRORS\tIN-FLIGHT\tHANDLED\tFAILED\tP50\tP99\tCONNS\tGOROUTINES\tUP")
@@ -99,6 +94,46 @@ func statusTable(ctx context.Context, out io.Writer, reg registry.Registry, clie
 			s.Connections, s.Goroutines, since(s.Started))
 	}
 	return w.Flush()
+}
+
+// statuses asks every instance for its status, all at once: the answers,
+// and the errors of those that did not answer.
+func statuses(ctx context.Context, client *hive.Client, instances []registry.Instance) ([]hive.Status, []error) {
+	answers := make([]hive.Status, len(instances))
+	errs := make([]error, len(instances))
+	var wg sync.WaitGroup
+	for i, inst := range instances {
+		wg.Go(func() { errs[i] = client.CallInstance(ctx, inst, "status", nil, &answers[i]) })
+	}
+	wg.Wait()
+	return answers, errs
+}
+
+// callCounter counts the calls in flight of a service for hive node: the
+// sum of what its instances' status built-ins say. An instance that does
+// not answer (it is starting, or stopping) counts none.
+type callCounter struct {
+	reg    registry.Registry
+	client *hive.Client
+}
+
+func (c callCounter) InFlight(ctx context.Context, service string) (int, error) {
+	instances, err := c.reg.Instances(ctx, service)
+	if err != nil {
+		return 0, err
+	}
+	answers, errs := statuses(ctx, c.client, instances)
+	total, answered := 0, 0
+	for i := range answers {
+		if errs[i] == nil {
+			total += int(answers[i].InFlight)
+			answered++
+		}
+	}
+	if answered == 0 && len(instances) > 0 {
+		return 0, fmt.Errorf("no instance of %s answered status: %w", service, errors.Join(errs...))
+	}
+	return total, nil
 }
 
 // millis formats a latency in milliseconds: "0.42ms", "12ms", or "-"

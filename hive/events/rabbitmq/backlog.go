@@ -9,10 +9,11 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/events"
 )
 
-// Backlog reads the backlog of the work queue of s with a passive queue
-// declare, which asks the broker about a queue without creating it: it
-// needs no management plugin. A queue that does not exist closes the
-// channel it was asked on, so each read takes a channel of its own.
+// Backlog reads the backlog of the work queue of s and of its dead-letter
+// queue with passive queue declares, which ask the broker about a queue
+// without creating it: it needs no management plugin. A queue that does
+// not exist closes the channel it was asked on, so each read takes a
+// channel of its own.
 func (b *Bus) Backlog(ctx context.Context, s events.Subscription) (events.Backlog, error) {
 	queue := b.layout.work(s)
 	fail := func(err error) (events.Backlog, error) {
@@ -30,7 +31,13 @@ func (b *Bus) Backlog(ctx context.Context, s events.Subscription) (events.Backlo
 		}
 		return fail(err)
 	}
-	return events.Backlog{Ready: q.Messages, Consumers: q.Consumers}, nil
+	// Subscribe declares the dead-letter queue with the work queue, so it
+	// is there too.
+	d, err := ch.QueueDeclarePassive(b.layout.dead(s), true, false, false, false, nil)
+	if err != nil {
+		return fail(err)
+	}
+	return events.Backlog{Ready: q.Messages, Consumers: q.Consumers, Dead: d.Messages}, nil
 }
 
 // channel opens a channel of its own on the current session, for a look

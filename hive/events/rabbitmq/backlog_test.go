@@ -3,6 +3,7 @@ package rabbitmq_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -44,4 +45,35 @@ func TestBacklogCountsWaitingEventsAndConsumers(t *testing.T) {
 	got, err = bus.Backlog(ctx, s)
 	require.NoError(t, err)
 	assert.Equal(t, events.Backlog{Ready: 5, Consumers: 0}, got)
+}
+
+// Backlog counts a subscription's dead letters too: what a picture of the
+// hive shows as work that waits for a person.
+func TestBacklogCountsDeadLetters(t *testing.T) {
+	t.Parallel()
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
+	bus := newBus(t, url, ns)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := events.Subscription{Service: "kitchen", Name: "orders", Pattern: "order.placed"}
+	stop, err := bus.Subscribe(ctx, s, func(context.Context, events.Event) error {
+		return events.Permanent(errors.New("no such dish"))
+	})
+	require.NoError(t, err)
+	defer stop()
+	for i := range 2 {
+		e := events.Event{ID: fmt.Sprint(i), Type: "order.placed", Time: time.Now(), Body: json.RawMessage(`{}`)}
+		require.NoError(t, bus.Publish(ctx, e))
+	}
+	err = hivetest.Eventually(5*time.Second, func() error {
+		got, err := bus.Backlog(ctx, s)
+		if err != nil {
+			return err
+		}
+		if want := (events.Backlog{Ready: 0, Consumers: 1, Dead: 2}); got != want {
+			return fmt.Errorf("backlog %+v, want %+v", got, want)
+		}
+		return nil
+	})
+	require.NoError(t, err)
 }

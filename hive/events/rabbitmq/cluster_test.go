@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,10 +20,6 @@ import (
 	"github.com/hive-workshop/microservices-go/internal/workshop/localcluster"
 )
 
-// ClusterEnv turns on the tests that start a RabbitMQ cluster of their
-// own (`make test-cluster` sets it): they take a minute or two.
-const clusterEnv = "HIVE_CLUSTER_TESTS"
-
 // clusterBase is the first port of this package's cluster: apart from
 // `make cluster`'s, and from other packages' clusters.
 const clusterBase = 26800
@@ -34,23 +28,7 @@ const clusterBase = 26800
 // Debian's rabbitmq-server, as `make cluster` starts it) and stops nodes
 // under it: what PROTOCOL.md's "Queue types" says, proven.
 func TestClusterFaults(t *testing.T) {
-	if os.Getenv(clusterEnv) != "1" {
-		t.Skipf("starts a RabbitMQ cluster of its own, which takes a minute: %s=1 runs it (make test-cluster)", clusterEnv)
-	}
-	if err := localcluster.Installed(); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "hive-cluster-")
-	require.NoError(t, err)
-	c := localcluster.New(localcluster.Config{Dir: filepath.Join(dir, "rabbitmq"), Base: clusterBase})
-	t.Cleanup(func() {
-		assert.NoError(t, c.Stop())
-		if !t.Failed() { // keep the logs of a failure
-			os.RemoveAll(dir)
-		} else {
-			t.Logf("the nodes' logs are under %s", dir)
-		}
-	})
+	c := localcluster.ForTest(t, clusterBase)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	started := time.Now()

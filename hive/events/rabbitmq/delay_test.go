@@ -135,8 +135,8 @@ const restartBase = 26900
 // private RabbitMQ node (never the shared one), stops the node while they
 // wait and starts it again: every event comes, none before its delay.
 func TestDelayedEventsSurviveABrokerRestart(t *testing.T) {
-	if os.Getenv(clusterEnv) != "1" {
-		t.Skipf("starts and restarts a RabbitMQ node of its own, which takes half a minute: %s=1 runs it (make test-cluster)", clusterEnv)
+	if os.Getenv(localcluster.TestsEnv) != "1" {
+		t.Skipf("starts and restarts a RabbitMQ node of its own, which takes half a minute: %s=1 runs it (make test-cluster)", localcluster.TestsEnv)
 	}
 	if err := localcluster.Installed(); err != nil {
 		t.Fatal(err)

@@ -222,6 +222,10 @@ func TestBrokenPeerFailsConform(t *testing.T) {
 			b: rpcBreak{reply: func(r *http.Response, body []byte) []byte {
 				return bytes.Replace(body, []byte(`"calls"`), []byte(`"rpcs"`), 1)
 			}}},
+		{name: "status with calls_out a list", ephemeral: true, broken: "status's calls_out, if there, counts calls and errors by service",
+			b: rpcBreak{reply: func(r *http.Response, body []byte) []byte {
+				return bytes.Replace(body, []byte(`"goroutines"`), []byte(`"calls_out":[{"calls":1}],"goroutines"`), 1)
+			}}},
 		{name: "inspect with null lists", ephemeral: true, broken: "inspect lists methods",
 			b: rpcBreak{reply: func(r *http.Response, body []byte) []byte {
 				if r.Request.URL.Path != "/rpc/inspect" {

@@ -23,7 +23,7 @@ func (c *checker) registry(ctx context.Context) (registry.Instance, bool) {
 	}
 	defer conn.Close()
 
-	dir := fmt.Sprintf("/%s/services/%s", c.t.Namespace, c.t.Service)
+	dir := zookeeper.Root(c.t.ZooKeeper, c.t.Namespace) + "/services/" + c.t.Service
 	nodes, _, err := conn.Children(dir)
 	if err == nil && len(nodes) == 0 || errors.Is(err, zk.ErrNoNode) {
 		err = fmt.Errorf("no node under %s: is the service running, in namespace %q?", dir, c.t.Namespace)

@@ -197,7 +197,35 @@ func (r *rpcChecker) builtins(ctx context.Context) {
 			"events_handled": "number", "events_failed": "number", "events_emitted": "number",
 			"latency_p50_ms": "number", "latency_p99_ms": "number",
 		}))
+		r.check(builtins, "status's calls_out, if there, counts calls and errors by service", callsOut(body))
 	}
+}
+
+// callsOut checks status's optional calls_out: an object whose every
+// value has the numbers calls, errors and latency_p99_ms, no more errors
+// than calls.
+func callsOut(status []byte) error {
+	var doc struct {
+		CallsOut json.RawMessage `json:"calls_out"`
+	}
+	if err := json.Unmarshal(status, &doc); err != nil || doc.CallsOut == nil {
+		return nil // not there: it is optional (fields says what else is wrong)
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(doc.CallsOut, &out); err != nil || out == nil {
+		return fmt.Errorf("calls_out is %.100s, want an object of {\"calls\": n, \"errors\": m, \"latency_p99_ms\": ms} by service", doc.CallsOut)
+	}
+	for service, v := range out {
+		if err := fields(v, map[string]string{"calls": "number", "errors": "number", "latency_p99_ms": "number"}); err != nil {
+			return fmt.Errorf("calls_out[%q]: %w", service, err)
+		}
+		var c struct{ Calls, Errors float64 }
+		json.Unmarshal(v, &c)
+		if c.Errors > c.Calls {
+			return fmt.Errorf("calls_out[%q]: %v errors in %v calls", service, c.Errors, c.Calls)
+		}
+	}
+	return nil
 }
 
 // inspect checks inspect's answer and returns it.

@@ -28,9 +28,13 @@ package zookeeper
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -132,7 +136,7 @@ func (o Options) logger() *slog.Logger {
 func New(ctx context.Context, servers []string, opts Options) (*Registry, error) {
 	opts = opts.withDefaults()
 	r := &Registry{
-		root:       "/" + strings.Trim(opts.Namespace, "/") + "/services",
+		root:       Root(servers, opts.Namespace) + "/services",
 		logger:     opts.logger(),
 		sessions:   make(chan struct{}, 1),
 		registered: make(map[string]registry.Instance),
@@ -161,9 +165,54 @@ func Connect(ctx context.Context, servers []string, opts Options) (*zk.Conn, err
 	return connect(ctx, servers, opts.withDefaults(), nil)
 }
 
+// SplitChroot splits a list of servers whose last one may end in a chroot
+// path, as ZooKeeper's own clients take it ("h1:2181,h2:2181/apps/hive",
+// split at the commas): the servers, and the chroot ("/apps/hive"), or ""
+// for none. Every path of a client with a chroot is under it, so that
+// several applications can share an ensemble.
+func SplitChroot(servers []string) (hosts []string, chroot string, err error) {
+	hosts = slices.Clone(servers)
+	if len(hosts) == 0 {
+		return nil, "", errors.New("zookeeper: no servers")
+	}
+	last := len(hosts) - 1
+	if host, path, ok := strings.Cut(hosts[last], "/"); ok {
+		hosts[last], chroot = host, "/"+strings.Trim(path, "/")
+		if chroot == "/" {
+			chroot = ""
+		}
+		if strings.Contains(chroot, "//") {
+			return nil, "", fmt.Errorf("zookeeper: the chroot %q has an empty part", chroot)
+		}
+	}
+	for _, h := range hosts {
+		if h == "" || strings.Contains(h, "/") {
+			return nil, "", fmt.Errorf("zookeeper: %q: want host:port,host:port,... with a chroot, if any, after the last (h1:2181,h2:2181/chroot)", strings.Join(servers, ","))
+		}
+	}
+	return hosts, chroot, nil
+}
+
+// Root returns the path of namespace's tree on the servers:
+// /<namespace>, under the chroot of servers if they name one (see
+// SplitChroot). Everything hive and the workshop keep in ZooKeeper is
+// under it.
+func Root(servers []string, namespace string) string {
+	_, chroot, _ := SplitChroot(servers) // connect reports a bad list
+	if namespace == "" {
+		namespace = "hive"
+	}
+	return chroot + "/" + strings.Trim(namespace, "/")
+}
+
 // connect dials the servers and waits for the first session. onEvent, if
 // not nil, hears every session event, the first one included.
 func connect(ctx context.Context, servers []string, opts Options, onEvent func(zk.Event)) (*zk.Conn, error) {
+	hosts, _, err := SplitChroot(servers)
+	if err != nil {
+		return nil, err
+	}
+	servers = hosts
 	first := make(chan struct{})
 	var once sync.Once
 	conn, _, err := zk.Connect(servers, opts.SessionTimeout,
@@ -190,6 +239,10 @@ func connect(ctx context.Context, servers []string, opts Options, onEvent func(z
 	case <-first:
 	case <-timer.C:
 		conn.Close()
+		if serving := noQuorum(ctx, servers); serving != "" {
+			return nil, fmt.Errorf("zookeeper: no session within %v: ZooKeeper runs at %s, but the ensemble has no quorum: "+
+				"a majority of its servers must run before it serves anybody. Start the ones that are down", opts.ConnectTimeout, serving)
+		}
 		return nil, fmt.Errorf("zookeeper: no server answers at %s within %v: run `make up`, or set HIVE_ZOOKEEPER",
 			strings.Join(servers, ","), opts.ConnectTimeout)
 	case <-ctx.Done():
@@ -199,6 +252,28 @@ func connect(ctx context.Context, servers []string, opts Options, onEvent func(z
 	}
 	opts.logger().Info("zookeeper: connected", "server", conn.Server(), "session", fmt.Sprintf("%#x", conn.SessionID()))
 	return conn, nil
+}
+
+// noQuorum returns the servers that run but do not serve, for want of a
+// quorum, as their answer to "srvr" says (the one four-letter command
+// ZooKeeper allows by default): "" if there are none.
+func noQuorum(ctx context.Context, servers []string) string {
+	var running []string
+	for _, addr := range servers {
+		d := net.Dialer{Timeout: time.Second}
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			continue
+		}
+		c.SetDeadline(time.Now().Add(time.Second))
+		_, err = io.WriteString(c, "srvr")
+		answer, _ := io.ReadAll(io.LimitReader(c, 4096))
+		c.Close()
+		if err == nil && strings.Contains(string(answer), "not currently serving requests") {
+			running = append(running, addr)
+		}
+	}
+	return strings.Join(running, ",")
 }
 
 // Close ends the session: the servers delete its instances at once, and the

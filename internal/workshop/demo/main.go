@@ -176,6 +176,7 @@ func runOnBrokers(ctx context.Context, w io.Writer, settings env.Settings, load 
 	}
 	namespace := "demo-" + strings.ToLower(rand.Text()[:8])
 	fmt.Fprintf(w, "Starting 2 menus, 2 orders and 3 kitchens in namespace %s...\n", namespace)
+	fmt.Fprintf(w, "To see it live, in another terminal: HIVE_NAMESPACE=%s make web, and open http://127.0.0.1:7070/\n", namespace)
 	b, err := chaos.StartBeehive(ctx, chaos.BeehiveOptions{
 		Bee: bee, Namespace: namespace, ZooKeeper: settings.ZooKeeper, AMQPURL: settings.AMQPURL,
 		Menus: 2, Orders: 2, Kitchens: 3,

@@ -22,6 +22,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 
 	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
@@ -315,7 +318,7 @@ func (c *Cluster) rabbitmqctl(ctx context.Context, i int, command string, args .
 // it serves clients: until the ensemble has a quorum, which needs a second
 // node.
 func (c *Cluster) StartZooKeeper(ctx context.Context, i int) error {
-	if err := c.spawnZooKeeper(i); err != nil {
+	if err := c.SpawnZooKeeper(i); err != nil {
 		return err
 	}
 	addr := c.zkAddr(i)
@@ -325,7 +328,9 @@ func (c *Cluster) StartZooKeeper(ctx context.Context, i int) error {
 	return nil
 }
 
-func (c *Cluster) spawnZooKeeper(i int) error {
+// SpawnZooKeeper starts ZooKeeper node i, unless it runs, and returns at
+// once.
+func (c *Cluster) SpawnZooKeeper(i int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	dir := c.zkDir(i)
@@ -373,7 +378,18 @@ func (c *Cluster) StopZooKeeper(i int, kill bool) error {
 // does.
 func (c *Cluster) ZooKeeperLeader(ctx context.Context) int {
 	for i := 1; i <= Size; i++ {
-		if st := probe.ZooKeeper(ctx, c.zkAddr(i)); st.State == probe.Ready && strings.Contains(st.Detail, "leader") {
+		// srvr's answer has a line "Mode: leader", "follower" or
+		// "standalone".
+		d := net.Dialer{Timeout: time.Second}
+		conn, err := d.DialContext(ctx, "tcp", c.zkAddr(i))
+		if err != nil {
+			continue
+		}
+		conn.SetDeadline(time.Now().Add(2 * time.Second))
+		_, err = io.WriteString(conn, "srvr")
+		answer, _ := io.ReadAll(conn)
+		conn.Close()
+		if err == nil && strings.Contains(string(answer), "\nMode: leader") {
 			return i
 		}
 	}
@@ -470,4 +486,39 @@ func (c *Cluster) ConnectedTo(ctx context.Context, ask int, name string) (int, e
 		}
 	}
 	return 0, fmt.Errorf("no connection named %q", name)
+}
+
+// TestsEnv turns on the tests that start a cluster of their own (`make
+// test-cluster` sets it to 1): each takes a minute or more.
+const TestsEnv = "HIVE_CLUSTER_TESTS"
+
+// ForTest returns a cluster for t, on ports from base on, with its data in
+// a temporary folder, not started yet; it stops the cluster when t ends
+// and removes its data, unless t failed (then it logs where the nodes'
+// logs are). It skips t unless TestsEnv is 1, and fails it if the brokers'
+// packages are missing.
+func ForTest(t testing.TB, base int) *Cluster {
+	t.Helper()
+	if os.Getenv(TestsEnv) != "1" {
+		t.Skipf("starts a cluster of its own, which takes a minute or more: %s=1 runs it (make test-cluster)", TestsEnv)
+	}
+	if err := Installed(); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "hive-cluster-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Config{Dir: dir, Base: base})
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("the nodes' logs are under %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return c
 }

@@ -53,7 +53,7 @@ type kitchen struct {
 // servers given (host:port each).
 func New(servers []string, namespace string) *hive.Service {
 	svc := hive.New("kitchen")
-	k := &kitchen{svc: svc, servers: servers, election: "/" + namespace + "/elections/kitchen-report"}
+	k := &kitchen{svc: svc, servers: servers, election: zookeeper.Root(servers, namespace) + "/elections/kitchen-report"}
 	hive.On(svc, "order.placed", k.cook)
 	hive.Handle(svc, "report", k.report)
 	svc.OnStart(k.start)

@@ -55,7 +55,7 @@ func Dial(ctx context.Context, servers []string, namespace string, logger *slog.
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	return &ZooKeeper{conn: conn, root: "/" + namespace + "/ledger"}, nil
+	return &ZooKeeper{conn: conn, root: zookeeper.Root(servers, namespace) + "/ledger"}, nil
 }
 
 // Close ends the ledger's session. What it recorded stays.

@@ -5,6 +5,7 @@
 //
 //	go run ./cmd/customer             # 2 orders a second, until Ctrl-C
 //	go run ./cmd/customer -rate 10 -n 50
+//	go run ./cmd/customer -burst 300  # 300 at once, every 40s: waves of work
 //
 // It finds order through the registry, like every service does (the
 // HIVE_* environment variables; the defaults are what `make up` starts).
@@ -32,20 +33,26 @@ import (
 func main() {
 	rate := flag.Float64("rate", 2, "orders per second")
 	count := flag.Int("n", 0, "how many orders to place (0: until Ctrl-C)")
+	burst := flag.Int("burst", 0, "place this many orders at once, in waves (then -rate does not count)")
+	every := flag.Duration("every", 40*time.Second, "with -burst: the time from one wave to the next")
 	flag.Parse()
-	if err := run(*rate, *count); err != nil {
+	if err := start(*rate, *count, *burst, *every); err != nil {
 		fmt.Fprintln(os.Stderr, "customer:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rate float64, count int) error {
-	if rate <= 0 {
+// start connects, and places orders until Ctrl-C: at a steady rate, or in
+// waves of burst orders.
+func start(rate float64, count, burst int, every time.Duration) error {
+	switch {
+	case burst > 0 && every <= 0:
+		return fmt.Errorf("-every %v: want a time between waves, such as 40s", every)
+	case burst <= 0 && rate <= 0:
 		return fmt.Errorf("-rate %v: want more than 0 orders a second", rate)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
 	settings, err := env.Read()
 	if err != nil {
 		return err
@@ -61,10 +68,16 @@ func run(rate float64, count int) error {
 	client := hive.NewClient(reg, hive.ClientOptions{Logger: quiet})
 	defer client.Close()
 	c := customer.New(client, customer.DefaultPolicy())
-
 	// Every order gets a fresh idempotency key: a name for this run, and a
 	// number.
-	run := rand.Text()[:6]
+	keys := rand.Text()[:6]
+	if burst > 0 {
+		return waves(ctx, c, keys, burst, every)
+	}
+	return run(ctx, c, keys, rate, count)
+}
+
+func run(ctx context.Context, c *customer.Customer, run string, rate float64, count int) error {
 	fmt.Printf("Placing %.1f orders a second, with the keys %s-1, %s-2, ... Ctrl-C stops.\n", rate, run, run)
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer tick.Stop()
@@ -82,6 +95,41 @@ func run(rate float64, count int) error {
 		}
 	}
 	return nil
+}
+
+// waves places size orders at once, and again every so often, until
+// Ctrl-C: work that comes and goes, for a beehive that follows its work.
+// It prints a line a wave, not one an order.
+func waves(ctx context.Context, c *customer.Customer, run string, size int, every time.Duration) error {
+	fmt.Printf("Placing %d orders at once, every %v, with the keys %s-1, %s-2, ... Ctrl-C stops.\n", size, every, run, run)
+	for wave, n := 1, 1; ; wave++ {
+		start := time.Now()
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			failed int
+		)
+		for range size {
+			key := fmt.Sprintf("%s-%d", run, n)
+			items := []customer.Item{{DishID: 1 + n%5, Quantity: 1 + n%3}}
+			n++
+			wg.Go(func() {
+				if r := c.Place(context.WithoutCancel(ctx), key, items); r.Err != nil {
+					mu.Lock()
+					failed++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		fmt.Printf("wave %d: %d orders placed in %.1fs, %d failed. Watch the kitchens in hive node's terminal.\n",
+			wave, size-failed, time.Since(start).Seconds(), failed)
+		select {
+		case <-time.After(every):
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // report prints one line about how an order went.

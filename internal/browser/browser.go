@@ -1,9 +1,10 @@
-package slides
-
-// A headless Chromium, driven through its DevTools protocol: just what the
-// browser checks need (open a page at a size, run a script, take a
-// screenshot), over a WebSocket written with the standard library, so
-// that the workshop's go.mod needs no browser library.
+// Package browser drives a headless Chromium through its DevTools
+// protocol, for tests that look at a page in a real browser (the slides,
+// the READMEs, hive web's picture): just what they need (open a page at a
+// size, run a script, take a screenshot), over a WebSocket written with
+// the standard library, so that the workshop's go.mod needs no browser
+// library.
+package browser
 
 import (
 	"bufio"
@@ -21,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -32,11 +34,11 @@ import (
 // give the browser's command.
 var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
 
-// requireChromium returns the path of a Chromium to run. Without one the
+// Require returns the path of a Chromium to run. Without one the
 // test is skipped with a message, or fails under HIVE_REQUIRE_BROWSER=1,
-// as CI sets it, so that the check cannot pass by skipping there.
+// as CI sets it, so that a check cannot pass by skipping there.
 // HIVE_CHROMIUM names a browser of your choice.
-func requireChromium(t *testing.T) string {
+func Require(t testing.TB) string {
 	t.Helper()
 	if path := os.Getenv("HIVE_CHROMIUM"); path != "" {
 		return path
@@ -46,7 +48,7 @@ func requireChromium(t *testing.T) string {
 			return path
 		}
 	}
-	msg := fmt.Sprintf("no Chromium found (looked for %s, or HIVE_CHROMIUM): this check looks at the slides and the README in a real browser. "+
+	msg := fmt.Sprintf("no Chromium found (looked for %s, or HIVE_CHROMIUM): this check looks at a page in a real browser. "+
 		"Install it (Debian: apt-get install chromium) to run it.", strings.Join(chromiumNames, ", "))
 	if os.Getenv("HIVE_REQUIRE_BROWSER") == "1" {
 		t.Fatal(msg + " HIVE_REQUIRE_BROWSER=1 makes this a failure.")
@@ -55,14 +57,30 @@ func requireChromium(t *testing.T) string {
 	return ""
 }
 
-// A browser is a headless Chromium with one page open.
-type browser struct {
+// ScreenshotDir returns the folder for the screenshots: HIVE_SCREENSHOTS,
+// or a folder of the test's in the system's temporary folder, emptied
+// first. It is kept after the test, to be looked at.
+func ScreenshotDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("HIVE_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "hive-"+t.Name())
+		os.RemoveAll(dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// A Browser is a headless Chromium with one page open.
+type Browser struct {
 	page *cdpConn
 }
 
-// startBrowser starts a headless Chromium for the test, with a profile of
+// Start starts a headless Chromium for the test, with a profile of
 // its own, and connects to its page; the test's cleanup ends it.
-func startBrowser(t *testing.T, chromium string) *browser {
+func Start(t testing.TB, chromium string) *Browser {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	args := []string{
@@ -148,7 +166,7 @@ func startBrowser(t *testing.T, chromium string) *browser {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { page.Close() })
-			return &browser{page: page}
+			return &Browser{page: page}
 		}
 	}
 	t.Fatalf("%s has no page open", chromium)
@@ -157,9 +175,9 @@ func startBrowser(t *testing.T, chromium string) *browser {
 
 var devtoolsRE = regexp.MustCompile(`DevTools listening on (ws://\S+)`)
 
-// open loads url in the page at width×height CSS pixels, and waits until
+// Open loads url in the page at width×height CSS pixels, and waits until
 // it has loaded.
-func (b *browser) open(url string, width, height int) error {
+func (b *Browser) Open(url string, width, height int) error {
 	if err := b.page.call("Emulation.setDeviceMetricsOverride", map[string]any{
 		"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false,
 	}, nil); err != nil {
@@ -170,12 +188,20 @@ func (b *browser) open(url string, width, height int) error {
 	}
 	// Page.navigate returns once the new document is there; the script
 	// then waits for its load event.
-	return b.eval(`new Promise(loaded => document.readyState === "complete" ? loaded() : addEventListener("load", () => loaded()))`, nil)
+	return b.Eval(`new Promise(loaded => document.readyState === "complete" ? loaded() : addEventListener("load", () => loaded()))`, nil)
 }
 
-// eval runs the JavaScript expression in the page, waits for it if it is
+// PreferColorScheme makes the page see the system's colour scheme as
+// "light" or "dark", as CSS's prefers-color-scheme asks it.
+func (b *Browser) PreferColorScheme(scheme string) error {
+	return b.page.call("Emulation.setEmulatedMedia", map[string]any{
+		"features": []map[string]string{{"name": "prefers-color-scheme", "value": scheme}},
+	}, nil)
+}
+
+// Eval runs the JavaScript expression in the page, waits for it if it is
 // a promise, and decodes its value, as JSON, into result.
-func (b *browser) eval(expr string, result any) error {
+func (b *Browser) Eval(expr string, result any) error {
 	var reply struct {
 		Result struct {
 			Value json.RawMessage `json:"value"`
@@ -202,8 +228,8 @@ func (b *browser) eval(expr string, result any) error {
 	return json.Unmarshal(reply.Result.Value, result)
 }
 
-// screenshot writes what the page shows to a PNG file.
-func (b *browser) screenshot(path string) error {
+// Screenshot writes what the page shows to a PNG file.
+func (b *Browser) Screenshot(path string) error {
 	var reply struct {
 		Data string `json:"data"`
 	}
