@@ -1,6 +1,7 @@
 package conform
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -50,7 +52,6 @@ type answer struct {
 type rpcChecker struct {
 	*checker
 	inst   registry.Instance
-	client *http.Client
 	errors *jsonschema.Schema
 }
 
@@ -74,12 +75,7 @@ func (c *checker) rpc(ctx context.Context, inst registry.Instance) (inspection, 
 	if !c.need(answers, "compile the error schema", err) {
 		return inspection{}, false
 	}
-	r := &rpcChecker{checker: c, inst: inst, errors: sch, client: &http.Client{
-		Timeout: 10 * time.Second,
-		// A connection of its own for each request: an instance may close
-		// one after an oversize body, and must not spoil the next check.
-		Transport: &http.Transport{DisableKeepAlives: true},
-	}}
+	r := &rpcChecker{checker: c, inst: inst, errors: sch}
 	_, err = r.call(ctx, http.MethodPost, "/rpc/ping", nil, nil)
 	if !c.check(request, fmt.Sprintf("the instance answers HTTP at its endpoint %s", inst.Endpoint), err) {
 		return inspection{}, false
@@ -92,7 +88,12 @@ func (c *checker) rpc(ctx context.Context, inst registry.Instance) (inspection, 
 }
 
 // call sends one request to the instance, with the header values given
-// (name, value, name, value...).
+// (name, value, name, value...), on a connection of its own, so that an
+// instance that closes one after an oversize body spoils no other check.
+// It reads the answer while it writes the request: an instance may answer
+// a body over the limit before it has read it all, and close the
+// connection, so a write that fails once the answer has come is no
+// failure (net/http's client reports the broken pipe instead).
 func (r *rpcChecker) call(ctx context.Context, method, path string, body []byte, header []string) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -100,12 +101,27 @@ func (r *rpcChecker) call(ctx context.Context, method, path string, body []byte,
 	if err != nil {
 		return answer{}, err
 	}
+	req.Close = true
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	res, err := r.client.Do(req)
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", r.inst.Endpoint)
 	if err != nil {
+		return answer{}, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer conn.Close()
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
+
+	written := make(chan error, 1)
+	go func() { written <- req.Write(conn) }()
+	res, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		conn.Close() // ends a write still under way
+		if werr := <-written; werr != nil && !errors.Is(werr, net.ErrClosed) {
+			err = werr // the answer never came because the request did not go
+		}
 		return answer{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
