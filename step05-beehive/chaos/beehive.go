@@ -368,7 +368,7 @@ func (b *Beehive) Stop() error {
 func (b *Beehive) Close(ctx context.Context) error {
 	errs := []error{b.Stop()}
 	if b.bus != nil {
-		errs = append(errs, b.bus.DeleteQueues(ctx, kitchenSubscriptions...), b.bus.DeleteNamespace(ctx))
+		errs = append(errs, b.bus.DeleteQueues(ctx, slices.Concat(kitchenSubscriptions, orderSubscriptions)...), b.bus.DeleteNamespace(ctx))
 		b.bus.Close()
 	}
 	if b.registry != nil {

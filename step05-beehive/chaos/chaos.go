@@ -30,6 +30,7 @@ import (
 	"github.com/hive-workshop/microservices-go/step05-beehive/customer"
 	"github.com/hive-workshop/microservices-go/step05-beehive/kitchen"
 	"github.com/hive-workshop/microservices-go/step05-beehive/ledger"
+	"github.com/hive-workshop/microservices-go/step05-beehive/order"
 )
 
 // Target is a running beehive, as Run sees it: how to reach it, and how to
@@ -120,9 +121,11 @@ func (r *Report) OK() bool {
 }
 
 // The subscriptions whose dead letters Run checks: the kitchen's, as the
-// kitchen service declares them, and its own.
+// kitchen service declares them, and its own. The order service's (its
+// reminders, order.due) are only deleted with the beehive.
 var (
 	kitchenSubscriptions = kitchen.New(nil, kitchen.Options{}).Subscriptions()
+	orderSubscriptions   = order.New(nil).Subscriptions()
 	watchSubscription    = events.Subscription{Service: "chaos", Name: "order.*", Pattern: "order.*"}
 )
 

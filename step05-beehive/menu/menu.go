@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive"
@@ -21,11 +22,28 @@ type GetRequest struct {
 // Dish is one dish on the menu, as menu.get answers it:
 //
 //	{"id": 3, "name": "margherita", "price_cents": 850}
+//
+// Menu 2 (Options.Version 2.x.y) answers with the price as an amount and
+// a currency, and without price_cents: a change that breaks a caller that
+// reads price_cents, the case for version ranges (README, "Try this: a
+// rolling deploy"):
+//
+//	{"id": 3, "name": "margherita", "price": {"amount": "8.50", "currency": "EUR"}}
 type Dish struct {
 	ID         int    `json:"id"`
 	Name       string `json:"name"`
-	PriceCents int    `json:"price_cents"`
+	PriceCents int    `json:"price_cents,omitempty"` // menu 1
+	Price      *Price `json:"price,omitempty"`       // menu 2
 }
+
+// Price is a price as menu 2 gives it.
+type Price struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// version is the version of a menu started without Options.Version.
+const version = "1.0.0"
 
 // Options change how a menu instance behaves. The zero value is a quick
 // menu.
@@ -33,6 +51,10 @@ type Options struct {
 	// Delay makes every lookup take this long: a slow instance, to watch
 	// what the picker of task 1 does with it.
 	Delay time.Duration
+
+	// Version is the version the instance registers; default 1.0.0. A
+	// version 2.x.y answers menu.get in menu 2's shape (see Dish).
+	Version string
 }
 
 // New returns a menu service.
@@ -45,6 +67,10 @@ func New(opts Options) *hive.Service {
 		{ID: 5, Name: "tiramisu", PriceCents: 600},
 	}}
 	m.svc = hive.New("menu")
+	if opts.Version == "" {
+		m.opts.Version = version
+	}
+	m.svc.SetVersion(m.opts.Version)
 	// Looking up a dish changes nothing, so it is safe to ask twice:
 	// Idempotent lets hive's client try another menu after any failure.
 	hive.Handle(m.svc, "get", m.get, hive.Idempotent())
@@ -53,7 +79,7 @@ func New(opts Options) *hive.Service {
 
 // Run runs one menu instance as a process, until SIGINT or SIGTERM:
 // cmd/bee calls it for `bee menu`. MENU_DELAY (such as 100ms) makes the
-// instance slow.
+// instance slow; MENU_VERSION (such as 2.0.0) sets its version.
 func Run() error {
 	var opts Options
 	if s := os.Getenv("MENU_DELAY"); s != "" {
@@ -63,6 +89,7 @@ func Run() error {
 		}
 		opts.Delay = d
 	}
+	opts.Version = os.Getenv("MENU_VERSION")
 	return env.Run(New(opts))
 }
 
@@ -85,6 +112,10 @@ func (m *menu) get(ctx context.Context, req GetRequest) (Dish, error) {
 	}
 	for _, d := range m.dishes {
 		if d.ID == req.DishID {
+			if strings.HasPrefix(strings.TrimPrefix(m.opts.Version, "v"), "2.") {
+				d.Price = &Price{Amount: fmt.Sprintf("%d.%02d", d.PriceCents/100, d.PriceCents%100), Currency: "EUR"}
+				d.PriceCents = 0
+			}
 			return d, nil
 		}
 	}

@@ -105,12 +105,20 @@ const (
 // New returns the order service. It records orders in l, which all order
 // instances must share.
 func New(l ledger.Ledger) *hive.Service {
+	return newService(l, lateAfter)
+}
+
+// newService is New, with customers told that an order is late after
+// late instead of lateAfter.
+func newService(l ledger.Ledger, late time.Duration) *hive.Service {
 	svc := hive.New("order")
 	// Calls from this service to menu go to the menu with the fewest calls
 	// in flight (task 1).
 	svc.SetPicker(NewLeastInFlight(ejectFor))
-	o := &orders{svc: svc, ledger: l}
+	o := &orders{svc: svc, ledger: l, lateAfter: late}
 	hive.Handle(svc, "place", o.place)
+	// A reminder comes back for every order announced (late.go).
+	hive.On(svc, "order.due", o.checkDue)
 	// The relay announces what was recorded but never announced (relay.go).
 	r := &relay{orders: o}
 	svc.OnStart(r.start)
@@ -144,8 +152,9 @@ func connectLedger(ctx context.Context, servers []string, namespace string, logg
 
 // orders holds what order's handlers need.
 type orders struct {
-	svc    *hive.Service // to call menu, emit events and log
-	ledger ledger.Ledger
+	svc       *hive.Service // to call menu, emit events and log
+	ledger    ledger.Ledger
+	lateAfter time.Duration // see late.go
 }
 
 // place answers order.place: it prices the order with menu.get, records it
@@ -259,6 +268,9 @@ func (o *orders) announce(ctx context.Context, order Order) error {
 	defer cancel()
 	if err := o.svc.Emit(emitCtx, "order.placed", OrderPlaced{OrderID: order.ID, Items: order.Lines}); err != nil {
 		return err
+	}
+	if err := o.remind(emitCtx, order); err != nil {
+		return err // not announced, then: the next try sends both again
 	}
 	if _, _, err := o.ledger.Claim(ctx, key, nil); err != nil {
 		// The event is out, which is what matters. Without the record, a

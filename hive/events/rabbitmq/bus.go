@@ -491,8 +491,8 @@ func (b *Bus) eachDead(ctx context.Context, s events.Subscription, what string,
 	return fail(ctx.Err())
 }
 
-// DeleteNamespace deletes the exchange and the durable queues this Bus has
-// declared, with the messages in them; broadcast queues go away with their
+// DeleteNamespace deletes the exchanges and the durable queues this Bus has
+// declared, and the delay tiers, with the messages in them; broadcast queues go away with their
 // connection anyway. Tests call it to leave the broker as they found it. It
 // works after Close too.
 func (b *Bus) DeleteNamespace(ctx context.Context) error {
@@ -502,6 +502,12 @@ func (b *Bus) DeleteNamespace(ctx context.Context) error {
 		declared = append(declared, q)
 	}
 	b.mu.Unlock()
+	// The delay tiers too, whoever declared them: their names are fixed,
+	// and another process of the namespace may have sent delayed events.
+	_, tiers, _ := b.layout.delayChain(b.opts.QueueType)
+	for _, q := range tiers {
+		declared = append(declared, q.name)
+	}
 
 	return b.deleting(ctx, "delete namespace "+b.namespace, func(ch *amqp.Channel) error {
 		if err := deleteQueues(ch, declared); err != nil {

@@ -105,6 +105,27 @@ func TestDelayedEventsOutliveALostConnection(t *testing.T) {
 	}))
 }
 
+// The delay tiers belong to the namespace: DeleteNamespace deletes them,
+// whichever process declared them, so that a test whose services sent
+// delayed events leaves no queue behind on the broker.
+func TestDeleteNamespaceDeletesTheDelayTiers(t *testing.T) {
+	t.Parallel()
+	url, ns := brokertest.RabbitMQ(t), hivetest.Namespace(t)
+	publisher, other := newBus(t, url, ns), newBus(t, url, ns)
+	stop, err := other.Subscribe(t.Context(), events.Subscription{Service: "notifier", Name: "late", Pattern: "order.late"},
+		func(context.Context, events.Event) error { return nil })
+	require.NoError(t, err)
+	defer stop()
+	e := events.Event{ID: "late-1", Type: "order.late", Time: time.Now(), Body: json.RawMessage(`{}`)}
+	require.NoError(t, publisher.PublishAfter(t.Context(), time.Hour, e))
+
+	require.NoError(t, other.DeleteNamespace(t.Context()))
+	for _, tier := range []string{ns + ".delay.1s", ns + ".delay.18h12m16s"} {
+		_, err := rawChannel(t, url).QueueDeclarePassive(tier, true, false, false, false, nil)
+		assert.ErrorContains(t, err, "NOT_FOUND", "the delay tier %s is still there", tier)
+	}
+}
+
 // restartBase is the first port of the private broker that
 // TestDelayedEventsSurviveABrokerRestart restarts: apart from
 // TestClusterFaults' (clusterBase) and from `make cluster`'s.
