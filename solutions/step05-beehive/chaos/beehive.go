@@ -50,6 +50,12 @@ type BeehiveOptions struct {
 	Menus, Orders, Kitchens int               // how many bees of each
 	Env                     map[string]string // for every bee, such as KITCHEN_COOK_TIME
 
+	// KitchenScale, if set, lets the number of kitchens follow their
+	// queue while the beehive runs, as hive.yml's `instances: {min, max,
+	// queue}` does under `hive node` (and under make run): they start as
+	// KitchenScale.Min, and Kitchens is not used.
+	KitchenScale *node.Scale
+
 	// ZooKeeperProxy puts one of the menus behind a network connection to
 	// ZooKeeper that ExpireZooKeeperSession can cut. It counts as one of
 	// the Menus.
@@ -120,12 +126,13 @@ func StartBeehive(ctx context.Context, opts BeehiveOptions) (_ *Beehive, err err
 		}
 	}
 
-	b.node = node.New(b.config(), node.Options{Stdout: opts.Output, Color: node.ColorNever, Logger: opts.Logger})
+	b.node = node.New(b.config(), node.Options{Stdout: opts.Output, Color: node.ColorNever, Logger: opts.Logger,
+		Backlog: b.bus, ScaleEvery: scaleEvery})
 	nodeCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	b.stop = stop
 	go func() { b.done <- b.node.Run(nodeCtx) }()
 
-	want := opts.Menus + opts.Orders + opts.Kitchens
+	want := opts.Menus + opts.Orders + opts.kitchens()
 	if err := b.waitFor(ctx, time.Minute, func(live int) bool { return live == want }); err != nil {
 		return nil, fmt.Errorf("chaos: not every bee started (want %d): %w", want, b.whyNotStarted(err))
 	}
@@ -176,12 +183,25 @@ func (b *Beehive) config() node.Config {
 	for _, s := range []struct {
 		name  string
 		count int
-	}{{"menu", menus}, {"order", o.Orders}, {"kitchen", o.Kitchens}} {
+		scale *node.Scale
+	}{{"menu", menus, nil}, {"order", o.Orders, nil}, {"kitchen", o.kitchens(), o.KitchenScale}} {
 		if s.count > 0 {
-			services = append(services, node.Service{Name: s.name, Command: []string{o.Bee, s.name}, Instances: s.count})
+			services = append(services, node.Service{Name: s.name, Command: []string{o.Bee, s.name}, Instances: s.count, Scale: s.scale})
 		}
 	}
 	return node.Config{Env: env, Services: services}
+}
+
+// scaleEvery is how often the beehive reads its kitchens' queue, when
+// they scale: more often than hive node does, since a test is short.
+const scaleEvery = 500 * time.Millisecond
+
+// kitchens is how many kitchens the beehive starts with.
+func (o BeehiveOptions) kitchens() int {
+	if o.KitchenScale != nil {
+		return o.KitchenScale.Min
+	}
+	return o.Kitchens
 }
 
 // follow watches the instances of service, and remembers each by its pid,
