@@ -44,7 +44,11 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  the customer   %d orders placed: %d accepted, %d failed; %d after a retry (%s); the slowest took %s\n",
 		len(r.Results), accepted, len(r.Results)-accepted, retried, plural(extra, "extra attempt"), r.Slowest.Round(time.Millisecond))
-	fmt.Fprintf(w, "  the kitchens   %d orders cooked, says the ledger\n", len(r.Cooked))
+	fmt.Fprintf(w, "  the kitchens   %d orders cooked, says the ledger", len(r.Cooked))
+	if r.FailedButRecorded > 0 {
+		fmt.Fprintf(w, " (%d of them failed for the customer, but were recorded: the same key again would have found them)", r.FailedButRecorded)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  the news       %d \"order.placed\" and %d \"order.cooked\" events heard (an event heard twice is the same news again: fine)\n",
 		r.HeardPlaced, r.HeardCooked)
 	fmt.Fprintf(w, "  dead letters   %d\n\n", len(r.DeadLetters))

@@ -468,24 +468,75 @@ func stop(pidFile string, kill bool) error {
 // connection named name (hive names its connections after the
 // namespace), asking node ask, which must run.
 func (c *Cluster) ConnectedTo(ctx context.Context, ask int, name string) (int, error) {
-	out, err := c.rabbitmqctl(ctx, ask, "list_connections", "pid", "client_properties")
+	byNode, err := c.Connections(ctx, ask, name)
 	if err != nil {
 		return 0, err
 	}
+	for i := 1; i <= Size; i++ {
+		if byNode[i] > 0 {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("no connection named %q", name)
+}
+
+// Connections counts the client connections named name on each RabbitMQ
+// node, by node (1, 2, 3), asking node ask, which must run. A node that is
+// down has none.
+func (c *Cluster) Connections(ctx context.Context, ask int, name string) (map[int]int, error) {
+	out, err := c.rabbitmqctl(ctx, ask, "list_connections", "pid", "client_properties")
+	if err != nil {
+		return nil, err
+	}
 	// A line is "<node.1234.5>\t[..., {"connection_name","<name>"}, ...]":
 	// the connection's Erlang process, which names its node.
+	byNode := make(map[int]int)
 	for line := range strings.Lines(string(out)) {
 		pid, props, _ := strings.Cut(strings.TrimSpace(line), "\t")
 		if !strings.Contains(props, `{"connection_name","`+name+`"}`) {
 			continue
 		}
-		for i := 1; i <= Size; i++ {
-			if strings.HasPrefix(pid, "<"+c.RabbitNode(i)+".") {
-				return i, nil
-			}
+		if i := c.rabbitNodeOf(strings.TrimPrefix(pid, "<")); i > 0 {
+			byNode[i]++
 		}
 	}
-	return 0, fmt.Errorf("no connection named %q", name)
+	return byNode, nil
+}
+
+// A QuorumQueue is where a quorum queue's members run.
+type QuorumQueue struct {
+	Leader int // the node (1, 2, 3) that leads it; 0 if none does
+	Online int // how many of its members run
+}
+
+// QuorumQueues returns every quorum queue whose name starts with prefix,
+// by name, asking RabbitMQ node ask, which must run.
+func (c *Cluster) QuorumQueues(ctx context.Context, ask int, prefix string) (map[string]QuorumQueue, error) {
+	out, err := c.rabbitmqctl(ctx, ask, "list_queues", "name", "type", "leader", "online")
+	if err != nil {
+		return nil, err
+	}
+	// A line is "name\tquorum\tleader@host\t[member@host,member@host]".
+	queues := make(map[string]QuorumQueue)
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Split(strings.TrimSpace(line), "\t")
+		if len(fields) != 4 || fields[1] != "quorum" || !strings.HasPrefix(fields[0], prefix) {
+			continue
+		}
+		queues[fields[0]] = QuorumQueue{Leader: c.rabbitNodeOf(fields[2]), Online: strings.Count(fields[3], "@")}
+	}
+	return queues, nil
+}
+
+// rabbitNodeOf returns the node (1, 2, 3) whose Erlang name s starts with,
+// or 0.
+func (c *Cluster) rabbitNodeOf(s string) int {
+	for i := 1; i <= Size; i++ {
+		if strings.HasPrefix(s, c.RabbitNode(i)) {
+			return i
+		}
+	}
+	return 0
 }
 
 // TestsEnv turns on the tests that start a cluster of their own (`make

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -97,6 +98,12 @@ type Report struct {
 	Slowest   time.Duration     // the longest the customer waited for an order under load, retries included
 	Kills     []Happening
 	Incidents []Happening
+	Failures  []Happening // the orders the customer gave up on, each at the moment it was placed
+
+	// FailedButRecorded counts the failed orders that order recorded all
+	// the same: they are cooked, and sending the same key again would
+	// have told the customer so.
+	FailedButRecorded int
 
 	Cooked      map[string]string // kitchen instance by order ID, from the ledger
 	HeardPlaced int               // "order.placed" events heard, duplicates included
@@ -171,6 +178,11 @@ func Run(ctx context.Context, target Target, opts Options) (*Report, error) {
 	}
 	defer stop()
 
+	// The orders cooked before this run are an earlier run's: a beehive
+	// may be run several times (as the cluster test runs one per fault).
+	if r.before, err = r.cooked(ctx); err != nil {
+		return nil, err
+	}
 	if err := r.smokeTest(ctx); err != nil {
 		return nil, err
 	}
@@ -188,7 +200,8 @@ type run struct {
 	opts     Options
 	target   Target
 	customer *customer.Customer
-	name     string // the first part of every idempotency key
+	name     string            // the first part of every idempotency key
+	before   map[string]string // the orders cooked before the run, which it does not audit
 	start    time.Time
 	progress io.Writer
 
@@ -336,6 +349,10 @@ func (r *run) load(ctx context.Context) {
 			r.mu.Lock()
 			r.report.Results = append(r.report.Results, res)
 			r.report.Slowest = max(r.report.Slowest, took)
+			if res.Err != nil {
+				r.report.Failures = append(r.report.Failures, Happening{At: began.Sub(r.start),
+					What: fmt.Sprintf("order %s failed after %d attempts: %v", key, res.Attempts, res.Err)})
+			}
 			r.mu.Unlock()
 			if res.Err != nil {
 				fmt.Fprintf(r.progress, "%5s  order %s FAILED after %d attempts: %v\n", r.since(), key, res.Attempts, res.Err)
@@ -408,13 +425,28 @@ func (r *run) settle(ctx context.Context) error {
 		r.report.DeadLetters = append(r.report.DeadLetters, dead...)
 	}
 
+	recorded := make(map[string]string) // order ID by idempotency key, of the failed orders that order recorded
+	for _, res := range r.report.Results {
+		if res.Err == nil {
+			continue
+		}
+		data, found, err := r.target.Ledger.Get(ctx, "orders/"+res.Key)
+		if err != nil {
+			return fmt.Errorf("chaos: read the ledger: %w", err)
+		}
+		var o order.Order
+		if found && json.Unmarshal(data, &o) == nil {
+			recorded[res.Key] = o.ID
+		}
+	}
+
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.report.HeardPlaced = r.heardPlaced
 	for _, kitchens := range r.heard {
 		r.report.HeardCooked += len(kitchens)
 	}
-	ev := Evidence{Accepted: make(map[string]string), Cooked: r.report.Cooked, Heard: r.heard}
+	ev := Evidence{Accepted: make(map[string]string), Cooked: maps.Clone(r.report.Cooked), Heard: r.heard}
 	for _, res := range r.report.Results {
 		if res.Err != nil {
 			ev.Failed = append(ev.Failed, res.Key)
@@ -422,13 +454,24 @@ func (r *run) settle(ctx context.Context) error {
 			ev.Accepted[res.Key] = res.Reply.OrderID
 		}
 	}
+	// An order the customer gave up on may have been recorded all the
+	// same (the answer was lost, or order could record it but not tell
+	// the kitchens): it is cooked, and the customer would get it by
+	// sending the same key again. That is no double; the audit counts it
+	// among the failed ones.
+	for _, key := range ev.Failed {
+		if id := recorded[key]; id != "" {
+			delete(ev.Cooked, id)
+			r.report.FailedButRecorded++
+		}
+	}
 	r.report.Findings = Audit(ev)
 	fmt.Fprintf(r.progress, "%5s  settled: %v\n", r.since(), r.report.Settled)
 	return nil
 }
 
-// cooked reads the ledger's cooked orders: the kitchen of each, by order
-// ID.
+// cooked reads the ledger's cooked orders, but those cooked before the
+// run: the kitchen of each, by order ID.
 func (r *run) cooked(ctx context.Context) (map[string]string, error) {
 	records, err := r.target.Ledger.List(ctx, "cooked")
 	if err != nil {
@@ -442,7 +485,9 @@ func (r *run) cooked(ctx context.Context) (map[string]string, error) {
 		if err := json.Unmarshal(data, &c); err != nil || c.Kitchen == "" {
 			c.Kitchen = "?" // cooked, by a kitchen that left no name
 		}
-		cooked[id] = c.Kitchen
+		if _, earlier := r.before[id]; !earlier {
+			cooked[id] = c.Kitchen
+		}
 	}
 	return cooked, nil
 }
