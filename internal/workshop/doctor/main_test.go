@@ -136,3 +136,28 @@ func TestCheckManagementUI(t *testing.T) {
 		t.Errorf("checkManagementUI with nothing there = %+v, want ✗ naming the plugin, with rabbitmqctl in the hint", c)
 	}
 }
+
+// TestCheckRabbitMQList: HIVE_AMQP_URL may name a cluster's nodes,
+// comma-separated, as hive takes them; the doctor probes each and gives
+// each a line, so that a node that is down shows beside one that answers.
+func TestCheckRabbitMQList(t *testing.T) {
+	other := fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n")
+	free := brokerfake.FreeAddr(t)
+	t.Setenv("HIVE_AMQP_URL", "amqp://guest:guest@"+other+"/, amqp://guest:guest@"+free+"/,not a url")
+	checks := checkRabbitMQ()
+	if len(checks) != 3 {
+		t.Fatalf("checkRabbitMQ with 3 URLs = %+v, want a line for each", checks)
+	}
+	for i, want := range []string{
+		"something that is not RabbitMQ answers on " + other + " (1 of 3 in HIVE_AMQP_URL)",
+		"nothing answers on " + free + " (2 of 3 in HIVE_AMQP_URL)",
+		"not a URL (3 of 3 in HIVE_AMQP_URL)",
+	} {
+		if c := checks[i]; c.ok || !strings.Contains(c.what, want) || c.hint == "" {
+			t.Errorf("line %d = %+v, want ✗ with %q and a hint", i+1, c, want)
+		}
+	}
+	if strings.Contains(checks[2].what, "not a url") {
+		t.Errorf("line 3 = %q: it quotes the URL, which may hold a password", checks[2].what)
+	}
+}
