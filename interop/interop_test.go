@@ -30,6 +30,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/protocol"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
+	"github.com/hive-workshop/microservices-go/internal/workshop/broker/brokerfake"
 )
 
 // python is Debian's interpreter, which the Debian packages python3-kazoo
@@ -336,7 +337,10 @@ func startPeer(t *testing.T, n *hivetest.Network) *peerProcess {
 	t.Helper()
 	cmd := exec.Command(python, filepath.Join("python", "pycounter.py"))
 	cmd.Env = append(brokerEnv(t, n), "HIVE_EVENT_RETRY_DELAY=50ms",
-		fmt.Sprintf("HIVE_EVENT_ATTEMPTS=%d", hivetest.MaxAttempts))
+		fmt.Sprintf("HIVE_EVENT_ATTEMPTS=%d", hivetest.MaxAttempts),
+		// A cluster's nodes, as hive takes them, the first one down:
+		// the peer must go on to the next.
+		"HIVE_AMQP_URL=amqp://guest:guest@"+brokerfake.FreeAddr(t)+"/,"+brokertest.RabbitMQ(t))
 	cmd.Stdout, cmd.Stderr = n.Logs, n.Logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the Python peer: %v", err)

@@ -26,7 +26,8 @@ from kazoo.protocol.states import KazooState
 SERVICE = "pycounter"
 NS = os.environ.get("HIVE_NAMESPACE", "hive")
 ZOOKEEPER = os.environ.get("HIVE_ZOOKEEPER", "127.0.0.1:2181")
-AMQP_URL = os.environ.get("HIVE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+# A cluster's nodes, comma-separated, as hive takes them.
+AMQP_URLS = [u.strip() for u in os.environ.get("HIVE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/").split(",")]
 LISTEN = os.environ.get("HIVE_LISTEN", "127.0.0.1:0")
 ATTEMPTS = int(os.environ.get("HIVE_EVENT_ATTEMPTS", "8"))
 MAX_BODY = 1 << 20  # the limit on request bodies and on event messages
@@ -483,7 +484,8 @@ def main():
     server = ThreadingHTTPServer((host, int(port)), RPC)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    # Given several, pika tries them in turn, in order, until one answers.
+    connection = pika.BlockingConnection([pika.URLParameters(u) for u in AMQP_URLS])
     channel = connection.channel()
     channel.confirm_delivery()  # every publish on it waits for the broker's confirm
     consume(channel, declare(channel, "word.seen", waits), waits, "word.seen", on_word_seen)
