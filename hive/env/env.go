@@ -147,7 +147,7 @@ func Read() (Settings, error) {
 	if s.QueueType != rabbitmq.Classic && s.QueueType != rabbitmq.Quorum {
 		return Settings{}, fmt.Errorf("%s=%q: use %s or %s", QueueType, s.QueueType, rabbitmq.Classic, rabbitmq.Quorum)
 	}
-	if _, err := s.amqpTLS(); err != nil {
+	if _, err := s.AMQPTLS(); err != nil {
 		return Settings{}, err
 	}
 	var err error
@@ -192,9 +192,9 @@ func duration(key string) (time.Duration, error) {
 	return d, nil
 }
 
-// amqpTLS returns the TLS settings for amqps:// URLs: nil (the system's
+// AMQPTLS returns the TLS settings for amqps:// URLs: nil (the system's
 // CAs) unless AMQPCA names a file, which must hold a PEM certificate.
-func (s Settings) amqpTLS() (*tls.Config, error) {
+func (s Settings) AMQPTLS() (*tls.Config, error) {
 	if s.AMQPCA == "" {
 		return nil, nil
 	}
@@ -241,7 +241,7 @@ func (s Settings) ConnectRegistry(ctx context.Context, logger *slog.Logger) (reg
 func (s Settings) ConnectBus(ctx context.Context, logger *slog.Logger) (events.Bus, error) {
 	switch s.Events {
 	case "rabbitmq":
-		tlsConfig, err := s.amqpTLS()
+		tlsConfig, err := s.AMQPTLS()
 		if err != nil {
 			return nil, err
 		}

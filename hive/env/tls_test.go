@@ -24,6 +24,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
+	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/localcluster"
 )
 
@@ -60,6 +61,12 @@ func TestEventsOverTLS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	require.NoError(t, c.StartRabbitMQ(ctx, 1))
+
+	// make doctor's probe, as hive: trusting the CA, and not.
+	caOnly, err := env.Settings{AMQPCA: files.CACert}.AMQPTLS()
+	require.NoError(t, err)
+	assert.Equal(t, probe.Ready, probe.RabbitMQTLS(ctx, c.AMQPSURLs()[0], caOnly).State, "the probe, trusting the CA")
+	assert.Equal(t, probe.Untrusted, probe.RabbitMQTLS(ctx, c.AMQPSURLs()[0], nil).State, "the probe, trusting the system's CAs")
 
 	t.Setenv(env.AMQPURL, c.AMQPSURLs()[0])
 	t.Setenv(env.Namespace, hivetest.Namespace(t))

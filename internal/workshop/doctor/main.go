@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/command"
 )
@@ -182,6 +183,12 @@ func checkRabbitMQ() []check {
 	if s := os.Getenv("HIVE_AMQP_URL"); s != "" {
 		urls, from = strings.Split(s, ","), " (from HIVE_AMQP_URL)"
 	}
+	// amqps:// URLs as hive speaks them: with the CA of HIVE_AMQP_CA.
+	tlsConfig, err := env.Settings{AMQPCA: os.Getenv(env.AMQPCA)}.AMQPTLS()
+	if err != nil {
+		return []check{{what: "RabbitMQ: " + err.Error(),
+			hint: "Point " + env.AMQPCA + " at the PEM file of the CA that signed your brokers' certificates, or unset it."}}
+	}
 	var checks []check
 	for i, amqpURL := range urls {
 		amqpURL = strings.TrimSpace(amqpURL)
@@ -196,7 +203,7 @@ func checkRabbitMQ() []check {
 				hint: "Set it like amqp://guest:guest@127.0.0.1:5672/ (several: comma-separated) or unset it."})
 			continue
 		}
-		probe := func(ctx context.Context) broker.Status { return broker.RabbitMQ(ctx, amqpURL) }
+		probe := func(ctx context.Context) broker.Status { return broker.RabbitMQTLS(ctx, amqpURL, tlsConfig) }
 		checks = append(checks, checkBroker("RabbitMQ", u.Host, from, probe, "127.0.0.1:15672"))
 	}
 	return checks
@@ -276,6 +283,9 @@ func checkBroker(name, addr, from string, probe func(context.Context) broker.Sta
 	case broker.Refused:
 		return check{what: name + " on " + addr + from + " refuses the login: " + st.Detail,
 			hint: "Check the user, password and virtual host in HIVE_AMQP_URL (the RabbitMQ of `make up` takes guest/guest on /)."}
+	case broker.Untrusted:
+		return check{what: name + " on " + addr + from + " speaks TLS, but " + st.Detail,
+			hint: "Set HIVE_AMQP_CA to the PEM file of the CA that signed its certificate (without it, the system's CAs)."}
 	case broker.Silent, broker.Starting:
 		return check{what: name + " on " + addr + from + " is still starting: " + st.Detail + ownedBy(owner),
 			hint: "Wait a few seconds and run `make doctor` again (RabbitMQ takes up to 30 s to start).\n" +

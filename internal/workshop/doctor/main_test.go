@@ -50,6 +50,7 @@ func TestCheckBroker(t *testing.T) {
 		{"zookeeper refuses srvr", "", zooKeeper(fakeServer(t, "srvr is not executed because it is not in the whitelist.\n")), nil, true, []string{"answers on"}},
 		{"zookeeper still starting", "", zooKeeper(fakeServer(t, "This ZooKeeper instance is not currently serving requests\n")), nil, false, []string{"still starting"}},
 		{"rabbitmq refuses the login", "127.0.0.1:5672", says(broker.Refused), nil, false, []string{"refuses the login"}},
+		{"rabbitmq's certificate untrusted", "127.0.0.1:5671", says(broker.Untrusted), nil, false, []string{"speaks TLS, but it is untrusted"}},
 		{"http server on the amqp port", "", rabbitMQ(fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n")), nil, false, []string{"something that is not", `"HTTP/1.1 40`}},
 		{"http server on the zookeeper port", "", zooKeeper(fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n")), nil, false, []string{"something that is not"}},
 		// A silent port: the broker still starting behind Docker's port
@@ -159,5 +160,16 @@ func TestCheckRabbitMQList(t *testing.T) {
 	}
 	if strings.Contains(checks[2].what, "not a url") {
 		t.Errorf("line 3 = %q: it quotes the URL, which may hold a password", checks[2].what)
+	}
+}
+
+// TestCheckRabbitMQCA: a HIVE_AMQP_CA that hive would refuse, the doctor
+// refuses too, saying why.
+func TestCheckRabbitMQCA(t *testing.T) {
+	t.Setenv("HIVE_AMQP_URL", "amqps://guest:guest@127.0.0.1:5671/")
+	t.Setenv("HIVE_AMQP_CA", filepath.Join(t.TempDir(), "missing.pem"))
+	checks := checkRabbitMQ()
+	if len(checks) != 1 || checks[0].ok || !strings.Contains(checks[0].what, "HIVE_AMQP_CA: open ") || !strings.Contains(checks[0].hint, "PEM file") {
+		t.Errorf("checkRabbitMQ with a missing CA file = %+v, want one ✗ that names HIVE_AMQP_CA", checks)
 	}
 }
