@@ -96,9 +96,10 @@ func (s *Service) Registry() registry.Registry {
 // Name returns the service's name.
 func (s *Service) Name() string { return s.name }
 
-// SetVersion records a version string that the registry and the status
-// method show; it changes nothing else. Like the other setters, it panics
-// once the service has started.
+// SetVersion records the service's version, which the registry and the
+// status method show and callers' ranges match (see WithVersion): semver
+// such as "1.4.0", or a label such as "dev" that no range matches. Like
+// the other setters, it panics once the service has started.
 func (s *Service) SetVersion(v string) {
 	s.mustNotHaveStarted("SetVersion")
 	s.version = v

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/protocol"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
+	"github.com/hive-workshop/microservices-go/internal/workshop/broker/brokerfake"
 )
 
 // python is Debian's interpreter, which the Debian packages python3-kazoo
@@ -48,6 +50,7 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 	var mu sync.Mutex
 	checkedIn := map[string]string{} // word -> the trace id dictionary.check ran in
 	dict := hive.New("dictionary")
+	dict.SetVersion("1.4.0") // the peer asks for ^1 (DICTIONARY_RANGE)
 	hive.Handle(dict, "check", func(ctx context.Context, req checkRequest) (checkReply, error) {
 		mu.Lock()
 		checkedIn[req.Word] = hive.TraceID(ctx)
@@ -260,6 +263,52 @@ func TestPythonPeerJoinsTheHive(t *testing.T) {
 		}
 	})
 
+	t.Run("it calls only the dictionary versions it asks for", func(t *testing.T) {
+		// Beside dictionary 1.4.0, a 2.0.0 and one with a label: neither
+		// is in the peer's ^1.
+		var others atomic.Int32
+		for _, version := range []string{"2.0.0", "dev"} {
+			other := hive.New("dictionary")
+			other.SetVersion(version)
+			hive.Handle(other, "check", func(ctx context.Context, req checkRequest) (checkReply, error) {
+				others.Add(1)
+				return checkReply{Known: true}, nil
+			})
+			n.Start(other)
+		}
+		waitFor(t, "three dictionaries in the registry", func() bool {
+			list, err := n.Registry.Instances(ctx, "dictionary")
+			return err == nil && len(list) == 3
+		})
+		for i := range 12 {
+			if err := n.Call(ctx, "pycounter.add", map[string]string{"word": "comb"}, nil); err != nil {
+				t.Fatalf("pycounter.add, call %d of 12: %v", i+1, err)
+			}
+		}
+		if got := others.Load(); got != 0 {
+			t.Errorf("the peer asks for dictionary ^1, and called 2.0.0 or dev %d times in 12", got)
+		}
+
+		// Without 1.4.0, no dictionary is in ^1: the peer's add fails,
+		// and says which versions run.
+		if err := dict.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "dictionary 1.4.0 to leave the registry", func() bool {
+			list, err := n.Registry.Instances(ctx, "dictionary")
+			return err == nil && len(list) == 2
+		})
+		err := n.Call(ctx, "pycounter.add", map[string]string{"word": "comb"}, nil)
+		want := "no instance of service dictionary runs a version in ^1: 2 run, of version 2.0.0 (1), dev (1)"
+		var e *hive.Error
+		if !errors.Is(err, hive.ErrUnavailable) || !errors.As(err, &e) || !strings.Contains(e.Message, want) {
+			t.Errorf("pycounter.add with no dictionary in ^1: got %v, want unavailable saying %q", err, want)
+		}
+		if got := others.Load(); got != 0 {
+			t.Errorf("the peer called dictionary 2.0.0 or dev %d times: it asks for ^1", got)
+		}
+	})
+
 	t.Run("it registers again after its session expired", func(t *testing.T) {
 		// Frozen longer than its session timeout, the peer loses its
 		// session and with it its node; thawed, it must come back.
@@ -335,8 +384,11 @@ type peerProcess struct {
 func startPeer(t *testing.T, n *hivetest.Network) *peerProcess {
 	t.Helper()
 	cmd := exec.Command(python, filepath.Join("python", "pycounter.py"))
-	cmd.Env = append(brokerEnv(t, n), "HIVE_EVENT_RETRY_DELAY=50ms",
-		fmt.Sprintf("HIVE_EVENT_ATTEMPTS=%d", hivetest.MaxAttempts))
+	cmd.Env = append(brokerEnv(t, n), "HIVE_EVENT_RETRY_DELAY=50ms", "DICTIONARY_RANGE=^1",
+		fmt.Sprintf("HIVE_EVENT_ATTEMPTS=%d", hivetest.MaxAttempts),
+		// A cluster's nodes, as hive takes them, the first one down:
+		// the peer must go on to the next.
+		"HIVE_AMQP_URL=amqp://guest:guest@"+brokerfake.FreeAddr(t)+"/,"+brokertest.RabbitMQ(t))
 	cmd.Stdout, cmd.Stderr = n.Logs, n.Logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the Python peer: %v", err)

@@ -25,6 +25,9 @@ package env
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -54,6 +57,12 @@ const (
 	Static    = "HIVE_STATIC"    // for HIVE_REGISTRY=static: "menu=127.0.0.1:8002,order=127.0.0.1:8003"
 	Events    = "HIVE_EVENTS"    // rabbitmq or memory; "rabbitmq"
 	AMQPURL   = "HIVE_AMQP_URL"  // "amqp://guest:guest@127.0.0.1:5672/"; a cluster's nodes: comma-separated URLs
+
+	// For amqps:// URLs: the path of a PEM file with the CA certificate(s)
+	// that signed the brokers' certificates, trusted instead of the
+	// system's CAs; unset, the system's CAs. One file for all the URLs,
+	// since a cluster's nodes share a CA.
+	AMQPCA = "HIVE_AMQP_CA"
 
 	// The type of the durable queues on RabbitMQ: classic or quorum
 	// (replicated over a cluster's nodes; RabbitMQ 3.10 or later);
@@ -101,6 +110,7 @@ type Settings struct {
 	Static    string
 	Events    string
 	AMQPURL   string
+	AMQPCA    string // a path; see AMQPCA
 	QueueType string
 
 	ZooKeeperSessionTimeout time.Duration // 0: the registry's default
@@ -123,6 +133,7 @@ func Read() (Settings, error) {
 		Static:    os.Getenv(Static),
 		Events:    getenv(Events, "rabbitmq"),
 		AMQPURL:   getenv(AMQPURL, "amqp://guest:guest@127.0.0.1:5672/"),
+		AMQPCA:    os.Getenv(AMQPCA),
 		QueueType: getenv(QueueType, rabbitmq.Classic),
 	}
 	if v := getenv(LogLevel, "info"); s.LogLevel.UnmarshalText([]byte(v)) != nil {
@@ -135,6 +146,9 @@ func Read() (Settings, error) {
 	}
 	if s.QueueType != rabbitmq.Classic && s.QueueType != rabbitmq.Quorum {
 		return Settings{}, fmt.Errorf("%s=%q: use %s or %s", QueueType, s.QueueType, rabbitmq.Classic, rabbitmq.Quorum)
+	}
+	if _, err := s.AMQPTLS(); err != nil {
+		return Settings{}, err
 	}
 	var err error
 	if s.ZooKeeperSessionTimeout, err = duration(ZooKeeperSessionTimeout); err != nil {
@@ -178,6 +192,23 @@ func duration(key string) (time.Duration, error) {
 	return d, nil
 }
 
+// AMQPTLS returns the TLS settings for amqps:// URLs: nil (the system's
+// CAs) unless AMQPCA names a file, which must hold a PEM certificate.
+func (s Settings) AMQPTLS() (*tls.Config, error) {
+	if s.AMQPCA == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(s.AMQPCA)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", AMQPCA, err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s=%s: no PEM certificate in the file (want -----BEGIN CERTIFICATE-----)", AMQPCA, s.AMQPCA)
+	}
+	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
+}
+
 func getenv(key, fallback string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
@@ -210,8 +241,19 @@ func (s Settings) ConnectRegistry(ctx context.Context, logger *slog.Logger) (reg
 func (s Settings) ConnectBus(ctx context.Context, logger *slog.Logger) (events.Bus, error) {
 	switch s.Events {
 	case "rabbitmq":
-		return rabbitmq.New(ctx, s.AMQPURL, rabbitmq.Options{Namespace: s.Namespace, Logger: logger, QueueType: s.QueueType,
-			MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, MaxRetryDelay: s.EventMaxRetryDelay})
+		tlsConfig, err := s.AMQPTLS()
+		if err != nil {
+			return nil, err
+		}
+		bus, err := rabbitmq.New(ctx, s.AMQPURL, rabbitmq.Options{Namespace: s.Namespace, Logger: logger, QueueType: s.QueueType,
+			MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, MaxRetryDelay: s.EventMaxRetryDelay, TLS: tlsConfig})
+		if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+			if s.AMQPCA == "" {
+				return nil, fmt.Errorf("%w: set %s to the PEM file of the CA that signed the broker's certificate", err, AMQPCA)
+			}
+			return nil, fmt.Errorf("%w: %s=%s does not hold the CA that signed the broker's certificate", err, AMQPCA, s.AMQPCA)
+		}
+		return bus, err
 	case "memory":
 		return eventsmemory.New(eventsmemory.Options{Namespace: s.Namespace, Logger: logger,
 			MaxAttempts: s.EventAttempts, RetryDelay: s.EventRetryDelay, MaxRetryDelay: s.EventMaxRetryDelay}), nil

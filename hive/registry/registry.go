@@ -54,7 +54,7 @@ func (inst Instance) Validate() error {
 	if err := checkEndpoint(inst.Endpoint); err != nil {
 		return fmt.Errorf("registry: instance %q: endpoint %q: %w", inst.ID, inst.Endpoint, err)
 	}
-	if err := checkVersion(inst.Version); err != nil {
+	if err := CheckVersion(inst.Version); err != nil {
 		return fmt.Errorf("registry: instance %q: version %w", inst.ID, err)
 	}
 	if data, err := json.Marshal(inst); err == nil && len(data) > MaxRecordBytes {

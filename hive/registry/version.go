@@ -12,7 +12,7 @@ import (
 // number ("dev", "py-1") is a label for people, and a record with one, or
 // with none, matches only a caller that asks for no range. A version that
 // starts like a number but is not semver ("1.4", "v2") is a mistake, and
-// Validate refuses it, rather than let it match nothing without a word.
+// Validate (CheckVersion) refuses it, rather than let it match nothing without a word.
 
 // A version is a parsed semver version. Build metadata is dropped: it
 // does not count for order.
@@ -74,9 +74,11 @@ func looksLikeVersion(s string) bool {
 	return s != "" && s[0] >= '0' && s[0] <= '9'
 }
 
-// checkVersion refuses a version that starts like a number but is not
-// semver.
-func checkVersion(s string) error {
+// CheckVersion refuses a record's version that starts like a number (a
+// digit, or "v" and a digit) but is not semver, such as "1.4" or "v2": no
+// caller's range could match it. Semver, a label such as "dev", and ""
+// pass.
+func CheckVersion(s string) error {
 	if looksLikeVersion(s) {
 		if _, ok := parseVersion(s); !ok {
 			return fmt.Errorf("%q starts like a version number but is not semver (MAJOR.MINOR.PATCH, such as 1.4.0): no caller's range could match it", s)
@@ -87,7 +89,8 @@ func checkVersion(s string) error {
 
 // compare returns -1, 0 or 1 as a is below, equal to or above b, by semver
 // precedence: a pre-release is below its release; pre-release identifiers
-// compare one by one, numbers as numbers and below words.
+// compare one by one, numbers (digits only) as numbers and below words,
+// words in ASCII order.
 func compare(a, b version) int {
 	for _, d := range []int{a.major - b.major, a.minor - b.minor, a.patch - b.patch} {
 		if d != 0 {
@@ -103,20 +106,36 @@ func compare(a, b version) int {
 		return -1
 	}
 	for i := 0; i < len(a.pre) && i < len(b.pre); i++ {
-		x, xErr := strconv.Atoi(a.pre[i])
-		y, yErr := strconv.Atoi(b.pre[i])
+		x, y := a.pre[i], b.pre[i]
 		switch {
-		case xErr == nil && yErr == nil && x != y:
-			return sign(x - y)
-		case xErr == nil && yErr != nil:
+		case isNumber(x) && isNumber(y):
+			if d := compareNumbers(x, y); d != 0 {
+				return d
+			}
+		case isNumber(x):
 			return -1
-		case xErr != nil && yErr == nil:
+		case isNumber(y):
 			return 1
-		case xErr != nil && a.pre[i] != b.pre[i]:
-			return sign(strings.Compare(a.pre[i], b.pre[i]))
+		case x != y:
+			return strings.Compare(x, y)
 		}
 	}
 	return sign(len(a.pre) - len(b.pre))
+}
+
+// isNumber reports whether a pre-release identifier is a number: digits
+// only, as semver says ("-1" is a word).
+func isNumber(id string) bool {
+	return id != "" && strings.Trim(id, "0123456789") == ""
+}
+
+// compareNumbers compares two strings of digits as numbers, of any length.
+func compareNumbers(x, y string) int {
+	x, y = strings.TrimLeft(x, "0"), strings.TrimLeft(y, "0")
+	if len(x) != len(y) {
+		return sign(len(x) - len(y))
+	}
+	return strings.Compare(x, y)
 }
 
 func sign(n int) int {

@@ -24,6 +24,9 @@ func TestRangeMatch(t *testing.T) {
 		{">1.2.0", []string{"1.2.1"}, []string{"1.2.0", "1.3.0-rc.1"}},
 		{"<=2.0.0", []string{"2.0.0"}, []string{"2.0.1", "2.0.0-rc.1"}},
 		{">=2.0.0-rc.2", []string{"2.0.0-rc.10", "2.0.0"}, []string{"2.0.0-rc.1", "2.0.0-beta"}},
+		{">=2.0.0-rc.-1", []string{"2.0.0-rc.a", "2.0.0-rc.-2"}, []string{"2.0.0-rc.1", "2.0.0-rc.-0"}}, // -1 is a word, not a number
+		{"=2.0.0-rc.007", []string{"2.0.0-rc.7"}, []string{"2.0.0-rc.70"}},
+		{">2.0.0-rc.99999999999999999999", []string{"2.0.0-rc.100000000000000000000"}, []string{"2.0.0-rc.99999999999999999998"}},
 	} {
 		r, err := registry.ParseRange(tt.rng)
 		if err != nil {

@@ -7,7 +7,8 @@ and each part of the wire contract takes a few lines here:
   registry  an ephemeral ZooKeeper node /<ns>/services/pycounter/<id>, JSON
   RPC       POST /rpc/add {"word": "bee"}  ->  {"word": "bee", "count": 1},
             and the three built-ins every instance answers: ping, status, inspect
-  calls     add asks the Go service "dictionary" first (dictionary.check)
+  calls     add asks the Go service "dictionary" first (dictionary.check),
+            only an instance of a version in DICTIONARY_RANGE (such as ^1) if set
   events    consumes "word.seen" and emits "word.counted" in the same trace;
             a handler that fails waits in the delay tiers, then goes to ".dead"
 
@@ -26,11 +27,13 @@ from kazoo.protocol.states import KazooState
 SERVICE = "pycounter"
 NS = os.environ.get("HIVE_NAMESPACE", "hive")
 ZOOKEEPER = os.environ.get("HIVE_ZOOKEEPER", "127.0.0.1:2181")
-AMQP_URL = os.environ.get("HIVE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+# A cluster's nodes, comma-separated, as hive takes them.
+AMQP_URLS = [u.strip() for u in os.environ.get("HIVE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/").split(",")]
 LISTEN = os.environ.get("HIVE_LISTEN", "127.0.0.1:0")
 ATTEMPTS = int(os.environ.get("HIVE_EVENT_ATTEMPTS", "8"))
 MAX_BODY = 1 << 20  # the limit on request bodies and on event messages
 INSTANCE = f"{SERVICE}-{secrets.token_hex(4)}"
+DICTIONARY_RANGE = os.environ.get("DICTIONARY_RANGE", "")  # the versions of dictionary add calls; "": any
 
 
 def log(*words):
@@ -135,6 +138,93 @@ SKIPPED = set()  # the nodes of other instances whose records we cannot use
 SESSION_LOST = threading.Event()  # set while our ZooKeeper session (and node) is gone
 
 
+# --- Versions of a service ------------------------------------------------------------
+
+SEMVER = re.compile(r"v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+                    r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?")
+PARTIAL = re.compile(r"v?(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")  # 1 or 1.2, in a range
+
+
+def semver(text):
+    """The semver version in text as (major, minor, patch, pre-release
+    identifiers), build metadata dropped; None if text is not semver."""
+    m = SEMVER.fullmatch(text)
+    return m and (int(m[1]), int(m[2]), int(m[3]), tuple(m[4].split(".")) if m[4] else ())
+
+
+def usable_version(text):
+    """Whether a record's version is semver, or a label that does not start
+    like a number ("dev", "py-1"); "1.4" and "v2" are mistakes."""
+    return not re.match(r"v?[0-9]", text) or semver(text) is not None
+
+
+def precedence(a, b):
+    """-1, 0 or 1 as version a is below, equal to or above b: a pre-release is
+    below its release; its identifiers compare one by one, numbers (digits
+    only) as numbers and below words, words in ASCII order."""
+    if a[:3] != b[:3]:
+        return -1 if a[:3] < b[:3] else 1
+    if not a[3] or not b[3]:
+        return (not a[3]) - (not b[3])
+    for x, y in zip(a[3], b[3]):
+        if x.isdigit() and y.isdigit():
+            if int(x) != int(y):
+                return -1 if int(x) < int(y) else 1
+        elif x.isdigit() or y.isdigit():
+            return -1 if x.isdigit() else 1
+        elif x != y:
+            return -1 if x < y else 1
+    return (len(a[3]) > len(b[3])) - (len(a[3]) < len(b[3]))
+
+
+def parse_range(text):
+    """The comparators of a range such as "^1" or ">=1.2.0 <2.0.0", as pairs
+    (operator, version); [] for "", which asks for no version. ValueError if
+    a word is no comparator."""
+    conds = []
+    for word in text.split():
+        op, rest = re.fullmatch(r"(>=|<=|>|<|=|\^|~)?(.*)", word).groups()
+        v, m = semver(rest), PARTIAL.fullmatch(rest)
+        if v is None and m is None:
+            raise ValueError(f"version range {json.dumps(text)}: {json.dumps(word)}: not a version: "
+                             "use 1.4.0, 1.4 or 1 after ^, ~, >=, >, <=, < or =")
+        parts = 3 if v else 1 if m[2] is None else 2  # how many numbers it names
+        v = v or (int(m[1]), int(m[2] or 0), 0, ())
+        next_major, next_minor = (v[0] + 1, 0, 0, ()), (v[0], v[1] + 1, 0, ())
+        if op == "^" or op == "~" and parts == 1:
+            conds += [(">=", v), ("<", next_major)]
+        elif op == "~":
+            conds += [(">=", v), ("<", next_minor)]
+        elif op in (None, "=") and parts < 3:  # 1 is any 1.x.x, 1.2 any 1.2.x
+            conds += [(">=", v), ("<", next_major if parts == 1 else next_minor)]
+        else:
+            conds.append((op or "=", v))
+    return conds
+
+
+def in_range(conds, version):
+    """Whether a record of version can serve a caller that asks for the
+    range conds: any record for [], else only a semver version in the range.
+    A pre-release only for a range that names one of the same x.y.z."""
+    if not conds:
+        return True
+    v = semver(version)
+    if v is None or v[3] and not any(c[3] and c[:3] == v[:3] for _, c in conds):
+        return False
+    holds = {">=": lambda d: d >= 0, ">": lambda d: d > 0, "<=": lambda d: d <= 0, "<": lambda d: d < 0,
+             "=": lambda d: d == 0}
+    return all(holds[op](precedence(v, c)) for op, c in conds)
+
+
+def versions_running(records):
+    """The versions of records, each with how many run it, as hive says them."""
+    count = {}
+    for record in records:
+        v = record.get("version") or "no version"
+        count[v] = count.get(v, 0) + 1
+    return ", ".join(f"{v} ({count[v]})" for v in sorted(count))
+
+
 # --- The registry ----------------------------------------------------------------
 
 def register():
@@ -164,7 +254,8 @@ def instances(service):
         try:
             record = json.loads(ZK.get(f"{path}/{child}")[0])
             if not (record["service"] == service and record["id"] == child and zoned(record["started"])
-                    and re.fullmatch(r"[^/?#]+:\d+", record["endpoint"])):
+                    and re.fullmatch(r"[^/?#]+:\d+", record["endpoint"])
+                    and usable_version(record.get("version", ""))):
                 raise ValueError("not a record a caller can use")
             usable.append(record)
         except (ValueError, KeyError, TypeError, kazoo.exceptions.NoNodeError):
@@ -177,13 +268,14 @@ def instances(service):
 
 # --- Calling a hive service --------------------------------------------------------
 
-def call(method, request, work):
+def call(method, request, work, versions=""):
     """Calls "service.method" on one of its instances, in work's trace and
-    within its deadline; another instance only when nothing was done.
+    within its deadline; another instance only when nothing was done. With
+    versions, a range such as "^1", only an instance of a version in it.
     status counts it, by the service called (calls_out)."""
     service, start = method.split(".", 1)[0], time.monotonic()
     try:
-        answer = call_instances(method, request, work)
+        answer = call_instances(method, request, work, versions)
     except HiveError:
         STATE.called(service, time.monotonic() - start, failed=True)
         raise
@@ -191,10 +283,15 @@ def call(method, request, work):
     return answer
 
 
-def call_instances(method, request, work):
+def call_instances(method, request, work, versions):
     service, name = method.split(".", 1)
     failure = HiveError("unavailable", f"{method}: no instance of {service} is registered")
-    for record in instances(service):
+    records, conds = instances(service), parse_range(versions)
+    matching = [r for r in records if in_range(conds, r.get("version", ""))]
+    if records and not matching:  # say what runs: the caller may ask for a range that nothing runs yet
+        raise HiveError("unavailable", f"{method}: no instance of service {service} runs a version in {versions.strip()}: "
+                                       f"{len(records)} run, of version {versions_running(records)}")
+    for record in matching:
         if work.left() <= 0:
             raise HiveError("timeout", f"{method}: no time left to call it")
         req = urllib.request.Request(f"http://{record['endpoint']}/rpc/{name}", method="POST",
@@ -236,7 +333,7 @@ def add(request, work):
     word = request.get("word") if isinstance(request, dict) else None
     if not isinstance(word, str) or not word:
         raise HiveError("bad_request", 'the request needs a word, e.g. {"word": "bee"}')
-    if not call("dictionary.check", {"word": word}, work).get("known"):
+    if not call("dictionary.check", {"word": word}, work, DICTIONARY_RANGE).get("known"):
         raise HiveError("not_found", f"the dictionary does not know {json.dumps(word)}")
     return {"word": word, "count": STATE.add(word)}
 
@@ -475,6 +572,10 @@ def consume(channel, work, waits, pattern, handler):
 # --- Start and stop ----------------------------------------------------------------
 
 def main():
+    try:
+        parse_range(DICTIONARY_RANGE)
+    except ValueError as e:
+        sys.exit(f"{SERVICE}: DICTIONARY_RANGE: {e}")
     waits = delays(seconds(os.environ.get("HIVE_EVENT_RETRY_DELAY", "1s")),
                    seconds(os.environ.get("HIVE_EVENT_MAX_RETRY_DELAY", "30s")))
     ZK.add_listener(on_zookeeper)
@@ -483,7 +584,8 @@ def main():
     server = ThreadingHTTPServer((host, int(port)), RPC)
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    # Given several, pika tries them in turn, in order, until one answers.
+    connection = pika.BlockingConnection([pika.URLParameters(u) for u in AMQP_URLS])
     channel = connection.channel()
     channel.confirm_delivery()  # every publish on it waits for the broker's confirm
     consume(channel, declare(channel, "word.seen", waits), waits, "word.seen", on_word_seen)

@@ -131,6 +131,7 @@ Environment (the defaults are what "make up" starts):
   HIVE_STATIC     for HIVE_REGISTRY=static: menu=127.0.0.1:8002,order=...
   HIVE_EVENTS     rabbitmq or memory (rabbitmq)
   HIVE_AMQP_URL   RabbitMQ, URL,... (amqp://guest:guest@127.0.0.1:5672/)
+  HIVE_AMQP_CA    for amqps:// URLs: the CA's PEM file (the system's CAs)
   HIVE_QUEUE_TYPE classic or quorum, as the services of the hive (classic)
   HIVE_LOG_LEVEL  debug, info, warn or error (error, for this command)
 

@@ -41,6 +41,7 @@ package rabbitmq
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,6 +109,12 @@ type Options struct {
 	// message would cost memory and time before its handler could refuse
 	// it. Default 1 MiB.
 	MaxBodySize int
+
+	// TLS configures the connections to amqps:// URLs: RootCAs holds the
+	// CA that signed the brokers' certificates (hive/env reads it from
+	// HIVE_AMQP_CA). Each connection gets a copy, whose ServerName is the
+	// host of its URL. Default nil: the system's CAs.
+	TLS *tls.Config
 }
 
 func (o Options) withDefaults() Options {
@@ -222,6 +229,10 @@ func New(ctx context.Context, amqpURL string, opts Options) (*Bus, error) {
 	}
 	var err error
 	b.current, err = b.dial(ctx)
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		// A broker answered: `make up` is no help.
+		return nil, fmt.Errorf("rabbitmq: cannot connect to %s: %w", b.hosts(), err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rabbitmq: cannot connect to %s: %w: run `make up`, or set HIVE_AMQP_URL", b.hosts(), err)
 	}
@@ -552,7 +563,7 @@ func (b *Bus) deleting(ctx context.Context, what string, del func(*amqp.Channel)
 	var conn *amqp.Connection
 	var errs []error
 	for _, br := range b.brokers {
-		c, err := amqp.DialConfig(br.url, amqp.Config{Dial: dialContext(ctx)})
+		c, err := amqp.DialConfig(br.url, amqp.Config{Dial: dialContext(ctx), TLSClientConfig: b.opts.TLS.Clone()})
 		if err == nil {
 			conn = c
 			break

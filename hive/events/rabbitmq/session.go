@@ -106,7 +106,9 @@ func (b *Bus) dialOne(ctx context.Context, br broker) (*session, error) {
 	props := amqp.NewConnectionProperties()
 	// Shown by the management UI and `rabbitmqctl list_connections`.
 	props.SetClientConnectionName(b.namespace)
-	conn, err := amqp.DialConfig(br.url, amqp.Config{Properties: props, Dial: dialContext(ctx)})
+	// A copy of the TLS settings: amqp091-go writes the URL's host into
+	// its ServerName, which must not stick to the next broker's dial.
+	conn, err := amqp.DialConfig(br.url, amqp.Config{Properties: props, Dial: dialContext(ctx), TLSClientConfig: b.opts.TLS.Clone()})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package conform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -53,6 +54,8 @@ func (c *checker) registry(ctx context.Context) (registry.Instance, bool) {
 		}
 		c.check(layout, "the node "+node+" is ephemeral", err)
 		c.check(record, "the record "+node+" matches registry-record.schema.json", protocol.Validate(sch, data))
+		c.check("Registry, Versions of a service", "the record "+node+"'s version is semver, or a label that does not start like a number",
+			recordVersion(data))
 		inst, err := registry.Decode(c.t.Service, node, data)
 		if c.check("Registry, A record a caller cannot use", "the record "+node+" is one a caller can use", err) {
 			usable = append(usable, inst)
@@ -69,6 +72,24 @@ func (c *checker) registry(ctx context.Context) (registry.Instance, bool) {
 		return registry.Instance{}, false
 	}
 	return usable[i], true
+}
+
+// recordVersion checks the version of a record, given as the bytes of
+// its node: a "1.4" or "v2" would match no caller's range, without a word.
+// A record that is no JSON object is the schema's business.
+func recordVersion(data []byte) error {
+	var rec map[string]any
+	if json.Unmarshal(data, &rec) != nil {
+		return nil
+	}
+	switch v := rec["version"].(type) {
+	case nil:
+		return nil // none: as good as a label
+	case string:
+		return registry.CheckVersion(v)
+	default:
+		return fmt.Errorf("version %v is no string", v)
+	}
 }
 
 // errIf returns an error that says why, if broken.

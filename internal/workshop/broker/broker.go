@@ -12,6 +12,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,9 @@ const (
 	Starting
 	// Refused: RabbitMQ serves, but not this login or virtual host.
 	Refused
+	// Untrusted: the broker speaks TLS (amqps://) with a certificate that
+	// no CA trusted here signed, or that does not name its host.
+	Untrusted
 	// Other: something answers, in words that are not the broker's.
 	Other
 	// Ready: the broker serves clients.
@@ -61,6 +65,8 @@ func (s State) String() string {
 		return "starting"
 	case Refused:
 		return "refused"
+	case Untrusted:
+		return "untrusted"
 	case Other:
 		return "other"
 	case Ready:
@@ -89,11 +95,25 @@ const (
 // host with amqp091-go, as a service would. Ready means that a service
 // can connect now.
 func RabbitMQ(ctx context.Context, amqpURL string) Status {
+	return RabbitMQTLS(ctx, amqpURL, nil)
+}
+
+// RabbitMQTLS is RabbitMQ, where an amqps:// URL is spoken over TLS with
+// tlsConfig (nil: the system's CAs), as hive does with HIVE_AMQP_CA.
+func RabbitMQTLS(ctx context.Context, amqpURL string, tlsConfig *tls.Config) Status {
 	u, err := url.Parse(amqpURL)
 	if err != nil || u.Host == "" {
 		return Status{Closed, fmt.Sprintf("%q is not an AMQP URL", amqpURL)}
 	}
-	s := talk(ctx, u.Host, "AMQP\x00\x00\x09\x01", func(r io.Reader) ([]byte, error) {
+	var overTLS *tls.Config
+	if u.Scheme == "amqps" {
+		overTLS = tlsConfig.Clone()
+		if overTLS == nil {
+			overTLS = &tls.Config{}
+		}
+		overTLS.ServerName = u.Hostname()
+	}
+	s := talk(ctx, u.Host, overTLS, "AMQP\x00\x00\x09\x01", func(r io.Reader) ([]byte, error) {
 		b := make([]byte, 11) // type, channel (2), size (4), class (2), method (2)
 		n, err := io.ReadFull(r, b)
 		return b[:n], err
@@ -109,8 +129,9 @@ func RabbitMQ(ctx context.Context, amqpURL string) Status {
 		return s
 	}
 	conn, err := amqp.DialConfig(amqpURL, amqp.Config{
-		Dial:       amqp.DefaultDial(answerTimeout),
-		Properties: amqp.Table{"connection_name": "workshop broker probe"},
+		Dial:            amqp.DefaultDial(answerTimeout),
+		TLSClientConfig: overTLS,
+		Properties:      amqp.Table{"connection_name": "workshop broker probe"},
 	})
 	if err != nil {
 		var amqpErr *amqp.Error
@@ -128,7 +149,7 @@ func RabbitMQ(ctx context.Context, amqpURL string) Status {
 // clients answers with a "Mode:" line (standalone, leader or follower);
 // one that is still starting says that it is not serving requests.
 func ZooKeeper(ctx context.Context, addr string) Status {
-	return talk(ctx, addr, "srvr", func(r io.Reader) ([]byte, error) {
+	return talk(ctx, addr, nil, "srvr", func(r io.Reader) ([]byte, error) {
 		return io.ReadAll(r) // the server closes the connection after answering
 	}, func(b []byte) Status {
 		s := string(b)
@@ -149,10 +170,12 @@ func ZooKeeper(ctx context.Context, addr string) Status {
 	})
 }
 
-// talk connects to addr, sends hello, reads the answer with read, and
-// judges it with judge. A connection refused is Closed; one that is
-// accepted and then closed, reset or left without a word is Silent.
-func talk(ctx context.Context, addr, hello string, read func(io.Reader) ([]byte, error), judge func([]byte) Status) Status {
+// talk connects to addr, over TLS with tlsConfig unless it is nil, sends
+// hello, reads the answer with read, and judges it with judge. A
+// connection refused is Closed; one that is accepted and then closed,
+// reset or left without a word is Silent; a certificate not trusted is
+// Untrusted.
+func talk(ctx context.Context, addr string, tlsConfig *tls.Config, hello string, read func(io.Reader) ([]byte, error), judge func([]byte) Status) Status {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	var d net.Dialer
@@ -166,6 +189,21 @@ func talk(ctx context.Context, addr, hello string, read func(io.Reader) ([]byte,
 		deadline = d
 	}
 	conn.SetDeadline(deadline)
+	if tlsConfig != nil {
+		c := tls.Client(conn, tlsConfig)
+		if err := c.HandshakeContext(ctx); err != nil {
+			if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+				return Status{Untrusted, "its certificate is not trusted (" + err.Error() + ")"}
+			}
+			// Closed, reset or a timeout, rather than words that are not
+			// TLS's (a tls.RecordHeaderError) or TLS's alerts.
+			if _, ok := errors.AsType[*net.OpError](err); ok || errors.Is(err, io.EOF) {
+				return Status{Silent, "it accepts connections but does not answer TLS's hello"}
+			}
+			return Status{Other, "it does not speak TLS (" + err.Error() + ")"}
+		}
+		conn = c
+	}
 	if _, err := io.WriteString(conn, hello); err != nil {
 		return Status{Silent, "it accepts connections but closes them without a word"}
 	}

@@ -2,6 +2,10 @@ package broker_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strconv"
@@ -97,5 +101,47 @@ func TestOwner(t *testing.T) {
 	}
 	if broker.IsDockerForwarding(owner) || !broker.IsDockerForwarding("docker-proxy (pid 12)") {
 		t.Errorf("IsDockerForwarding is wrong about %q or docker-proxy", owner)
+	}
+}
+
+// TestRabbitMQOverTLS: an amqps:// URL is probed over TLS, checking the
+// certificate against the CAs given; TestEventsOverTLS (hive/env) probes
+// a real RabbitMQ so.
+func TestRabbitMQOverTLS(t *testing.T) {
+	// A TLS server, with httptest's certificate for 127.0.0.1, that
+	// answers the AMQP greeting in HTTP: once the handshake passes, the
+	// probe reads what it says.
+	cert := httptest.NewUnstartedServer(nil)
+	cert.StartTLS()
+	t.Cleanup(cert.Close)
+	reply := brokerfake.Replies("HTTP/1.1 400 Bad Request\r\n\r\n")
+	host := brokerfake.Server(t, func(c net.Conn) {
+		s := tls.Server(c, &tls.Config{Certificates: cert.TLS.Certificates})
+		reply(s)
+		s.Close()
+	})
+	trusted := &tls.Config{RootCAs: x509.NewCertPool()}
+	trusted.RootCAs.AddCert(cert.Certificate())
+	plain := brokerfake.Server(t, brokerfake.Replies("AMQP\x00\x00\x09\x01"))
+	for _, tc := range []struct {
+		name   string
+		url    string
+		config *tls.Config
+		want   broker.State
+		detail string
+	}{
+		{"its CA trusted", "amqps://guest:guest@" + host + "/", trusted, broker.Other, `"HTTP/1.1 40`},
+		{"the system's CAs", "amqps://guest:guest@" + host + "/", nil, broker.Untrusted, "certificate"},
+		{"another CA", "amqps://guest:guest@" + host + "/", &tls.Config{RootCAs: x509.NewCertPool()}, broker.Untrusted, "certificate"},
+		{"no TLS there", "amqps://guest:guest@" + plain + "/", trusted, broker.Other, "does not speak TLS"},
+		{"closes at once", "amqps://guest:guest@" + brokerfake.Server(t, brokerfake.ClosesAtOnce) + "/", trusted, broker.Silent, "TLS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			if got := broker.RabbitMQTLS(ctx, tc.url, tc.config); got.State != tc.want || !strings.Contains(got.Detail, tc.detail) {
+				t.Errorf("RabbitMQTLS(%s) = %v %q, want %v with %q", tc.url, got.State, got.Detail, tc.want, tc.detail)
+			}
+		})
 	}
 }

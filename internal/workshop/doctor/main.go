@@ -20,9 +20,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/command"
 )
@@ -43,14 +45,16 @@ func main() {
 	fmt.Println()
 
 	goCheck := checkGo()
-	rabbit := checkRabbitMQ()
+	rabbits := checkRabbitMQ()
 	zk := checkZooKeeper()
-	brokersUp := rabbit.ok && zk.ok
+	// One RabbitMQ node that serves is enough to work: hive moves to it.
+	rabbitUp := slices.ContainsFunc(rabbits, func(c check) bool { return c.ok })
+	brokersUp := rabbitUp && zk.ok
 
 	checks := []check{goCheck}
 	checks = append(checks, checkDocker(brokersUp)...)
-	checks = append(checks, rabbit)
-	if rabbit.ok {
+	checks = append(checks, rabbits...)
+	if rabbitUp {
 		checks = append(checks, checkManagementUI(rabbitUIAddr()))
 	}
 	checks = append(checks, zk)
@@ -171,26 +175,47 @@ func checkDocker(brokersUp bool) []check {
 
 // checkRabbitMQ looks for RabbitMQ where the workshop's code looks for it:
 // at HIVE_AMQP_URL if that is set, otherwise on the port that
-// docker-compose.yml publishes.
-func checkRabbitMQ() check {
-	amqpURL, from := "amqp://guest:guest@127.0.0.1:5672/", ""
+// docker-compose.yml publishes. HIVE_AMQP_URL may name a cluster's nodes,
+// comma-separated, as hive takes them: each gets a check of its own, so
+// that a node that is down shows while the others serve.
+func checkRabbitMQ() []check {
+	urls, from := []string{"amqp://guest:guest@127.0.0.1:5672/"}, ""
 	if s := os.Getenv("HIVE_AMQP_URL"); s != "" {
-		amqpURL, from = s, " (from HIVE_AMQP_URL)"
+		urls, from = strings.Split(s, ","), " (from HIVE_AMQP_URL)"
 	}
-	u, err := url.Parse(amqpURL)
-	if err != nil || u.Host == "" {
-		return check{what: "RabbitMQ: HIVE_AMQP_URL is not a URL: " + amqpURL,
-			hint: "Set it like amqp://guest:guest@127.0.0.1:5672/ or unset it."}
+	// amqps:// URLs as hive speaks them: with the CA of HIVE_AMQP_CA.
+	tlsConfig, err := env.Settings{AMQPCA: os.Getenv(env.AMQPCA)}.AMQPTLS()
+	if err != nil {
+		return []check{{what: "RabbitMQ: " + err.Error(),
+			hint: "Point " + env.AMQPCA + " at the PEM file of the CA that signed your brokers' certificates, or unset it."}}
 	}
-	probe := func(ctx context.Context) broker.Status { return broker.RabbitMQ(ctx, amqpURL) }
-	return checkBroker("RabbitMQ", u.Host, from, probe, "127.0.0.1:15672")
+	var checks []check
+	for i, amqpURL := range urls {
+		amqpURL = strings.TrimSpace(amqpURL)
+		from := from
+		if len(urls) > 1 {
+			from = fmt.Sprintf(" (%d of %d in HIVE_AMQP_URL)", i+1, len(urls))
+		}
+		u, err := url.Parse(amqpURL)
+		if err != nil || u.Host == "" {
+			// Not the URL itself: it may hold a password.
+			checks = append(checks, check{what: "RabbitMQ: HIVE_AMQP_URL holds something that is not a URL" + strings.TrimSuffix(from, " (from HIVE_AMQP_URL)"),
+				hint: "Set it like amqp://guest:guest@127.0.0.1:5672/ (several: comma-separated) or unset it."})
+			continue
+		}
+		probe := func(ctx context.Context) broker.Status { return broker.RabbitMQTLS(ctx, amqpURL, tlsConfig) }
+		checks = append(checks, checkBroker("RabbitMQ", u.Host, from, probe, "127.0.0.1:15672"))
+	}
+	return checks
 }
 
 // rabbitUIAddr returns where RabbitMQ's web UI answers: port 15672 on the
-// host of HIVE_AMQP_URL, or of docker-compose.yml's RabbitMQ.
+// host of HIVE_AMQP_URL (its first URL), or of docker-compose.yml's
+// RabbitMQ.
 func rabbitUIAddr() string {
 	host := "127.0.0.1"
-	if u, err := url.Parse(os.Getenv("HIVE_AMQP_URL")); err == nil && u.Hostname() != "" {
+	first, _, _ := strings.Cut(os.Getenv("HIVE_AMQP_URL"), ",")
+	if u, err := url.Parse(strings.TrimSpace(first)); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
 	return net.JoinHostPort(host, "15672")
@@ -258,6 +283,9 @@ func checkBroker(name, addr, from string, probe func(context.Context) broker.Sta
 	case broker.Refused:
 		return check{what: name + " on " + addr + from + " refuses the login: " + st.Detail,
 			hint: "Check the user, password and virtual host in HIVE_AMQP_URL (the RabbitMQ of `make up` takes guest/guest on /)."}
+	case broker.Untrusted:
+		return check{what: name + " on " + addr + from + " speaks TLS, but " + st.Detail,
+			hint: "Set HIVE_AMQP_CA to the PEM file of the CA that signed its certificate (without it, the system's CAs)."}
 	case broker.Silent, broker.Starting:
 		return check{what: name + " on " + addr + from + " is still starting: " + st.Detail + ownedBy(owner),
 			hint: "Wait a few seconds and run `make doctor` again (RabbitMQ takes up to 30 s to start).\n" +

@@ -50,6 +50,7 @@ func TestCheckBroker(t *testing.T) {
 		{"zookeeper refuses srvr", "", zooKeeper(fakeServer(t, "srvr is not executed because it is not in the whitelist.\n")), nil, true, []string{"answers on"}},
 		{"zookeeper still starting", "", zooKeeper(fakeServer(t, "This ZooKeeper instance is not currently serving requests\n")), nil, false, []string{"still starting"}},
 		{"rabbitmq refuses the login", "127.0.0.1:5672", says(broker.Refused), nil, false, []string{"refuses the login"}},
+		{"rabbitmq's certificate untrusted", "127.0.0.1:5671", says(broker.Untrusted), nil, false, []string{"speaks TLS, but it is untrusted"}},
 		{"http server on the amqp port", "", rabbitMQ(fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n")), nil, false, []string{"something that is not", `"HTTP/1.1 40`}},
 		{"http server on the zookeeper port", "", zooKeeper(fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n")), nil, false, []string{"something that is not"}},
 		// A silent port: the broker still starting behind Docker's port
@@ -134,5 +135,41 @@ func TestCheckManagementUI(t *testing.T) {
 	c := checkManagementUI(brokerfake.FreeAddr(t))
 	if c.ok || !strings.Contains(c.what, "management plugin") || !strings.Contains(c.hint, "rabbitmqctl list_queues") {
 		t.Errorf("checkManagementUI with nothing there = %+v, want ✗ naming the plugin, with rabbitmqctl in the hint", c)
+	}
+}
+
+// TestCheckRabbitMQList: HIVE_AMQP_URL may name a cluster's nodes,
+// comma-separated, as hive takes them; the doctor probes each and gives
+// each a line, so that a node that is down shows beside one that answers.
+func TestCheckRabbitMQList(t *testing.T) {
+	other := fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n")
+	free := brokerfake.FreeAddr(t)
+	t.Setenv("HIVE_AMQP_URL", "amqp://guest:guest@"+other+"/, amqp://guest:guest@"+free+"/,not a url")
+	checks := checkRabbitMQ()
+	if len(checks) != 3 {
+		t.Fatalf("checkRabbitMQ with 3 URLs = %+v, want a line for each", checks)
+	}
+	for i, want := range []string{
+		"something that is not RabbitMQ answers on " + other + " (1 of 3 in HIVE_AMQP_URL)",
+		"nothing answers on " + free + " (2 of 3 in HIVE_AMQP_URL)",
+		"not a URL (3 of 3 in HIVE_AMQP_URL)",
+	} {
+		if c := checks[i]; c.ok || !strings.Contains(c.what, want) || c.hint == "" {
+			t.Errorf("line %d = %+v, want ✗ with %q and a hint", i+1, c, want)
+		}
+	}
+	if strings.Contains(checks[2].what, "not a url") {
+		t.Errorf("line 3 = %q: it quotes the URL, which may hold a password", checks[2].what)
+	}
+}
+
+// TestCheckRabbitMQCA: a HIVE_AMQP_CA that hive would refuse, the doctor
+// refuses too, saying why.
+func TestCheckRabbitMQCA(t *testing.T) {
+	t.Setenv("HIVE_AMQP_URL", "amqps://guest:guest@127.0.0.1:5671/")
+	t.Setenv("HIVE_AMQP_CA", filepath.Join(t.TempDir(), "missing.pem"))
+	checks := checkRabbitMQ()
+	if len(checks) != 1 || checks[0].ok || !strings.Contains(checks[0].what, "HIVE_AMQP_CA: open ") || !strings.Contains(checks[0].hint, "PEM file") {
+		t.Errorf("checkRabbitMQ with a missing CA file = %+v, want one ✗ that names HIVE_AMQP_CA", checks)
 	}
 }

@@ -15,6 +15,7 @@
 //	RabbitMQ distribution   b+10+i
 //	ZooKeeper clients       b+20+i    (25821, 25822, 25823)
 //	ZooKeeper peers         b+30+i and b+40+i (leader election)
+//	RabbitMQ AMQP over TLS  b+50+i    (with Config.TLS only)
 package localcluster
 
 import (
@@ -62,6 +63,18 @@ const cookie = "HIVELOCALCLUSTER"
 type Config struct {
 	Dir  string // data directories, logs and pid files go under it
 	Base int    // the first port; see the package comment
+
+	// TLS, if set, gives every RabbitMQ node a second listener, for
+	// amqps:// (see AMQPSURLs), with this certificate.
+	TLS *TLS
+}
+
+// TLS names the PEM files of a RabbitMQ node's TLS listener. The node asks
+// clients for no certificate of theirs.
+type TLS struct {
+	CACert string // the CA that signed Cert
+	Cert   string // the node's certificate, for 127.0.0.1
+	Key    string // its private key, unencrypted
 }
 
 // A Cluster is a local cluster, started or not. Its methods are safe for
@@ -107,6 +120,19 @@ func (c *Cluster) AMQPURLs() []string {
 	return urls
 }
 
+// AMQPSURLs are the amqps:// URLs of the RabbitMQ nodes' TLS listeners,
+// node 1 first; nil unless Config.TLS is set.
+func (c *Cluster) AMQPSURLs() []string {
+	if c.cfg.TLS == nil {
+		return nil
+	}
+	var urls []string
+	for i := 1; i <= Size; i++ {
+		urls = append(urls, fmt.Sprintf("amqps://guest:guest@127.0.0.1:%d/", c.amqpsPort(i)))
+	}
+	return urls
+}
+
 // ZooKeeperAddrs are the client addresses of the ZooKeeper nodes.
 func (c *Cluster) ZooKeeperAddrs() []string {
 	var addrs []string
@@ -129,6 +155,7 @@ func (c *Cluster) Env() []string {
 
 func (c *Cluster) amqpPort(i int) int  { return c.cfg.Base + i }
 func (c *Cluster) distPort(i int) int  { return c.cfg.Base + 10 + i }
+func (c *Cluster) amqpsPort(i int) int { return c.cfg.Base + 50 + i }
 func (c *Cluster) zkPort(i int) int    { return c.cfg.Base + 20 + i }
 func (c *Cluster) epmdPort() int       { return c.cfg.Base }
 func (c *Cluster) zkAddr(i int) string { return "127.0.0.1:" + strconv.Itoa(c.zkPort(i)) }
@@ -249,7 +276,7 @@ func (c *Cluster) StartRabbitMQ(ctx context.Context, i int) error {
 		".erlang.cookie": cookie,
 		// guest may log in from 127.0.0.1, which is the only place the
 		// node listens on.
-		"rabbitmq.conf":   fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\n", c.amqpPort(i)),
+		"rabbitmq.conf":   c.rabbitConf(i),
 		"enabled_plugins": "[].\n",
 	}
 	for name, content := range files {
@@ -273,6 +300,18 @@ func (c *Cluster) StartRabbitMQ(ctx context.Context, i int) error {
 		return fmt.Errorf("RabbitMQ node %d does not serve clients: %s", i, st)
 	}
 	return nil
+}
+
+// rabbitConf is RabbitMQ node i's rabbitmq.conf.
+func (c *Cluster) rabbitConf(i int) string {
+	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\n", c.amqpPort(i))
+	if t := c.cfg.TLS; t != nil {
+		conf += fmt.Sprintf("listeners.ssl.default = 127.0.0.1:%d\n"+
+			"ssl_options.cacertfile = %s\nssl_options.certfile = %s\nssl_options.keyfile = %s\n"+
+			"ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n",
+			c.amqpsPort(i), t.CACert, t.Cert, t.Key)
+	}
+	return conf
 }
 
 // join makes RabbitMQ node i a member of node 1's cluster, unless it is.
