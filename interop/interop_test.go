@@ -31,7 +31,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/protocol"
 	"github.com/hive-workshop/microservices-go/hive/registry"
 	"github.com/hive-workshop/microservices-go/hive/registry/zookeeper"
-	"github.com/hive-workshop/microservices-go/internal/workshop/broker/brokerfake"
+	"github.com/hive-workshop/microservices-go/internal/broker/brokerfake"
 )
 
 // python is Debian's interpreter, which the Debian packages python3-kazoo

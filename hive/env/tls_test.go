@@ -24,7 +24,7 @@ import (
 	"github.com/hive-workshop/microservices-go/hive/env"
 	"github.com/hive-workshop/microservices-go/hive/events"
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
-	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
+	probe "github.com/hive-workshop/microservices-go/internal/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/localcluster"
 )
 

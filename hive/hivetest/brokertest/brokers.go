@@ -17,7 +17,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
+	probe "github.com/hive-workshop/microservices-go/internal/broker"
 )
 
 // The images that docker-compose.yml uses too; both are built for amd64

@@ -15,8 +15,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest"
-	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
-	"github.com/hive-workshop/microservices-go/internal/workshop/broker/brokerfake"
+	probe "github.com/hive-workshop/microservices-go/internal/broker"
+	"github.com/hive-workshop/microservices-go/internal/broker/brokerfake"
 )
 
 func TestRabbitMQFromEnv(t *testing.T) {

@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/env"
-	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
+	"github.com/hive-workshop/microservices-go/internal/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/command"
 )
 

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
-	"github.com/hive-workshop/microservices-go/internal/workshop/broker/brokerfake"
+	"github.com/hive-workshop/microservices-go/internal/broker"
+	"github.com/hive-workshop/microservices-go/internal/broker/brokerfake"
 )
 
 // fakeServer listens on a free local port and answers every connection

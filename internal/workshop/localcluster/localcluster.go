@@ -35,7 +35,7 @@ import (
 	"testing"
 	"time"
 
-	probe "github.com/hive-workshop/microservices-go/internal/workshop/broker"
+	probe "github.com/hive-workshop/microservices-go/internal/broker"
 )
 
 // Size is the number of nodes of each broker: the smallest cluster that

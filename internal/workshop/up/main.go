@@ -38,7 +38,7 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/env"
-	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
+	"github.com/hive-workshop/microservices-go/internal/broker"
 	"github.com/hive-workshop/microservices-go/internal/workshop/command"
 )
 

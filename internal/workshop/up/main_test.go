@@ -14,7 +14,7 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
+	"github.com/hive-workshop/microservices-go/internal/broker"
 )
 
 // fakePath makes a folder of shell scripts, name to body, and makes it

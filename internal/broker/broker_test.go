@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/hive-workshop/microservices-go/hive/hivetest/brokertest"
-	"github.com/hive-workshop/microservices-go/internal/workshop/broker"
-	"github.com/hive-workshop/microservices-go/internal/workshop/broker/brokerfake"
+	"github.com/hive-workshop/microservices-go/internal/broker"
+	"github.com/hive-workshop/microservices-go/internal/broker/brokerfake"
 )
 
 func TestRabbitMQ(t *testing.T) {
